@@ -1,0 +1,53 @@
+# Everything runs from .venv (Python 3.13, the Lambda runtime), created on first use.
+SHELL := /bin/bash
+PY313_BIN := $(shell pyenv prefix 3.13.0 2>/dev/null)/bin
+PYTHON := $(if $(wildcard $(PY313_BIN)/python3.13),$(PY313_BIN)/python3.13,python3.13)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# sam build looks for python3.13 on PATH (pyenv shims are not enough).
+export PATH := $(BIN):$(PY313_BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+# checkov: no calls home for guidelines (offline machines).
+export BC_SKIP_MAPPING := TRUE
+
+.PHONY: venv test unit lint typecheck template-lint security check build clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## test: lint, type-check, scan the template, then the whole pytest suite
+test: lint check
+	$(BIN)/pytest
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+lint: venv typecheck template-lint security
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+template-lint: venv
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+
+security: venv
+	$(BIN)/checkov --quiet --compact --skip-download --framework cloudformation -f template.yaml
+
+## check: the template's default schedule is valid and its next runs in its zone
+check: venv
+	$(BIN)/hygiene schedule "$$(sed -n '/^  Schedule:/,/Default:/s/^ *Default: *//p' template.yaml)" \
+		--timezone "$$(sed -n '/^  ScheduleTimezone:/,/Default:/s/^ *Default: *//p' template.yaml)" --count 3
+
+build: venv
+	$(BIN)/sam build
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,66 @@
+"""EventBridge: a Run Command finished Failed, TimedOut or Cancelled -> one digest on SNS."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from instance_hygiene.events import parse_command_event
+from instance_hygiene.notify import Clients, notify_command
+from instance_hygiene.settings import NotifierSettings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, max_pool_connections=32)
+
+
+@cache
+def _clients() -> Clients:
+    return Clients(
+        ssm=boto3.client("ssm", config=RETRIES),
+        s3=boto3.client("s3", config=RETRIES),
+        ec2=boto3.client("ec2", config=RETRIES),
+        sns=boto3.client("sns", config=RETRIES),
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path="id")
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = NotifierSettings.from_env()
+    parsed = parse_command_event(event)
+    config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds, lambda_context=context)
+    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+
+    # One message per (command, status): a redelivered event returns the first outcome.
+    @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
+    def notify_once(key: dict[str, str]) -> dict[str, Any]:
+        outcome = notify_command(
+            parsed,
+            clients=_clients(),
+            settings=settings,
+            remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+        )
+        metrics.add_metric(name="FailedInstances", unit=MetricUnit.Count, value=outcome.failed_instances)
+        metrics.add_metric(name="LogFetchFailures", unit=MetricUnit.Count, value=outcome.log_fetch_failures)
+        metrics.add_metric(name="LogBytesRead", unit=MetricUnit.Bytes, value=outcome.bytes_read)
+        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+        return outcome.as_dict()
+
+    result = notify_once(key={"command_id": parsed.detail.command_id, "status": parsed.detail.status})
+    logger.info("notified", extra=result)
+    return result

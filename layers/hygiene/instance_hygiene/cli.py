@@ -1,0 +1,168 @@
+"""The ``hygiene`` command line.
+
+Each subcommand is one ``register_*`` function that adds its subparser and sets ``handler``
+(a function from the parsed arguments to an exit code); add it to ``SUBCOMMANDS``. Errors
+that mean "the user asked for something invalid" are listed in ``USER_ERRORS``: ``main``
+prints them as one ``hygiene: error: ...`` line and exits 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Final
+
+from instance_hygiene import __version__
+from instance_hygiene.schedule import (
+    DstAdjustment,
+    Run,
+    ScheduleError,
+    next_runs,
+    parse_schedule,
+    resolve_wall_clock,
+    time_zone,
+    validate_schedule_offset,
+)
+
+PROG: Final = "hygiene"
+DEFAULT_TIMEZONE: Final = "Europe/London"
+DEFAULT_COUNT: Final = 10
+
+USER_ERRORS: Final[tuple[type[Exception], ...]] = (ScheduleError,)
+
+type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+type Handler = Callable[[argparse.Namespace], int]
+
+
+# ------------------------------------------------------------------- hygiene schedule
+
+
+def register_schedule(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "schedule",
+        help="validate a maintenance-window schedule and list its next runs",
+        description=(
+            "Validate an SSM maintenance-window schedule expression (cron(...), rate(...) or"
+            " at(...)) and list its next runs in a time zone, daylight saving included."
+        ),
+    )
+    parser.add_argument("expression", metavar="EXPR", help="e.g. 'cron(0 9 ? * TUE#2 *)'")
+    parser.add_argument(
+        "--timezone",
+        metavar="TZ",
+        default=DEFAULT_TIMEZONE,
+        help=f"IANA time zone, the window's ScheduleTimezone (default {DEFAULT_TIMEZONE})",
+    )
+    parser.add_argument(
+        "--count",
+        metavar="N",
+        type=_positive_int,
+        default=DEFAULT_COUNT,
+        help=f"number of runs to list (default {DEFAULT_COUNT})",
+    )
+    parser.add_argument(
+        "--start",
+        metavar="ISO8601",
+        type=_iso_datetime,
+        help="list runs at or after this time; without an offset it is local to --timezone (default now)",
+    )
+    parser.add_argument(
+        "--offset",
+        metavar="DAYS",
+        type=int,
+        default=0,
+        help="the window's ScheduleOffset, 1-6 days after each cron date (cron only)",
+    )
+    parser.set_defaults(handler=run_schedule)
+
+
+def run_schedule(args: argparse.Namespace) -> int:
+    schedule = parse_schedule(args.expression)
+    validate_schedule_offset(schedule, args.offset)
+    zone = time_zone(args.timezone)
+    start: datetime = args.start or datetime.now(UTC).replace(microsecond=0)
+    if start.tzinfo is None:
+        start, _ = resolve_wall_clock(start, zone)
+    runs = next_runs(schedule, args.timezone, start, args.count, offset_days=args.offset)
+
+    offset = f" + ScheduleOffset {args.offset} day{_plural(args.offset)}" if args.offset else ""
+    print(
+        f"{schedule.expression}{offset} in {args.timezone}:"
+        f" next {len(runs)} run{_plural(len(runs))} from {_local(start.astimezone(zone))}"
+    )
+    for run in runs:
+        print(format_run(run))
+    if not runs:
+        print("  (no runs at or after the start)")
+    return 0
+
+
+def format_run(run: Run) -> str:
+    """One line: local time with zone abbreviation and offset, the UTC time, DST markers."""
+    line = f"  {_local(run.local)}  =  {run.utc:%a %Y-%m-%d %H:%M:%S} UTC"
+    markers = []
+    if run.utc_offset_changed:
+        markers.append("UTC offset changes (DST)")
+    if run.dst_adjustment is DstAdjustment.SHIFTED_FORWARD:
+        markers.append(
+            f"{run.wall_clock:%H:%M} does not exist (clocks go forward), shifted to {run.local:%H:%M}"
+        )
+    elif run.dst_adjustment is DstAdjustment.FIRST_OF_REPEATED:
+        markers.append(f"{run.wall_clock:%H:%M} happens twice (clocks go back), runs once, at the first")
+    return f"{line}  <- {'; '.join(markers)}" if markers else line
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M:%S} {moment:%Z} (UTC{moment:%:z})"
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO 8601 date-time such as 2026-03-27T09:00 or 2026-03-27T09:00Z"
+        ) from None
+
+
+# ------------------------------------------------------------------------------ main
+
+SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (register_schedule,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Instance hygiene for SSM maintenance windows.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for register in SUBCOMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed usage (status 2) or --help/--version (0)
+        return exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 2
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except USER_ERRORS as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2

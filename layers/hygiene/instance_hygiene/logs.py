@@ -1,0 +1,198 @@
+"""Command output logs: where they are (one listing per command) and bounded head/tail reads.
+
+Run Command writes `<prefix>/<command-id>/<instance-id>/<action>/<step>/stdout|stderr`, with ':'
+removed from the action and step names, and only for non-empty streams. A local copy made with
+`aws s3 sync s3://BUCKET/PREFIX/ID DIR` has the same layout under DIR. Either way a stream is read
+as a bounded head and tail, so a 2 GB log costs what a 2 KB one does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from instance_hygiene.summarise import StreamText
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+HEAD_BYTES = 16 * 1024
+TAIL_BYTES = 48 * 1024
+STREAMS = ("stdout", "stderr")
+
+LogSourceName = Literal["s3", "local", "api", "none"]
+
+
+def key_name(name: str) -> str:
+    """A plugin or step name as the agent writes it into an S3 key (every ':' removed)."""
+    return name.replace(":", "")
+
+
+@dataclass(frozen=True)
+class StreamRef:
+    """One stored stream: where it is and how big it is."""
+
+    location: str
+    """The S3 key, or the file path for a local copy."""
+    size: int
+
+
+@dataclass(frozen=True)
+class StepStreams:
+    action: str
+    stdout: StreamRef | None = None
+    stderr: StreamRef | None = None
+
+
+@dataclass(frozen=True)
+class StreamRead:
+    text: StreamText
+    bytes_total: int
+    bytes_read: int
+    requests: int
+
+
+# (instance id, step name as in the key) -> its streams
+LogIndex = dict[tuple[str, str], StepStreams]
+
+
+class LogStore(Protocol):
+    source: LogSourceName
+
+    def index(self, command_id: str) -> LogIndex: ...
+
+    def read(self, ref: StreamRef) -> StreamRead: ...
+
+    def link(self, ref: StreamRef) -> str: ...
+
+
+def build_index(entries: Iterable[tuple[str, int]], root: str) -> LogIndex:
+    """Group `(path under root, size)` entries into per-(instance, step) streams. Pure.
+
+    Paths are `<instance>/<action>/<step>/<stream>` relative to `root`; anything else is ignored.
+    """
+    found: dict[tuple[str, str], dict[str, object]] = {}
+    for location, size in entries:
+        relative = location[len(root) :].lstrip("/") if location.startswith(root) else None
+        if relative is None:
+            continue
+        parts = relative.split("/")
+        if len(parts) != 4 or parts[3] not in STREAMS:
+            continue
+        instance_id, action, step, stream = parts
+        slot = found.setdefault((instance_id, step), {"action": action})
+        slot[stream] = StreamRef(location=location, size=size)
+    return {
+        key: StepStreams(
+            action=str(slot["action"]),
+            stdout=slot.get("stdout"),  # type: ignore[arg-type]
+            stderr=slot.get("stderr"),  # type: ignore[arg-type]
+        )
+        for key, slot in found.items()
+    }
+
+
+def plan_ranges(size: int, head: int = HEAD_BYTES, tail: int = TAIL_BYTES) -> list[tuple[int, int]]:
+    """Inclusive byte ranges to read: the whole object when small, else its head and its tail."""
+    if size <= 0:
+        return []
+    if size <= head + tail:
+        return [(0, size - 1)]
+    return [(0, head - 1), (size - tail, size - 1)]
+
+
+def decode(head: bytes, tail: bytes | None) -> StreamText:
+    """Bytes to text without ever failing; a tail read mid-line drops its partial first line."""
+    head_text = head.decode("utf-8", errors="replace")
+    if tail is None:
+        return StreamText(head=head_text, tail="", complete=True)
+    tail_text = tail.decode("utf-8", errors="replace")
+    newline = tail_text.find("\n")
+    if 0 <= newline < len(tail_text) - 1:
+        tail_text = tail_text[newline + 1 :]
+    return StreamText(head=head_text, tail=tail_text, complete=False)
+
+
+def read_bounded(fetch: Callable[[int, int], bytes], size: int) -> StreamRead:
+    """Read a stream of `size` bytes through `fetch(first, last)` with the head/tail budget."""
+    chunks = [fetch(first, last) for first, last in plan_ranges(size)]
+    head = chunks[0] if chunks else b""
+    tail = chunks[1] if len(chunks) > 1 else None
+    return StreamRead(
+        text=decode(head, tail),
+        bytes_total=size,
+        bytes_read=sum(len(c) for c in chunks),
+        requests=len(chunks),
+    )
+
+
+def command_root(prefix: str, command_id: str) -> str:
+    """`<prefix>/<command-id>/` as the agent joins it (path-style, no doubled slashes)."""
+    clean = prefix.strip("/")
+    return f"{clean}/{command_id}/" if clean else f"{command_id}/"
+
+
+class S3Logs:
+    """Logs in the command's output bucket: one paginated listing, ranged GETs."""
+
+    source: LogSourceName = "s3"
+
+    def __init__(self, s3: S3Client, *, bucket: str, prefix: str) -> None:
+        self._s3 = s3
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def index(self, command_id: str) -> LogIndex:
+        root = command_root(self.prefix, command_id)
+        paginator = self._s3.get_paginator("list_objects_v2")
+        entries = [
+            (obj["Key"], obj["Size"])
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=root)
+            for obj in page.get("Contents", [])
+        ]
+        return build_index(entries, root)
+
+    def _get(self, key: str, first: int, last: int) -> bytes:
+        response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")
+        return response["Body"].read()
+
+    def read(self, ref: StreamRef) -> StreamRead:
+        return read_bounded(lambda first, last: self._get(ref.location, first, last), ref.size)
+
+    def link(self, ref: StreamRef) -> str:
+        return f"s3://{self.bucket}/{ref.location}"
+
+
+class LocalLogs:
+    """A local copy of one command's output (`aws s3 sync s3://BUCKET/PREFIX/ID DIR`)."""
+
+    source: LogSourceName = "local"
+
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"log folder not found: {folder}")
+        self.folder = folder
+
+    def index(self, command_id: str) -> LogIndex:
+        root = str(self.folder)
+        entries = []
+        for directory, _, files in os.walk(self.folder):
+            for name in files:
+                path = os.path.join(directory, name)
+                entries.append((path, os.path.getsize(path)))
+        return build_index(entries, root)
+
+    def read(self, ref: StreamRef) -> StreamRead:
+        with open(ref.location, "rb") as handle:
+
+            def fetch(first: int, last: int) -> bytes:
+                handle.seek(first)
+                return handle.read(last - first + 1)
+
+            return read_bounded(fetch, ref.size)
+
+    def link(self, ref: StreamRef) -> str:
+        return ref.location

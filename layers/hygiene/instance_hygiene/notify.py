@@ -1,0 +1,126 @@
+"""From an event to one published notification: each function's one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from instance_hygiene.digest import to_dict
+from instance_hygiene.events import CommandStatusEvent, WindowExecutionEvent
+from instance_hygiene.fleet import describe_instances, read_command, read_invocations
+from instance_hygiene.logs import S3Logs
+from instance_hygiene.publish import publish, write_report
+from instance_hygiene.render import email_text, fit
+from instance_hygiene.report import ReadStats, build_digest
+from instance_hygiene.settings import NotifierSettings
+from instance_hygiene.window import read_window_report
+from instance_hygiene.window import render as render_window
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
+
+
+@dataclass(frozen=True)
+class Clients:
+    ssm: SSMClient
+    s3: S3Client
+    ec2: EC2Client
+    sns: SNSClient
+
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: str
+    subject: str
+    failed_instances: int
+    groups: int
+    trimmed: bool
+    report_uri: str | None
+    bytes_read: int
+    log_fetch_failures: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def notify_command(
+    event: CommandStatusEvent,
+    *,
+    clients: Clients,
+    settings: NotifierSettings,
+    remaining_seconds: Callable[[], float] | None = None,
+) -> Outcome:
+    detail = event.detail
+    command = read_command(clients.ssm, detail.command_id)
+    logs = (
+        S3Logs(clients.s3, bucket=command.output_bucket, prefix=command.output_prefix or "")
+        if command.output_bucket
+        else None
+    )
+    stats = ReadStats()
+    digest = build_digest(
+        command,
+        read_invocations(clients.ssm, detail.command_id),
+        logs=logs,
+        instances=lambda ids: describe_instances(ids, ec2=clients.ec2, ssm=clients.ssm),
+        remaining_seconds=remaining_seconds,
+        region=event.region,
+        account=event.account,
+        stats=stats,
+    )
+    # The event's status is the one this notification is about (ListCommands may lag behind it).
+    digest = replace(digest, status=detail.status)
+    fitted, rendered = fit(digest)
+    report_uri = None
+    if rendered.trimmed:
+        key_base = f"{settings.report_prefix.rstrip('/')}/{detail.command_id}/{detail.status}"
+        report_uri = write_report(
+            clients.s3,
+            bucket=settings.report_bucket,
+            key_base=key_base,
+            machine=to_dict(digest),
+            text=email_text(digest),
+        )
+        fitted, rendered = fit(replace(digest, report_uri=report_uri))
+    message_id = publish(
+        clients.sns,
+        topic_arn=settings.topic_arn,
+        rendered=rendered,
+        attributes={
+            "kind": "command",
+            "document": command.document_name,
+            "status": detail.status,
+            "window_id": fitted.window_id,
+        },
+    )
+    return Outcome(
+        message_id=message_id,
+        subject=rendered.subject,
+        failed_instances=digest.failure_count,
+        groups=len(digest.groups),
+        trimmed=rendered.trimmed,
+        report_uri=report_uri,
+        bytes_read=stats.bytes_read,
+        log_fetch_failures=stats.fetch_failures,
+    )
+
+
+def notify_window(
+    event: WindowExecutionEvent, *, ssm: SSMClient, sns: SNSClient, settings: NotifierSettings
+) -> dict[str, Any]:
+    detail = event.detail
+    report = read_window_report(ssm, window_execution_id=detail.window_execution_id, region=event.region)
+    # The event's status is the one this notification is about.
+    report = replace(report, status=detail.status)
+    rendered = render_window(report)
+    message_id = publish(
+        sns,
+        topic_arn=settings.topic_arn,
+        rendered=rendered,
+        attributes={"kind": "window", "status": detail.status, "window_id": detail.window_id},
+    )
+    return {"message_id": message_id, "subject": rendered.subject, "tasks": len(report.tasks)}

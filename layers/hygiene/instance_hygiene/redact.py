@@ -1,0 +1,329 @@
+"""Make command output safe to show: `sanitize` terminal noise, `redact` secrets. Pure.
+
+Command output is untrusted text: it can carry terminal escape sequences, stray control bytes
+and, now and then, a secret an operator's script echoed. Everything quoted from a log (a
+digest excerpt, a failure reason) goes through `clean` first.
+
+Rules that shape this module:
+- Every regular expression is linear on any input: possessive quantifiers, bounded repeats, or
+  a pattern that always succeeds once started. There is no backtracking a 10 MB single line can
+  turn quadratic (tests/unit/test_redact.py times the worst inputs we know).
+- `redact` never adds or removes a line break, so line `i` of `redact(t)` is line `i` of `t`
+  with its secrets replaced. Lines inside a private key block become empty lines.
+- `redact` keeps the key visible (`password=[REDACTED]`) so a reader knows what was there,
+  and is idempotent: `redact(redact(t)) == redact(t)`.
+- It errs on the side of hiding: `token: expired` loses `expired`; a secret is never kept.
+"""
+
+import re
+import string
+from collections.abc import Callable, Iterator
+
+__all__ = ["REDACTED", "clean", "redact", "sanitize"]
+
+REDACTED = "[REDACTED]"
+"""Replacement for a secret value whose key stays visible."""
+
+_PRIVATE_KEY = "[REDACTED:private-key]"
+_ACCESS_KEY_ID = "[REDACTED:aws-access-key-id]"
+_SECRET_KEY = "[REDACTED:aws-secret-key]"  # noqa: S105 - a marker, not a secret
+_SESSION_TOKEN = "[REDACTED:aws-session-token]"  # noqa: S105 - a marker
+_BLOB = "[REDACTED:base64]"
+
+# --------------------------------------------------------------------------- sanitize
+
+_ESCAPE_SEQUENCE = re.compile(
+    r"""
+      \x1b\[ [0-?]*+ [ -/]*+ [@-~]                      # CSI: colours, cursor moves
+    | \x1b\] [^\x07\x1b\n]*+ (?:\x07|\x1b\\)?            # OSC: window titles, hyperlinks
+    | \x1b [PX^_] [^\x1b\n]*+ (?:\x1b\\)?                # DCS, SOS, PM, APC strings
+    | \x1b [ -/]*+ [0-~]                                # other two-byte / nF sequences
+    | \x9b [0-?]*+ [ -/]*+ [@-~]                        # 8-bit CSI
+    | [\x90\x98\x9d\x9e\x9f] [^\x1b\x9c\x07\n]*+ (?:\x9c|\x07|\x1b\\)?   # 8-bit strings
+    """,
+    re.VERBOSE,
+)
+
+_C1_INTRODUCER = re.compile(r"[\x90\x98\x9b\x9d-\x9f]")
+
+_DROPPED = (
+    [c for c in range(0x20) if c not in (0x09, 0x0A)]  # C0 controls (NUL included), not \t \n
+    + list(range(0x7F, 0xA0))  # DEL and C1 controls
+    + [0x00AD, 0x061C, 0x180E, 0xFEFF]  # soft hyphen, Arabic letter mark, Mongolian vs, BOM
+    + list(range(0x200B, 0x2010))  # zero-width spaces/joiners, LRM, RLM
+    + list(range(0x202A, 0x202F))  # bidi embeddings and overrides
+    + list(range(0x2060, 0x2065))  # word joiner, invisible operators
+    + list(range(0x2066, 0x206A))  # bidi isolates
+    + list(range(0xFFF9, 0xFFFC))  # interlinear annotation
+)
+_CONTROL_TABLE: dict[int, str | None] = dict.fromkeys(_DROPPED)
+_CONTROL_TABLE[0x2028] = "\n"  # LINE SEPARATOR
+_CONTROL_TABLE[0x2029] = "\n"  # PARAGRAPH SEPARATOR
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def sanitize(text: str) -> str:
+    """Printable text: no escape sequences, no control characters but `\\n` and `\\t`.
+
+    - ANSI/VT escape sequences (CSI, OSC, DCS, 7- and 8-bit forms) are removed;
+    - CRLF and lone CR become `\\n` (a progress bar redrawn with CR becomes several lines),
+      U+2028/U+2029 become `\\n` too, so `str.splitlines()` and `split("\\n")` agree;
+    - NUL and every other C0/C1 control, DEL, and invisible format characters (zero-width,
+      bidi overrides, BOM) are removed. Removing NUL (rather than marking it) keeps UTF-16 text
+      that was decoded as UTF-8 readable (`H\\0i\\0` becomes `Hi`);
+    - lone surrogates (from `surrogateescape` decoding of invalid bytes) become U+FFFD, so the
+      result always encodes to UTF-8.
+    """
+    if "\x1b" in text or _C1_INTRODUCER.search(text) is not None:
+        text = _ESCAPE_SEQUENCE.sub("", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_CONTROL_TABLE)
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+# --------------------------------------------------------------------------- redact
+
+# Private key blocks, handled line by line so that line breaks are kept.
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:(?!PRIVATE )[A-Z0-9]++ )*+PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END (?:(?!PRIVATE )[A-Z0-9]++ )*+PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = re.compile(r"[ \t]*+(?:[A-Za-z0-9+/=]*+|(?:Proc-Type|DEK-Info|Comment|Version):[^\n]*+)[ \t]*+")
+_BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t]*+")
+
+# A value after `key=`, `key: `, `"key": `: a double-quoted string (escapes allowed), a
+# single-quoted string, a few words ended by `;` (connection strings: `Password=my pass;`),
+# or a bare word. A quoted value without its closing quote runs to the end of the line: the
+# quoted alternatives can never fail once the quote is seen, which keeps the pattern linear,
+# and an unterminated secret is hidden whole.
+_VALUE = (
+    r"""(?:"(?:[^"\\\n]++|\\[^\n]?)*+(?:"|(?=\n)|\Z)"""
+    r"""|'[^'\n]*+(?:'|(?=\n)|\Z)"""
+    r"""|[^\s;&"']{1,256}+(?:[ \t]++[^\s;&=]{1,256}+){1,8}+(?=;)"""
+    r"""|[^\s;&]++)"""
+)
+
+# Literal anchors: each pattern below is tried only where one of its anchors occurs (found
+# with str.find on an ASCII-lowercased copy), which keeps a 10 MB line fast as well as linear.
+_KEY_WORDS = (
+    r"(?:pass(?:word|wd|phrase)|pwd|secret(?!smanager)|token|a(?:pi[_-]?key|ccess[_-]?key)"
+    r"|private[_-]?key|x-amz-signature)"
+)
+_KEY_ANCHORS = ("pass", "pwd", "secret", "token", "api", "access", "private", "x-amz-signature")
+
+_AUTHORIZATION = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<key>authorization)"
+    r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+[\"']?)"
+    r"(?P<scheme>(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]++)?"
+    r"(?P<value>[^\"'\n]++)",
+    re.IGNORECASE | re.ASCII,
+)
+_BEARER = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<scheme>bearer[ \t]++)(?P<value>[A-Za-z0-9\-._~+/]{16,}+=*+)",
+    re.IGNORECASE | re.ASCII,
+)
+_URL_CREDENTIALS = re.compile(r"://(?P<user>[^\s:/@?#]{0,256}+):(?P<password>[^\s/]{1,256})@")
+_KEY_VALUE = re.compile(
+    r"(?<![/\\])"  # not a path such as /etc/passwd
+    rf"(?P<key>{_KEY_WORDS}[\w.-]{{0,40}}+)"
+    r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+)"
+    rf"(?P<value>{_VALUE})",
+    re.IGNORECASE | re.ASCII,
+)
+_FLAG_VALUE = re.compile(  # --password VALUE, -Token VALUE (the dashes stay outside the match)
+    r"(?:(?<=-)(?<![\w-]-)|(?<=--)(?<![\w-]--))"
+    rf"(?P<key>{_KEY_WORDS}[\w-]{{0,40}}+)"
+    r"(?P<sep>[ \t]++)"
+    rf"(?P<value>{_VALUE})",
+    re.IGNORECASE | re.ASCII,
+)
+_SECURE_STRING = re.compile(
+    r"(?P<key>convertto-securestring(?:[ \t]++-string)?)(?P<sep>[ \t]++)"
+    rf"(?P<value>{_VALUE})",
+    re.IGNORECASE | re.ASCII,
+)
+_ACCESS_KEY_ID_RE = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")
+_ACCESS_KEY_ID_ANCHORS = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
+_SESSION_TOKEN_RE = re.compile(
+    r"(?<![A-Za-z0-9/+=])(?:FQoGZXIvYXdz|FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{20,}+"
+)
+_SESSION_TOKEN_ANCHORS = ("FQoGZXIvYXdz", "FwoGZXIvYXdz", "IQoJb3JpZ2lu")
+_FORTY_BASE64 = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_LONG_BASE64_LINE = re.compile(r"(?m)^[ \t]*+(?P<blob>[A-Za-z0-9+/]{40,}+={0,2})[ \t]*+$")
+
+_CHARACTER_KINDS = (re.compile("[0-9]"), re.compile("[A-Z]"), re.compile("[a-z]"))
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _fold(text: str) -> str:
+    """ASCII-only lowercase: same length as `text`, so positions carry over."""
+    return text.translate(_ASCII_LOWER)
+
+
+def _positions(haystack: str, needle: str) -> Iterator[int]:
+    found = haystack.find(needle)
+    while found >= 0:
+        yield found
+        found = haystack.find(needle, found + 1)
+
+
+def _sub_at(
+    pattern: re.Pattern[str],
+    text: str,
+    anchors: tuple[str, ...],
+    replace: Callable[[re.Match[str]], str],
+    *,
+    fold: bool = True,
+) -> str:
+    """`pattern.sub(replace, text)` for a pattern that can only start at one of `anchors`."""
+    haystack = _fold(text) if fold else text
+    starts = sorted({position for anchor in anchors for position in _positions(haystack, anchor)})
+    parts: list[str] = []
+    done = 0
+    for start in starts:
+        if start < done:
+            continue
+        match = pattern.match(text, start)
+        if match is None:
+            continue
+        parts.append(text[done : match.start()])
+        parts.append(replace(match))
+        done = match.end()
+    if not parts:
+        return text
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _keep_key(match: re.Match[str]) -> str:
+    """`key<sep>[REDACTED]`, keeping the quote that opened a quoted value."""
+    value = match.group("value")
+    opening = value[0] if value[:1] in ("'", '"') else ""
+    closing = opening if opening and len(value) > 1 and value.endswith(opening) else ""
+    return f"{match.group('key')}{match.group('sep')}{opening}{REDACTED}{closing}"
+
+
+def _keep_scheme(match: re.Match[str]) -> str:
+    prefix = match.group(0)[: match.start("value") - match.start(0)]
+    return f"{prefix}{REDACTED}"
+
+
+def _keep_user(match: re.Match[str]) -> str:
+    return f"://{match.group('user')}:{REDACTED}@"
+
+
+def _looks_random(blob: str) -> bool:
+    """Mixed case and digits: a key or token, not a word, a hex digest or a number."""
+    return all(kind.search(blob) is not None for kind in _CHARACTER_KINDS)
+
+
+def _blob(match: re.Match[str]) -> str:
+    blob = match.group("blob")
+    if not _looks_random(blob):
+        return match.group(0)
+    return match.group(0).replace(blob, _BLOB)
+
+
+def _redact_private_keys(text: str) -> str:
+    """Blank private key blocks: the BEGIN line gets the marker, the rest become empty lines.
+
+    Handles a block cut short (no END line: it stops at the first line that is not key
+    material), a one-line block (JSON with `\\n` escapes) and a block whose BEGIN was cut off
+    (an END line preceded by key material, as in the tail of a long log).
+    """
+    if "PRIVATE KEY" not in text:
+        return text
+    lines = text.split("\n")
+    out = list(lines)
+    in_block = False
+    for index, line in enumerate(lines):
+        if in_block:
+            end = _PEM_END.search(line)
+            if end is not None:
+                out[index] = _redact_key_line(line[end.end() :])
+                in_block = _opens_block(line[end.end() :])
+                continue
+            if _PEM_BODY.fullmatch(line):
+                out[index] = ""
+                continue
+            in_block = False
+        begin = _PEM_BEGIN.search(line)
+        end = _PEM_END.search(line)
+        if begin is None and end is not None:
+            # What precedes an orphan END on its line is key material too: drop it.
+            out[index] = _PRIVATE_KEY + _redact_key_line(line[end.end() :])
+            back = index - 1
+            while back >= 0 and out[back] == lines[back] and _BASE64_LINE.fullmatch(lines[back]):
+                out[back] = ""
+                back -= 1
+            continue
+        if begin is not None:
+            out[index] = _redact_key_line(line)
+            in_block = _opens_block(line)
+    return "\n".join(out)
+
+
+def _redact_key_line(line: str) -> str:
+    """Replace every BEGIN..END span on one line; a BEGIN without END runs to the line's end."""
+    parts: list[str] = []
+    position = 0
+    while True:
+        begin = _PEM_BEGIN.search(line, position)
+        if begin is None:
+            parts.append(line[position:])
+            return "".join(parts)
+        parts.append(line[position : begin.start()])
+        parts.append(_PRIVATE_KEY)
+        end = _PEM_END.search(line, begin.end())
+        if end is None:
+            return "".join(parts)
+        position = end.end()
+
+
+def _opens_block(line: str) -> bool:
+    """True when the line's last BEGIN has no END after it (the block continues below)."""
+    begins = list(_PEM_BEGIN.finditer(line))
+    return bool(begins) and _PEM_END.search(line, begins[-1].end()) is None
+
+
+def _redact_forty_char_secrets(text: str) -> str:
+    """40-character base64 runs (AWS secret access keys) on lines that mention a secret."""
+    folded = _fold(text)
+    if "secret" not in folded:
+        return text
+    lines = text.split("\n")
+    for index, folded_line in enumerate(folded.split("\n")):
+        if "secret" in folded_line:
+            lines[index] = _FORTY_BASE64.sub(_SECRET_KEY, lines[index])
+    return "\n".join(lines)
+
+
+def redact(text: str) -> str:
+    """Replace secrets with `[REDACTED]` (key kept) or `[REDACTED:<kind>]`.
+
+    Kinds: `private-key` (PEM blocks), `aws-access-key-id` (AKIA/ASIA...),
+    `aws-secret-key` (40-character keys on a line that mentions a secret),
+    `aws-session-token` (FwoG.../IQoJ... tokens), `base64` (a whole line of 40+ random-looking
+    base64, such as key material whose BEGIN line was cut off). Key/value forms keep the key:
+    `password=`, `passwd:`, `pwd=`, `token=`, `api_key=`, `secret=` and relatives
+    (case-insensitive, any prefix such as `DB_PASSWORD`, `aws_secret_access_key`,
+    `SessionToken`), as `k=v`, `k: v`, `"k": "v"`, `--k v`; ADO/JDBC connection strings
+    (`Password=...;`); `Authorization:` headers (scheme kept); bare `Bearer` tokens; URL
+    credentials (`scheme://user:[REDACTED]@host`).
+    """
+    text = _redact_private_keys(text)
+    text = _sub_at(_AUTHORIZATION, text, ("authorization",), _keep_scheme)
+    text = _sub_at(_BEARER, text, ("bearer",), _keep_scheme)
+    text = _sub_at(_URL_CREDENTIALS, text, ("://",), _keep_user, fold=False)
+    text = _sub_at(_KEY_VALUE, text, _KEY_ANCHORS, _keep_key)
+    text = _sub_at(_FLAG_VALUE, text, _KEY_ANCHORS, _keep_key)
+    text = _sub_at(_SECURE_STRING, text, ("convertto-securestring",), _keep_key)
+    text = _sub_at(_ACCESS_KEY_ID_RE, text, _ACCESS_KEY_ID_ANCHORS, lambda _: _ACCESS_KEY_ID, fold=False)
+    text = _sub_at(_SESSION_TOKEN_RE, text, _SESSION_TOKEN_ANCHORS, lambda _: _SESSION_TOKEN, fold=False)
+    text = _redact_forty_char_secrets(text)
+    return _LONG_BASE64_LINE.sub(_blob, text)
+
+
+def clean(text: str) -> str:
+    """`redact(sanitize(text))`: what any quoted log text goes through."""
+    return redact(sanitize(text))

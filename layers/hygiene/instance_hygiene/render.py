@@ -1,0 +1,243 @@
+"""Three renderings of one digest (email text, chat JSON, machine JSON) that always fit SNS. Pure.
+
+Budget: SNS takes 262,144 bytes of UTF-8 including message attributes. When the renderings do not
+fit, excerpts shrink first, then groups keep fewer listed instances; counts, reasons and links
+always stay. Whatever was cut is in the full report written to S3 and linked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+from instance_hygiene.digest import CommandDigest, Failure, Group, to_dict, trim_groups
+
+SNS_LIMIT_BYTES = 262_144
+SUBJECT_MAX = 99
+# Room left for message attributes and the JSON envelope of MessageStructure=json.
+ENVELOPE_RESERVE = 4_096
+EXCERPT_STEPS = (None, 5, 2, 0)
+LISTED_STEPS = (None, 50, 10, 3, 1, 0)
+EMAIL_INSTANCES_PER_GROUP = 20
+
+_SUBJECT_UNSAFE = re.compile(r"[^\x20-\x7e]+")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    chat: str
+    machine: str
+    trimmed: bool
+
+    def sns_message(self) -> str:
+        """The MessageStructure=json body: one string per protocol, "default" required."""
+        return json.dumps(
+            {
+                "default": self.machine,
+                "email": self.text,
+                "email-json": self.machine,
+                "sqs": self.machine,
+                "lambda": self.machine,
+                "http": self.machine,
+                "https": self.chat,
+                "sms": self.subject,
+            },
+            ensure_ascii=False,
+        )
+
+
+def safe_subject(text: str) -> str:
+    """Printable ASCII, one line, under 100 characters (SNS rejects anything else)."""
+    flat = _SUBJECT_UNSAFE.sub(" ", text).strip()
+    flat = re.sub(r" {2,}", " ", flat)
+    if len(flat) > SUBJECT_MAX:
+        flat = flat[: SUBJECT_MAX - 3].rstrip() + "..."
+    return flat or "Instance hygiene notification"
+
+
+def subject(digest: CommandDigest) -> str:
+    counts = digest.counts
+    context = f" ({digest.comment})" if digest.comment else ""
+    return safe_subject(
+        f"{digest.status.upper()} {digest.document_name}: "
+        f"{counts.not_succeeded} of {counts.targets} instances{context}"
+    )
+
+
+def console_link(digest: CommandDigest) -> str:
+    region = digest.region or "us-east-1"
+    return (
+        f"https://{region}.console.aws.amazon.com/systems-manager/run-command/"
+        f"{quote(digest.command_id)}?region={region}"
+    )
+
+
+def _who(failure: Failure) -> str:
+    return (
+        f"{failure.instance_name} ({failure.instance_id})" if failure.instance_name else failure.instance_id
+    )
+
+
+def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str]:
+    first = group.failures[0] if group.failures else None
+    lines = [f"{index}. {group.reason}  [{group.count} instance{'s' if group.count != 1 else ''}]"]
+    if first is not None:
+        step = first.step or "-"
+        code = "-" if first.exit_code is None else str(first.exit_code)
+        meaning = f" ({first.exit_meaning})" if first.exit_meaning else ""
+        lines.append(
+            f"   status {first.status}/{first.status_details}, step {step}, exit code {code}{meaning}"
+        )
+        if first.patch is not None:
+            p = first.patch
+            lines.append(
+                f"   patches: installed {p.installed}, missing {p.missing}, failed {p.failed}, "
+                f"pending reboot {p.installed_pending_reboot}"
+            )
+    shown = group.failures[:EMAIL_INSTANCES_PER_GROUP]
+    if shown:
+        names = ", ".join(_who(f) for f in shown)
+        rest = group.count - len(shown)
+        lines.append(f"   instances: {names}{f' and {rest} more' if rest > 0 else ''}")
+    elif group.count:
+        lines.append(f"   instances: {group.count} (listed in the full report)")
+    if first is not None:
+        excerpt = first.excerpt if excerpt_lines is None else first.excerpt[:excerpt_lines]
+        if excerpt:
+            lines.append(f"   log ({first.log.source}{'' if first.log.complete else ', head and tail'}):")
+            lines.extend(f"     | {line}" for line in excerpt)
+        for link in first.log.links:
+            lines.append(f"   {link}")
+    return lines
+
+
+def email_text(digest: CommandDigest) -> str:
+    counts = digest.counts
+    out = [
+        f"{digest.document_name} {digest.status}: "
+        f"{counts.not_succeeded} of {counts.targets} instances did not succeed"
+        + (f" ({digest.comment})" if digest.comment else ""),
+        f"failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}, "
+        f"other {counts.other}, succeeded {counts.succeeded}",
+        "",
+    ]
+    for index, group in enumerate(digest.groups, start=1):
+        out.extend(_group_text(index, group, digest.excerpt_lines))
+        out.append("")
+    if digest.notes:
+        out.append("Notes:")
+        out.extend(f"- {note}" for note in digest.notes)
+        out.append("")
+    out.append(f"Command: {digest.command_id}")
+    out.append(f"Console: {console_link(digest)}")
+    if digest.output_bucket:
+        prefix = (digest.output_prefix or "").strip("/")
+        out.append(f"Logs:    s3://{digest.output_bucket}/{prefix}/{digest.command_id}/")
+    if digest.report_uri:
+        out.append(f"Full report (nothing cut): {digest.report_uri}")
+    if digest.omitted:
+        out.append(f"{digest.omitted} failure(s) are counted above but not listed, to fit the message size.")
+    return "\n".join(out) + "\n"
+
+
+def escape_markdown(text: str) -> str:
+    """Escape text for client-markdown so a log line cannot inject links, mentions or markup."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("@", "@\u200b"))
+
+
+def chat_json(digest: CommandDigest) -> str:
+    """Amazon Q Developer in chat applications custom notification (version 1.0, source custom)."""
+    counts = digest.counts
+    bullets = []
+    for group in digest.groups[:10]:
+        first = group.failures[0] if group.failures else None
+        where = f" (step {first.step}, exit {first.exit_code})" if first and first.step else ""
+        bullets.append(f"• *{group.count}×* {escape_markdown(group.reason)}{escape_markdown(where)}")
+    if len(digest.groups) > 10:
+        bullets.append(f"• … {len(digest.groups) - 10} more kinds of failure")
+    description = "\n".join(
+        [
+            f"{counts.not_succeeded} of {counts.targets} instances did not succeed "
+            f"(failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}).",
+            *bullets,
+            *(f"_{escape_markdown(note)}_" for note in digest.notes[:3]),
+        ]
+    )
+    next_steps = [f"Open the command: {console_link(digest)}"]
+    if digest.report_uri:
+        next_steps.append(f"Full report: {digest.report_uri}")
+    payload: dict[str, Any] = {
+        "version": "1.0",
+        "source": "custom",
+        "id": f"{digest.command_id}:{digest.status}",
+        "content": {
+            "textType": "client-markdown",
+            "title": f":rotating_light: {escape_markdown(subject(digest))}",
+            "description": description[:8000],
+            "nextSteps": next_steps,
+            "keywords": [digest.status, digest.document_name[:64]],
+        },
+        "metadata": {
+            "threadId": digest.command_id,
+            "summary": subject(digest),
+            "eventType": "CommandFailed",
+            "relatedResources": [digest.command_id],
+            "additionalContext": {
+                "failed": str(counts.failed),
+                "timed_out": str(counts.timed_out),
+                "cancelled": str(counts.cancelled),
+                "targets": str(counts.targets),
+            },
+        },
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def render(digest: CommandDigest, trimmed: bool = False) -> Rendered:
+    return Rendered(
+        subject=subject(digest),
+        text=email_text(digest),
+        chat=chat_json(digest),
+        machine=json.dumps(to_dict(digest), ensure_ascii=False),
+        trimmed=trimmed,
+    )
+
+
+def message_bytes(rendered: Rendered) -> int:
+    return len(rendered.sns_message().encode("utf-8"))
+
+
+def fit(
+    digest: CommandDigest,
+    limit: int = SNS_LIMIT_BYTES - ENVELOPE_RESERVE,
+    renderer: Callable[[CommandDigest, bool], Rendered] = render,
+) -> tuple[CommandDigest, Rendered]:
+    """The fullest rendering within `limit` bytes: shrink excerpts, then listed instances."""
+    for listed in LISTED_STEPS:
+        groups = digest.groups if listed is None else trim_groups(digest.groups, listed)
+        for excerpt in EXCERPT_STEPS:
+            candidate = replace(digest, groups=groups, excerpt_lines=excerpt)
+            trimmed = listed is not None or excerpt is not None
+            rendered = renderer(candidate, trimmed)
+            if message_bytes(rendered) <= limit:
+                return candidate, rendered
+    # Even one line per group is too much: keep counts, the biggest groups' reasons and links.
+    keep = max(1, len(digest.groups))
+    while keep > 1:
+        keep //= 2
+        candidate = replace(digest, groups=trim_groups(digest.groups[:keep], 0), excerpt_lines=0)
+        dropped = len(digest.groups) - keep
+        candidate = replace(
+            candidate, notes=(*digest.notes, f"{dropped} smaller groups are only in the full report.")
+        )
+        rendered = renderer(candidate, True)
+        if message_bytes(rendered) <= limit:
+            return candidate, rendered
+    raise ValueError("digest cannot fit an SNS message even with one group")

@@ -1,0 +1,39 @@
+"""Configuration, read once at the handler boundary into typed settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing: a deployment mistake, raised so the event is kept."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} is not set")
+    return value
+
+
+@dataclass(frozen=True)
+class NotifierSettings:
+    topic_arn: str
+    idempotency_table: str
+    report_bucket: str
+    report_prefix: str
+    notify_on_success: bool = False
+    idempotency_ttl_seconds: int = 2 * 24 * 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierSettings:
+        env = os.environ if env is None else env
+        return cls(
+            topic_arn=_required(env, "TOPIC_ARN"),
+            idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
+            report_bucket=_required(env, "REPORT_BUCKET"),
+            report_prefix=env.get("REPORT_PREFIX", "reports/").strip() or "reports/",
+            notify_on_success=env.get("NOTIFY_ON_SUCCESS", "false").lower() == "true",
+        )

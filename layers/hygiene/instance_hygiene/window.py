@@ -1,0 +1,262 @@
+"""One maintenance-window execution: its tasks, which never ran and why, and the commands to look at.
+
+Reads (adapter functions taking the SSM client) and the report and its renderings (pure).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from instance_hygiene.render import Rendered, escape_markdown, safe_subject
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+SCHEMA = "instance-hygiene/window-report@1"
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    task_id: str
+    """The window task id (registered task)."""
+    name: str
+    task_arn: str
+    priority: int | None
+    status: str
+    status_details: str = ""
+    task_execution_id: str | None = None
+    max_errors: str | None = None
+    command_ids: tuple[str, ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WindowReport:
+    window_id: str
+    window_name: str
+    window_execution_id: str
+    status: str
+    status_details: str
+    tasks: tuple[TaskRun, ...]
+    region: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _stamp(value: Any) -> datetime | None:
+    return value if isinstance(value, datetime) else None
+
+
+def explain_not_run(task: TaskRun, earlier: Sequence[TaskRun], window_status: str) -> str:
+    """Why a registered task has no execution in this window run. Pure."""
+    failed_before = [
+        t for t in earlier if t.priority is not None and t.status in {"FAILED", "TIMED_OUT", "CANCELLED"}
+    ]
+    if failed_before:
+        first = failed_before[0]
+        limit = f" (MaxErrors {first.max_errors})" if first.max_errors else ""
+        return f"never ran: earlier task {first.name} (priority {first.priority}) ended {first.status}{limit}"
+    if window_status == "TIMED_OUT":
+        return "never ran: the window's cutoff was reached before it could start"
+    if window_status in {"CANCELLED", "CANCELLING"}:
+        return "never ran: the window execution was cancelled"
+    if window_status == "SKIPPED_OVERLAPPING":
+        return "never ran: the previous execution of this window was still running"
+    return "never ran"
+
+
+def assemble(
+    *,
+    execution: Mapping[str, Any],
+    registered: Sequence[Mapping[str, Any]],
+    executed: Sequence[TaskRun],
+    window_name: str = "",
+    region: str = "",
+) -> WindowReport:
+    """Merge the registered tasks with what ran, in priority order; explain the ones that did not."""
+    ran = {t.task_id: t for t in executed}
+    tasks: list[TaskRun] = []
+    for raw in sorted(registered, key=lambda r: (r.get("Priority", 0), r.get("WindowTaskId", ""))):
+        task_id = raw.get("WindowTaskId", "")
+        if task_id in ran:
+            tasks.append(ran.pop(task_id))
+            continue
+        placeholder = TaskRun(
+            task_id=task_id,
+            name=raw.get("Name") or raw.get("TaskArn", ""),
+            task_arn=raw.get("TaskArn", ""),
+            priority=raw.get("Priority"),
+            status="NOT_RUN",
+            max_errors=raw.get("MaxErrors"),
+        )
+        reason = explain_not_run(placeholder, tasks, str(execution.get("Status", "")))
+        tasks.append(TaskRun(**{**placeholder.__dict__, "status_details": reason}))
+    tasks.extend(ran.values())  # executed tasks since deregistered
+    return WindowReport(
+        window_id=str(execution.get("WindowId", "")),
+        window_name=window_name,
+        window_execution_id=str(execution.get("WindowExecutionId", "")),
+        status=str(execution.get("Status", "")),
+        status_details=str(execution.get("StatusDetails", "")),
+        tasks=tuple(tasks),
+        region=region,
+        start=_stamp(execution.get("StartTime")),
+        end=_stamp(execution.get("EndTime")),
+    )
+
+
+def read_window_report(ssm: SSMClient, *, window_execution_id: str, region: str = "") -> WindowReport:
+    execution = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id)
+    window_id = str(execution.get("WindowId", ""))
+    window_name = str(ssm.get_maintenance_window(WindowId=window_id).get("Name", "")) if window_id else ""
+    registered = [
+        task
+        for page in ssm.get_paginator("describe_maintenance_window_tasks").paginate(WindowId=window_id)
+        for task in page.get("Tasks", [])
+    ]
+    by_arn_priority = {(t.get("TaskArn"), t.get("Priority")): t for t in registered}
+    executed = []
+    for task_execution_id in execution.get("TaskIds", []):
+        detail = ssm.get_maintenance_window_execution_task(
+            WindowExecutionId=window_execution_id, TaskId=task_execution_id
+        )
+        registered_task = by_arn_priority.get((detail.get("TaskArn"), detail.get("Priority")), {})
+        command_ids = tuple(
+            inv["ExecutionId"]
+            for page in ssm.get_paginator("describe_maintenance_window_execution_task_invocations").paginate(
+                WindowExecutionId=window_execution_id, TaskId=task_execution_id
+            )
+            for inv in page.get("WindowExecutionTaskInvocationIdentities", [])
+            if inv.get("ExecutionId")
+        )
+        executed.append(
+            TaskRun(
+                task_id=str(registered_task.get("WindowTaskId", task_execution_id)),
+                name=str(registered_task.get("Name") or detail.get("TaskArn", "")),
+                task_arn=str(detail.get("TaskArn", "")),
+                priority=detail.get("Priority"),
+                status=str(detail.get("Status", "")),
+                status_details=str(detail.get("StatusDetails", "")),
+                task_execution_id=task_execution_id,
+                max_errors=detail.get("MaxErrors"),
+                command_ids=tuple(dict.fromkeys(command_ids)),
+                start=_stamp(detail.get("StartTime")),
+                end=_stamp(detail.get("EndTime")),
+            )
+        )
+    return assemble(
+        execution={**execution, "WindowId": window_id},
+        registered=registered,
+        executed=executed,
+        window_name=window_name,
+        region=region,
+    )
+
+
+def to_dict(report: WindowReport) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "window_id": report.window_id,
+        "window_name": report.window_name,
+        "window_execution_id": report.window_execution_id,
+        "status": report.status,
+        "status_details": report.status_details,
+        "start": report.start.isoformat() if report.start else None,
+        "end": report.end.isoformat() if report.end else None,
+        "tasks": [
+            {
+                "task_id": t.task_id,
+                "name": t.name,
+                "task_arn": t.task_arn,
+                "priority": t.priority,
+                "status": t.status,
+                "status_details": t.status_details,
+                "task_execution_id": t.task_execution_id,
+                "command_ids": list(t.command_ids),
+            }
+            for t in report.tasks
+        ],
+        "notes": list(report.notes),
+    }
+
+
+def subject(report: WindowReport) -> str:
+    name = report.window_name or report.window_id
+    bad = [t for t in report.tasks if t.status not in {"SUCCESS"}]
+    tail = f": {len(bad)} of {len(report.tasks)} tasks did not succeed" if report.tasks else ""
+    return safe_subject(f"{report.status} maintenance window {name}{tail}")
+
+
+def console_link(report: WindowReport) -> str:
+    region = report.region or "us-east-1"
+    return (
+        f"https://{region}.console.aws.amazon.com/systems-manager/maintenance-windows/"
+        f"{report.window_id}/history?region={region}"
+    )
+
+
+def text(report: WindowReport) -> str:
+    lines = [
+        f"Maintenance window {report.window_name or report.window_id} ({report.window_id}): {report.status}",
+        f"execution {report.window_execution_id}"
+        + (
+            f", {report.start:%Y-%m-%d %H:%M} to {report.end:%H:%M} UTC"
+            if report.start and report.end
+            else ""
+        ),
+    ]
+    if report.status_details:
+        lines.append(report.status_details)
+    lines.append("")
+    for t in report.tasks:
+        lines.append(f"- priority {t.priority}: {t.name} [{t.task_arn}] {t.status}")
+        if t.status_details:
+            lines.append(f"    {t.status_details}")
+        for command_id in t.command_ids:
+            lines.append(f"    command {command_id} (its own notification carries the details)")
+    lines += ["", f"Console: {console_link(report)}"]
+    lines.extend(f"Note: {note}" for note in report.notes)
+    return "\n".join(lines) + "\n"
+
+
+def chat(report: WindowReport) -> str:
+    description = "\n".join(
+        f"• P{t.priority} *{escape_markdown(t.name)}*: {t.status}"
+        + (f" — {escape_markdown(t.status_details)}" if t.status_details else "")
+        for t in report.tasks
+    )
+    payload = {
+        "version": "1.0",
+        "source": "custom",
+        "id": f"{report.window_execution_id}:{report.status}",
+        "content": {
+            "textType": "client-markdown",
+            "title": escape_markdown(subject(report)),
+            "description": description[:8000] or report.status_details or report.status,
+            "nextSteps": [f"Window history: {console_link(report)}"],
+            "keywords": [report.status, report.window_id],
+        },
+        "metadata": {
+            "threadId": report.window_execution_id,
+            "summary": subject(report),
+            "eventType": "MaintenanceWindowExecution",
+            "relatedResources": [report.window_id],
+        },
+    }
+    return json.dumps(payload, ensure_ascii=False)
+
+
+def render(report: WindowReport) -> Rendered:
+    return Rendered(
+        subject=subject(report),
+        text=text(report),
+        chat=chat(report),
+        machine=json.dumps(to_dict(report), ensure_ascii=False),
+        trimmed=False,
+    )

@@ -1,0 +1,130 @@
+"""The publish-scripts custom resource against moto S3, answering a real HTTP ResponseURL."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from instance_hygiene.scripts_publisher import SHA_METADATA_KEY
+from tests.functions import load_function
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "hygiene-logs"
+
+
+class _Capture(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict[str, Any]]] = []
+
+    def do_PUT(self) -> None:
+        length = int(self.headers["Content-Length"])
+        _Capture.bodies.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def response_url() -> Iterator[str]:
+    _Capture.bodies = []
+    server = HTTPServer(("127.0.0.1", 0), _Capture)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/response"
+    server.shutdown()
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    with mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+        yield client
+
+
+class _Context:
+    function_name = "publish"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:eu-west-2:123456789012:function:publish"
+    aws_request_id = "req-1"
+    log_stream_name = "2026/11/26/[1]abc"
+
+
+def _event(request_type: str, url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResponseURL": url,
+        "StackId": "arn:aws:cloudformation:eu-west-2:123456789012:stack/hygiene/1",
+        "RequestId": "r-1",
+        "LogicalResourceId": "HealthcheckScripts",
+        "ResourceType": "Custom::HealthcheckScripts",
+        "ResourceProperties": {
+            "ServiceToken": "arn",
+            "Bucket": BUCKET,
+            "Prefix": "scripts/",
+            "Revision": "3",
+        },
+        **extra,
+    }
+
+
+def test_create_publishes_the_packaged_scripts(s3: Any, response_url: str) -> None:
+    app = load_function("publish_scripts")
+
+    app.handler(_event("Create", response_url), _Context())
+
+    (body,) = _Capture.bodies
+    assert body["Status"] == "SUCCESS"
+    assert body["PhysicalResourceId"] == f"s3://{BUCKET}/scripts/"
+    assert body["Data"] == {"healthcheck.ps1": "put", "healthcheck.sh": "put"}
+    stored = s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")
+    assert stored["Body"].read() == (ROOT / "documents/scripts/healthcheck.sh").read_bytes()
+    assert SHA_METADATA_KEY in stored["Metadata"]
+
+
+def test_update_keeps_a_script_the_operator_replaced(s3: Any, response_url: str) -> None:
+    app = load_function("publish_scripts")
+    app.handler(_event("Create", response_url), _Context())
+    s3.put_object(Bucket=BUCKET, Key="scripts/healthcheck.sh", Body=b"#!/bin/bash\necho ours\n")
+
+    app.handler(_event("Update", response_url, PhysicalResourceId=f"s3://{BUCKET}/scripts/"), _Context())
+
+    assert _Capture.bodies[-1]["Data"] == {
+        "healthcheck.ps1": "unchanged",
+        "healthcheck.sh": "kept-operator-copy",
+    }
+    body = s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")["Body"].read()
+    assert body == b"#!/bin/bash\necho ours\n"
+
+
+def test_delete_leaves_the_scripts_and_succeeds(s3: Any, response_url: str) -> None:
+    app = load_function("publish_scripts")
+    app.handler(_event("Create", response_url), _Context())
+
+    app.handler(_event("Delete", response_url, PhysicalResourceId=f"s3://{BUCKET}/scripts/"), _Context())
+
+    assert _Capture.bodies[-1]["Status"] == "SUCCESS"
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="scripts/")["KeyCount"] == 2
+
+
+def test_an_s3_failure_is_reported_to_cloudformation_not_left_hanging(s3: Any, response_url: str) -> None:
+    app = load_function("publish_scripts")
+    event = _event("Create", response_url)
+    event["ResourceProperties"]["Bucket"] = "no-such-bucket"
+
+    app.handler(event, _Context())
+
+    (body,) = _Capture.bodies
+    assert body["Status"] == "FAILED"
+    assert "NoSuchBucket" in body["Reason"]
+    assert _Context.log_stream_name in body["Reason"]

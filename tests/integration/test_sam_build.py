@@ -1,0 +1,61 @@
+"""`sam build` turns the repository into deployable artefacts (Python 3.13 first on PATH)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cfn import ROOT
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
+    if sam is None:
+        pytest.fail("the SAM CLI is a dev dependency: run `make venv`")
+    out = tmp_path_factory.mktemp("sam") / "build"
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    # The venv's interpreter is 3.13: SAM's workflow needs `python3.13` on PATH.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(
+        [sam, "build", "--build-dir", str(out), "--template-file", str(ROOT / "template.yaml")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def test_scripts_are_packaged_as_files_with_the_function(build_dir: Path) -> None:
+    packaged = build_dir / "PublishScriptsFunction" / "scripts"
+
+    for name in ("healthcheck.sh", "healthcheck.ps1"):
+        assert (packaged / name).is_file()
+        assert not (packaged / name).is_symlink()
+        assert (packaged / name).read_bytes() == (ROOT / "documents" / "scripts" / name).read_bytes()
+
+
+def test_layer_ships_the_package_and_its_dependencies(build_dir: Path) -> None:
+    site = build_dir / "HygieneLayer" / "python"
+
+    assert (site / "instance_hygiene" / "__init__.py").is_file()
+    assert (site / "aws_lambda_powertools").is_dir()
+    assert (site / "pydantic").is_dir()
+
+
+def test_built_template_still_includes_the_document_file(build_dir: Path) -> None:
+    text = (build_dir / "template.yaml").read_text()
+    location = text.split("Location:", 1)[1].split()[0]
+
+    assert (build_dir / location).resolve() == (ROOT / "documents" / "healthcheck.yaml").resolve()
+    assert yaml.safe_load((build_dir / location).read_text())["schemaVersion"] == "2.2"

@@ -1,0 +1,340 @@
+"""template.yaml, parsed and translated offline: what `sam deploy` would create."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.cfn import (
+    ROOT,
+    as_list,
+    include_location,
+    load_document,
+    policy_statements,
+    raw_template,
+    resolve_if,
+    translated_template,
+)
+
+RAW = raw_template()
+RESOURCES = RAW["Resources"]
+PARAMETERS = RAW["Parameters"]
+
+# Statements allowed to use Resource "*", each with the reason the API leaves no narrower choice.
+WILDCARD_RESOURCE_ALLOWED = {
+    ("LogKey", "AccountAdministersTheKey"): "a key policy's resource is always the key itself",
+    ("LogKey", "AccountPrincipalsUseTheKeyThroughIamPolicies"): "a key policy's resource is the key",
+    ("MaintenanceWindowRole", "FollowAndCancelCommands"): "Run Command reads support no resource ARNs",
+    ("MaintenanceWindowRole", "ResolveInstanceTargets"): "Describe calls support no resource ARNs",
+    ("LogKey", "CloudWatchAlarmsPublishToTheEncryptedTopic"): "a key policy's resource is the key",
+    ("CommandFailedFunctionRole", "ReadCommandsAndInstances"): "Run Command reads support no resource ARNs",
+    ("WindowFailedFunctionRole", "ReadWindowExecutions"): "window execution reads support no resource ARNs",
+}
+
+
+def props(logical_id: str) -> dict[str, Any]:
+    return RESOURCES[logical_id]["Properties"]  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def test_every_parameter_is_described_and_grouped_once() -> None:
+    groups = RAW["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [name for group in groups for name in group["Parameters"]]
+
+    assert sorted(grouped) == sorted(PARAMETERS), "each parameter in exactly one group"
+    for name, parameter in PARAMETERS.items():
+        assert len(parameter.get("Description", "")) > 20, name
+        assert "Default" in parameter, f"{name} needs a default so `sam deploy --guided` can accept it"
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERS))
+def test_parameter_default_satisfies_its_own_constraints(name: str) -> None:
+    parameter = PARAMETERS[name]
+    default = str(parameter["Default"])
+    values = default.split(",") if parameter["Type"] == "CommaDelimitedList" else [default]
+    for value in values:
+        if "AllowedPattern" in parameter:
+            assert re.fullmatch(parameter["AllowedPattern"], value), (name, value)
+        if "AllowedValues" in parameter:
+            assert value in [str(v) for v in parameter["AllowedValues"]], (name, value)
+        if "MinValue" in parameter:
+            assert parameter["MinValue"] <= int(value) <= parameter["MaxValue"], (name, value)
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [
+        ("TargetInstanceIds", "i-123; rm"),
+        ("HealthcheckRequiredServices", "sshd;reboot"),
+        ("HealthcheckRequiredServices", "$(id)"),
+        ("HealthcheckHttpEndpoint", "http://example.com/"),
+        ("HealthcheckHttpEndpoint", "http://localhost/`id`"),
+        ("LogPrefix", "ssm_output"),
+        ("LogPrefix", "../x/"),
+        ("MaxConcurrency", "0"),
+        ("MaxConcurrency", "101%"),
+        ("WindowName", "no spaces allowed"),
+        ("NotificationEmail", "not-an-address"),
+    ],
+)
+def test_parameter_patterns_reject_unsafe_values(name: str, bad: str) -> None:
+    assert not re.fullmatch(PARAMETERS[name]["AllowedPattern"], bad)
+
+
+# ------------------------------------------------------------------ window, target and tasks
+
+
+def test_window_defaults_follow_the_seed() -> None:
+    window = props("MaintenanceWindow")
+
+    assert window["Schedule"] == {"Ref": "Schedule"}
+    assert PARAMETERS["Schedule"]["Default"] == "cron(0 9 ? * * *)"
+    assert window["ScheduleTimezone"] == {"Ref": "ScheduleTimezone"}
+    assert PARAMETERS["ScheduleTimezone"]["Default"] == "Europe/London"
+    assert (PARAMETERS["WindowDuration"]["Default"], PARAMETERS["WindowCutoff"]["Default"]) == (3, 1)
+    assert resolve_if(window, {"HasScheduleOffset": False}).get("ScheduleOffset") is None
+    assert resolve_if(window, {"HasScheduleOffset": True})["ScheduleOffset"] == {"Ref": "ScheduleOffset"}
+
+
+@pytest.mark.parametrize(
+    ("by_ids", "expected"),
+    [
+        (False, [{"Key": {"Fn::Sub": "tag:${TargetTagKey}"}, "Values": [{"Ref": "TargetTagValue"}]}]),
+        (True, [{"Key": "InstanceIds", "Values": {"Ref": "TargetInstanceIds"}}]),
+    ],
+)
+def test_target_is_the_tag_or_the_instance_ids(by_ids: bool, expected: list[Any]) -> None:
+    target = resolve_if(props("MaintenanceWindowTarget"), {"TargetByInstanceIds": by_ids})
+
+    assert target["Targets"] == expected
+    assert target["ResourceType"] == "INSTANCE"
+    assert PARAMETERS["TargetTagKey"]["Default"] == "Patch Group"
+
+
+def test_condition_picks_ids_only_when_some_are_given() -> None:
+    condition = RAW["Conditions"]["TargetByInstanceIds"]
+
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "TargetInstanceIds"}]}, ""]}]}
+    assert PARAMETERS["TargetInstanceIds"]["Default"] == ""
+
+
+def test_patch_runs_first_then_healthcheck_on_the_same_targets() -> None:
+    patch, health = props("PatchTask"), props("HealthcheckTask")
+
+    assert patch["TaskArn"] == "AWS-RunPatchBaseline"
+    assert health["TaskArn"] == {"Ref": "HealthcheckDocument"}
+    assert patch["Priority"] == 10
+    assert health["Priority"] == 20
+    for task in (patch, health):
+        assert task["TaskType"] == "RUN_COMMAND"
+        assert task["Targets"] == [{"Key": "WindowTargetIds", "Values": [{"Ref": "MaintenanceWindowTarget"}]}]
+        assert task["ServiceRoleArn"] == {"Fn::GetAtt": ["MaintenanceWindowRole", "Arn"]}
+        assert task["MaxConcurrency"] == {"Ref": "MaxConcurrency"}
+        assert task["MaxErrors"] == {"Ref": "MaxErrors"}
+    assert (PARAMETERS["MaxConcurrency"]["Default"], PARAMETERS["MaxErrors"]["Default"]) == ("100%", "0")
+
+
+def test_both_tasks_write_output_to_the_log_bucket_prefix() -> None:
+    for task in ("PatchTask", "HealthcheckTask"):
+        run = props(task)["TaskInvocationParameters"]["MaintenanceWindowRunCommandParameters"]
+        assert run["OutputS3BucketName"] == {"Ref": "LogBucket"}, task
+        assert run["OutputS3KeyPrefix"] == {"Ref": "LogPrefix"}, task
+    assert PARAMETERS["LogPrefix"]["Default"] == "ssm_output/"
+
+
+def test_patch_task_parameters() -> None:
+    run = props("PatchTask")["TaskInvocationParameters"]["MaintenanceWindowRunCommandParameters"]
+
+    assert run["Parameters"] == {
+        "Operation": [{"Ref": "PatchOperation"}],
+        "RebootOption": [{"Ref": "PatchRebootOption"}],
+        "SnapshotId": ["{{WINDOW_EXECUTION_ID}}"],
+    }
+    assert PARAMETERS["PatchOperation"]["AllowedValues"] == ["Scan", "Install"]
+    assert PARAMETERS["PatchOperation"]["Default"] == "Scan"
+    assert PARAMETERS["PatchRebootOption"]["AllowedValues"] == ["NoReboot", "RebootIfNeeded"]
+    assert PARAMETERS["PatchRebootOption"]["Default"] == "NoReboot"
+
+
+# ------------------------------------------------------------------ healthcheck document
+
+
+def test_document_comes_from_the_file_in_documents() -> None:
+    location = include_location(props("HealthcheckDocument")["Content"])
+
+    assert (ROOT / location).resolve() == (ROOT / "documents" / "healthcheck.yaml").resolve()
+    assert props("HealthcheckDocument")["DocumentType"] == "Command"
+    assert "healthcheck" not in str(props("HealthcheckDocument")).replace(location, ""), "no inline copy"
+
+
+def test_healthcheck_task_parameters_are_the_documents_parameters() -> None:
+    document = load_document(ROOT / include_location(props("HealthcheckDocument")["Content"]))
+    run = props("HealthcheckTask")["TaskInvocationParameters"]["MaintenanceWindowRunCommandParameters"]
+    declared = document["parameters"]
+    required = {name for name, spec in declared.items() if "default" not in spec}
+
+    assert set(run["Parameters"]) <= set(declared), "the task may only pass parameters the document has"
+    assert required <= set(run["Parameters"]), "every required document parameter is passed"
+    assert run["Parameters"]["ScriptBucket"] == [{"Ref": "LogBucket"}]
+    assert run["Parameters"]["LinuxScriptKey"] == [{"Fn::Sub": "${ScriptsPrefix}healthcheck.sh"}]
+
+
+def test_packaged_scripts_are_the_documents_scripts() -> None:
+    packaged = ROOT / "functions" / "publish_scripts" / "scripts"
+
+    assert packaged.resolve() == (ROOT / "documents" / "scripts").resolve()
+    assert {p.name for p in packaged.iterdir()} >= {"healthcheck.sh", "healthcheck.ps1"}
+
+
+# ------------------------------------------------------------------ bucket
+
+
+def test_bucket_is_encrypted_with_the_rotating_customer_key() -> None:
+    rule = props("LogBucket")["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": ["LogKey", "Arn"]},
+    }
+    assert rule["BucketKeyEnabled"] is True
+    assert props("LogKey")["EnableKeyRotation"] is True
+
+
+def test_bucket_blocks_public_access_and_enforces_owner() -> None:
+    bucket = props("LogBucket")
+
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+
+
+def test_bucket_policy_denies_requests_without_tls() -> None:
+    (statement,) = props("LogBucketPolicy")["PolicyDocument"]["Statement"]
+
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert statement["Resource"] == [{"Fn::GetAtt": ["LogBucket", "Arn"]}, {"Fn::Sub": "${LogBucket.Arn}/*"}]
+
+
+@pytest.mark.parametrize("archive", [False, True])
+def test_lifecycle_expires_logs_but_not_scripts(archive: bool) -> None:
+    rules = resolve_if(props("LogBucket"), {"HasArchiveTransition": archive})["LifecycleConfiguration"][
+        "Rules"
+    ]
+    by_prefix = {str(rule.get("Prefix")): rule for rule in rules}
+
+    logs = by_prefix[str({"Ref": "LogPrefix"})]
+    assert logs["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
+    assert PARAMETERS["LogRetentionDays"]["Default"] == 90
+    assert ("Transitions" in logs) is archive
+    scripts = by_prefix[str({"Ref": "ScriptsPrefix"})]
+    assert "ExpirationInDays" not in scripts, "current scripts never expire"
+    (abort,) = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
+    assert "Prefix" not in abort, "aborts incomplete uploads everywhere"
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+
+
+def test_topic_is_encrypted_with_the_key() -> None:
+    assert props("NotificationTopic")["KmsMasterKeyId"] == {"Ref": "LogKey"}
+
+
+# ------------------------------------------------------------------ IAM
+
+
+def test_window_role_trusts_only_ssm_in_this_account() -> None:
+    (statement,) = props("MaintenanceWindowRole")["AssumeRolePolicyDocument"]["Statement"]
+
+    assert statement["Principal"] == {"Service": "ssm.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_window_role_sends_only_the_two_documents() -> None:
+    (send,) = [
+        s
+        for _, where, s in policy_statements(RAW)
+        if where.startswith("Policies") and "ssm:SendCommand" in as_list(s["Action"])
+    ]
+    documents = [r for r in send["Resource"] if ":document/" in str(r)]
+
+    assert len(documents) == 2
+    assert "AWS-RunPatchBaseline" in str(documents[0])
+    assert "${HealthcheckDocument}" in str(documents[1])
+
+
+def test_instance_policy_grants_what_the_agent_needs_for_logs_and_scripts() -> None:
+    statements = {s["Sid"]: s for s in props("InstancePolicy")["PolicyDocument"]["Statement"]}
+
+    assert statements["ReadHealthcheckScripts"]["Resource"] == {
+        "Fn::Sub": "${LogBucket.Arn}/${ScriptsPrefix}*"
+    }
+    assert "s3:PutObject" in statements["WriteCommandOutput"]["Action"]
+    assert statements["WriteCommandOutput"]["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${LogPrefix}*"}
+    assert "s3:GetEncryptionConfiguration" in statements["AgentChecksBucketEncryptionAndRegion"]["Action"]
+    kms = statements["UseTheLogKeyThroughS3"]
+    assert set(kms["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert kms["Resource"] == {"Fn::GetAtt": ["LogKey", "Arn"]}
+
+
+@pytest.mark.parametrize(
+    ("existing", "create"),
+    [(False, False), (True, False), (False, True), (True, True)],
+)
+def test_instance_policy_attaches_to_named_and_created_roles(existing: bool, create: bool) -> None:
+    resolved = resolve_if(props("InstancePolicy"), {"HasExistingInstanceRoles": existing})
+
+    assert ("Roles" in resolved) is existing
+    role = RESOURCES["InstanceRole"]
+    assert role["Condition"] == "CreateInstanceRoleCondition"
+    assert {"Ref": "InstancePolicy"} in role["Properties"]["ManagedPolicyArns"]
+    assert RESOURCES["InstanceProfile"]["Condition"] == "CreateInstanceRoleCondition"
+
+
+def test_key_policy_delegates_every_kms_action_the_iam_policies_grant() -> None:
+    delegated = {
+        action
+        for logical_id, _, s in policy_statements(RAW)
+        if logical_id == "LogKey"
+        for action in as_list(s["Action"])
+    }
+    granted = {
+        action
+        for logical_id, where, s in policy_statements(translated_template())
+        if logical_id != "LogKey" and s["Effect"] == "Allow" and where != "AssumeRolePolicyDocument"
+        for action in as_list(s["Action"])
+        if action.startswith("kms:")
+    }
+
+    assert granted
+    assert granted <= delegated
+
+
+def test_no_wildcard_actions_and_only_justified_wildcard_resources() -> None:
+    translated = translated_template()
+    problems = []
+    for logical_id, where, statement in policy_statements(translated):
+        actions = as_list(statement.get("Action", []))
+        if statement["Effect"] == "Allow" and any("*" in action for action in actions):
+            problems.append(f"{logical_id} {where}: wildcard action {actions}")
+        if statement["Effect"] == "Allow" and "*" in as_list(statement.get("Resource", [])):
+            key = (logical_id, statement.get("Sid", ""))
+            if key not in WILDCARD_RESOURCE_ALLOWED:
+                problems.append(f"{logical_id} {where}: Resource '*' without a recorded reason")
+        if statement["Effect"] == "Deny":
+            assert "Condition" in statement, f"{logical_id}: an unconditional deny is a mistake"
+
+    assert problems == []
+
+
+def test_translated_template_has_the_custom_resource_wired_to_a_function_version() -> None:
+    translated = translated_template()
+    scripts = translated["Resources"]["HealthcheckScripts"]["Properties"]
+
+    assert scripts["ServiceToken"] == {"Fn::GetAtt": ["PublishScriptsFunction", "Arn"]}
+    version_ref = scripts["Revision"]["Ref"]
+    assert translated["Resources"][version_ref]["Type"] == "AWS::Lambda::Version"
