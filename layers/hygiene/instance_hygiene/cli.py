@@ -9,12 +9,16 @@ prints them as one ``hygiene: error: ...`` line and exits 2, without a traceback
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from instance_hygiene import __version__
+from instance_hygiene.fleet import CommandNotFound, InvocationsFileError
 from instance_hygiene.schedule import (
     DstAdjustment,
     Run,
@@ -30,7 +34,17 @@ PROG: Final = "hygiene"
 DEFAULT_TIMEZONE: Final = "Europe/London"
 DEFAULT_COUNT: Final = 10
 
-USER_ERRORS: Final[tuple[type[Exception], ...]] = (ScheduleError,)
+USER_ERRORS: Final[tuple[type[Exception], ...]] = (
+    ScheduleError,
+    InvocationsFileError,
+    CommandNotFound,
+    FileNotFoundError,
+    NotADirectoryError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    ClientError,
+    BotoCoreError,
+)
 
 type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 type Handler = Callable[[argparse.Namespace], int]
@@ -141,9 +155,57 @@ def _iso_datetime(text: str) -> datetime:
         ) from None
 
 
+# ------------------------------------------------------------------- hygiene report
+
+
+def register_report(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="build the failure digest of one command (from AWS, or from saved files)",
+        description=(
+            "Build the same digest the notifier publishes, for one Run Command: from a real account"
+            " (--command-id, default credentials) or offline from the output of"
+            " `aws ssm list-command-invocations --command-id ID --details --output json` (--invocations)"
+            " and a local copy of the command's S3 output"
+            " (--logs, from `aws s3 sync s3://BUCKET/PREFIX/ID DIR`)."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--command-id", metavar="ID", help="read the command from the account")
+    source.add_argument(
+        "--invocations", metavar="FILE", help="list-command-invocations --details JSON output"
+    )
+    parser.add_argument(
+        "--logs", metavar="DIR", help="local copy of the command's output (with --invocations)"
+    )
+    parser.add_argument(
+        "--region", metavar="R", help="AWS region (with --command-id; default from your config)"
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json", "chat"), default="text", help="what to print (default text)"
+    )
+    parser.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from instance_hygiene.render import render  # noqa: PLC0415
+    from instance_hygiene.report_sources import digest_from_account, digest_from_files  # noqa: PLC0415
+
+    if args.invocations:
+        digest = digest_from_files(args.invocations, args.logs)
+    else:
+        if args.logs:
+            raise FileNotFoundError("--logs is for --invocations; with --command-id logs are read from S3")
+        digest = digest_from_account(args.command_id, region=args.region)
+    rendered = render(digest)
+    output = {"text": rendered.text, "json": rendered.machine, "chat": rendered.chat}[args.format]
+    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    return 0
+
+
 # ------------------------------------------------------------------------------ main
 
-SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (register_schedule,)
+SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (register_schedule, register_report)
 
 
 def build_parser() -> argparse.ArgumentParser:

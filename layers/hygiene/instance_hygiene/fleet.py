@@ -55,6 +55,7 @@ class Plugin:
     output: str = ""
     output_bucket: str | None = None
     output_prefix: str | None = None
+    output_region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def parse_invocation(raw: Mapping[str, Any]) -> Invocation:
             output=_text(p.get("Output")),
             output_bucket=p.get("OutputS3BucketName") or None,
             output_prefix=p.get("OutputS3KeyPrefix") or None,
+            output_region=p.get("OutputS3Region") or None,
         )
         for p in raw.get("CommandPlugins") or []
         if isinstance(p, Mapping)
@@ -194,3 +196,42 @@ def _code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "error"))
     return type(error).__name__
+
+
+class InvocationsFileError(ValueError):
+    """The invocations file is not what `aws ssm list-command-invocations --details` prints."""
+
+
+def parse_invocations_document(document: Any) -> tuple[Command, list[Invocation]]:
+    """`aws ssm list-command-invocations --command-id ID --details --output json` as a command.
+
+    The file has no ListCommands data: the document name, output location and counts come from
+    the invocations themselves.
+    """
+    if not isinstance(document, Mapping) or not isinstance(document.get("CommandInvocations"), list):
+        raise InvocationsFileError("expected a JSON object with a 'CommandInvocations' list")
+    raws = document["CommandInvocations"]
+    if not raws:
+        raise InvocationsFileError("'CommandInvocations' is empty: nothing to report")
+    try:
+        invocations = [parse_invocation(raw) for raw in raws]
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InvocationsFileError(f"an invocation lacks a field or has the wrong type: {error}") from None
+    command_ids = {str(raw.get("CommandId", "")) for raw in raws}
+    if len(command_ids) != 1 or "" in command_ids:
+        raise InvocationsFileError(f"expected invocations of one command, found ids {sorted(command_ids)}")
+    plugin = next((p for i in invocations for p in i.plugins if p.output_bucket), None)
+    statuses = {i.status for i in invocations}
+    status = next((s for s in ("Failed", "TimedOut", "Cancelled") if s in statuses), "Success")
+    return (
+        Command(
+            command_id=command_ids.pop(),
+            document_name=next((i.document_name for i in invocations if i.document_name), ""),
+            status=status,
+            comment=_text(raws[0].get("Comment")),
+            output_bucket=plugin.output_bucket if plugin else None,
+            output_prefix=plugin.output_prefix if plugin else None,
+            target_count=len(invocations),
+        ),
+        invocations,
+    )

@@ -87,6 +87,7 @@ def sanitize(text: str) -> str:
 # Private key blocks, handled line by line so that line breaks are kept.
 _PEM_BEGIN = re.compile(r"-----BEGIN (?:(?!PRIVATE )[A-Z0-9]++ )*+PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END (?:(?!PRIVATE )[A-Z0-9]++ )*+PRIVATE KEY(?: BLOCK)?-----")
+_PEM_MARKER = re.compile(rf"(?P<begin>{_PEM_BEGIN.pattern})|{_PEM_END.pattern}")
 _PEM_BODY = re.compile(r"[ \t]*+(?:[A-Za-z0-9+/=]*+|(?:Proc-Type|DEK-Info|Comment|Version):[^\n]*+)[ \t]*+")
 _BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t]*+")
 
@@ -98,7 +99,7 @@ _BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t]*+")
 _VALUE = (
     r"""(?:"(?:[^"\\\n]++|\\[^\n]?)*+(?:"|(?=\n)|\Z)"""
     r"""|'[^'\n]*+(?:'|(?=\n)|\Z)"""
-    r"""|[^\s;&"']{1,256}+(?:[ \t]++[^\s;&=]{1,256}+){1,8}+(?=;)"""
+    r"""|[^\s;&]{1,256}+(?:[ \t]++[^\s;&=]{1,256}+){1,8}+(?=;)"""
     r"""|[^\s;&]++)"""
 )
 
@@ -229,7 +230,8 @@ def _redact_private_keys(text: str) -> str:
 
     Handles a block cut short (no END line: it stops at the first line that is not key
     material), a one-line block (JSON with `\\n` escapes) and a block whose BEGIN was cut off
-    (an END line preceded by key material, as in the tail of a long log).
+    (an END line preceded by key material, as in the tail of a long log). No BEGIN or END
+    marker survives, which makes the result stable under a second pass.
     """
     if "PRIVATE KEY" not in text:
         return text
@@ -237,53 +239,48 @@ def _redact_private_keys(text: str) -> str:
     out = list(lines)
     in_block = False
     for index, line in enumerate(lines):
-        if in_block:
-            end = _PEM_END.search(line)
-            if end is not None:
-                out[index] = _redact_key_line(line[end.end() :])
-                in_block = _opens_block(line[end.end() :])
-                continue
+        if in_block and _PEM_END.search(line) is None:
             if _PEM_BODY.fullmatch(line):
                 out[index] = ""
                 continue
             in_block = False
-        begin = _PEM_BEGIN.search(line)
-        end = _PEM_END.search(line)
-        if begin is None and end is not None:
-            # What precedes an orphan END on its line is key material too: drop it.
-            out[index] = _PRIVATE_KEY + _redact_key_line(line[end.end() :])
+        if not in_block and _PEM_MARKER.search(line) is None:
+            continue
+        out[index], in_block, orphan_end = _redact_key_line(line, in_block=in_block)
+        if orphan_end:  # the lines above it are the rest of the key
             back = index - 1
             while back >= 0 and out[back] == lines[back] and _BASE64_LINE.fullmatch(lines[back]):
                 out[back] = ""
                 back -= 1
-            continue
-        if begin is not None:
-            out[index] = _redact_key_line(line)
-            in_block = _opens_block(line)
     return "\n".join(out)
 
 
-def _redact_key_line(line: str) -> str:
-    """Replace every BEGIN..END span on one line; a BEGIN without END runs to the line's end."""
+def _redact_key_line(line: str, *, in_block: bool) -> tuple[str, bool, bool]:
+    """One line's BEGIN/END markers in order: (redacted line, still in a block, orphan END seen).
+
+    Inside a block everything up to its END goes; a BEGIN starts a block at the marker; an
+    END outside a block ends key material that started before the line (or the segment).
+    """
     parts: list[str] = []
     position = 0
-    while True:
-        begin = _PEM_BEGIN.search(line, position)
-        if begin is None:
-            parts.append(line[position:])
-            return "".join(parts)
-        parts.append(line[position : begin.start()])
+    orphan_end = False
+    for marker in _PEM_MARKER.finditer(line):
+        is_begin = marker.group("begin") is not None
+        if in_block:
+            if not is_begin:
+                in_block = False
+                position = marker.end()
+            continue
+        if is_begin:
+            parts.append(line[position : marker.start()])
+            in_block = True
+        else:
+            orphan_end = True
         parts.append(_PRIVATE_KEY)
-        end = _PEM_END.search(line, begin.end())
-        if end is None:
-            return "".join(parts)
-        position = end.end()
-
-
-def _opens_block(line: str) -> bool:
-    """True when the line's last BEGIN has no END after it (the block continues below)."""
-    begins = list(_PEM_BEGIN.finditer(line))
-    return bool(begins) and _PEM_END.search(line, begins[-1].end()) is None
+        position = marker.end()
+    if not in_block:
+        parts.append(line[position:])
+    return "".join(parts), in_block, orphan_end
 
 
 def _redact_forty_char_secrets(text: str) -> str:

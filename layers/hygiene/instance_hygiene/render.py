@@ -95,8 +95,10 @@ def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str
         lines.append(
             f"   status {first.status}/{first.status_details}, step {step}, exit code {code}{meaning}"
         )
-        if first.patch is not None:
-            p = first.patch
+        p = first.patch
+        if p is not None and p.installed is None and p.missing is None and p.failed is None:
+            lines.append("   patches: counts unknown (the run failed before it could count)")
+        elif p is not None:
             lines.append(
                 f"   patches: installed {p.installed}, missing {p.missing}, failed {p.failed}, "
                 f"pending reboot {p.installed_pending_reboot}"
@@ -111,11 +113,19 @@ def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str
     if first is not None:
         excerpt = first.excerpt if excerpt_lines is None else first.excerpt[:excerpt_lines]
         if excerpt:
-            lines.append(f"   log ({first.log.source}{'' if first.log.complete else ', head and tail'}):")
+            lines.append(f"   log ({_log_label(first)}):")
             lines.extend(f"     | {line}" for line in excerpt)
         for link in first.log.links:
             lines.append(f"   {link}")
     return lines
+
+
+def _log_label(failure: Failure) -> str:
+    if failure.log.source == "api":
+        return "API output: first 2,500 characters only"
+    if failure.log.complete:
+        return f"{failure.log.source}, complete"
+    return f"{failure.log.source}, head and tail of {failure.log.bytes_total or 0:,} bytes"
 
 
 def email_text(digest: CommandDigest) -> str:

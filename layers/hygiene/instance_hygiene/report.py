@@ -252,6 +252,11 @@ def _missing_log_notes(command: Command, failures: list[Failure], logs: LogStore
     if logs is None:
         return []
     where = f"s3://{command.output_bucket}/{command.output_prefix or ''}"
+    if logs.source == "local":
+        return [
+            f"{len(missing)} instance(s) have no log in the local copy ({ids}{more}); if S3 has none either, "
+            f"{MISSING_LOG_CAUSE}. Showing the API's truncated output instead."
+        ]
     return [
         f"{len(missing)} instance(s) wrote no log to {where} ({ids}{more}): {MISSING_LOG_CAUSE}. "
         "Showing the API's truncated output instead."
