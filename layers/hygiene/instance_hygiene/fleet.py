@@ -130,7 +130,12 @@ def split_api_output(output: str) -> tuple[str, str]:
 
 
 def read_command(ssm: SSMClient, command_id: str) -> Command:
-    commands = ssm.list_commands(CommandId=command_id).get("Commands", [])
+    try:
+        commands = ssm.list_commands(CommandId=command_id).get("Commands", [])
+    except ClientError as error:
+        if _code(error) != "InvalidCommandId":
+            raise
+        commands = []
     if not commands:
         raise CommandNotFound(f"command {command_id} not found (expired, or another region?)")
     return parse_command(commands[0])

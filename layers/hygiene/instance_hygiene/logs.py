@@ -95,6 +95,18 @@ def build_index(entries: Iterable[tuple[str, int]], root: str) -> LogIndex:
     }
 
 
+def find_streams(index: LogIndex, instance_id: str, step_name: str) -> StepStreams | None:
+    """The streams of one step. Schema 2.x keys use the step name; schema 1.2 keys use
+    `<n>.<plugin>` (e.g. `0.awsrunShellScript`) while the API names the plugin `aws:runShellScript`."""
+    name = key_name(step_name)
+    found = index.get((instance_id, name))
+    if found is not None:
+        return found
+    suffix = f".{name}"
+    matches = (s for (iid, step), s in index.items() if iid == instance_id and step.endswith(suffix))
+    return next(matches, None)
+
+
 def plan_ranges(size: int, head: int = HEAD_BYTES, tail: int = TAIL_BYTES) -> list[tuple[int, int]]:
     """Inclusive byte ranges to read: the whole object when small, else its head and its tail."""
     if size <= 0:

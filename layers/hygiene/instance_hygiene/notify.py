@@ -113,7 +113,9 @@ def notify_window(
     event: WindowExecutionEvent, *, ssm: SSMClient, sns: SNSClient, settings: NotifierSettings
 ) -> dict[str, Any]:
     detail = event.detail
-    report = read_window_report(ssm, window_execution_id=detail.window_execution_id, region=event.region)
+    report = read_window_report(
+        ssm, window_id=detail.window_id, window_execution_id=detail.window_execution_id, region=event.region
+    )
     # The event's status is the one this notification is about.
     report = replace(report, status=detail.status)
     rendered = render_window(report)

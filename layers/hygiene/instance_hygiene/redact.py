@@ -8,8 +8,8 @@ Rules that shape this module:
 - Every regular expression is linear on any input: possessive quantifiers, bounded repeats, or
   a pattern that always succeeds once started. There is no backtracking a 10 MB single line can
   turn quadratic (tests/unit/test_redact.py times the worst inputs we know).
-- `redact` never adds or removes a line break, so line `i` of `redact(t)` is line `i` of `t`
-  with its secrets replaced. Lines inside a private key block become empty lines.
+- `redact` never adds or removes a line break (LF or CR), so line `i` of `redact(t)` is line
+  `i` of `t` with its secrets replaced. Lines inside a private key block become empty lines.
 - `redact` keeps the key visible (`password=[REDACTED]`) so a reader knows what was there,
   and is idempotent: `redact(redact(t)) == redact(t)`.
 - It errs on the side of hiding: `token: expired` loses `expired`; a secret is never kept.
@@ -88,8 +88,10 @@ def sanitize(text: str) -> str:
 _PEM_BEGIN = re.compile(r"-----BEGIN (?:(?!PRIVATE )[A-Z0-9]++ )*+PRIVATE KEY(?: BLOCK)?-----")
 _PEM_END = re.compile(r"-----END (?:(?!PRIVATE )[A-Z0-9]++ )*+PRIVATE KEY(?: BLOCK)?-----")
 _PEM_MARKER = re.compile(rf"(?P<begin>{_PEM_BEGIN.pattern})|{_PEM_END.pattern}")
-_PEM_BODY = re.compile(r"[ \t]*+(?:[A-Za-z0-9+/=]*+|(?:Proc-Type|DEK-Info|Comment|Version):[^\n]*+)[ \t]*+")
-_BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t]*+")
+_PEM_BODY = re.compile(
+    r"[ \t]*+(?:[A-Za-z0-9+/=]*+|(?:Proc-Type|DEK-Info|Comment|Version):[^\r\n]*+)[ \t\r]*+"
+)
+_BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t\r]*+")
 
 # A value after `key=`, `key: `, `"key": `: a double-quoted string (escapes allowed), a
 # single-quoted string, a few words ended by `;` (connection strings: `Password=my pass;`),
@@ -97,8 +99,8 @@ _BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t]*+")
 # quoted alternatives can never fail once the quote is seen, which keeps the pattern linear,
 # and an unterminated secret is hidden whole.
 _VALUE = (
-    r"""(?:"(?:[^"\\\n]++|\\[^\n]?)*+(?:"|(?=\n)|\Z)"""
-    r"""|'[^'\n]*+(?:'|(?=\n)|\Z)"""
+    r"""(?:"(?:[^"\\\r\n]++|\\[^\r\n]?)*+(?:"|(?=[\r\n])|\Z)"""
+    r"""|'[^'\r\n]*+(?:'|(?=[\r\n])|\Z)"""
     r"""|[^\s;&]{1,256}+(?:[ \t]++[^\s;&=]{1,256}+){1,8}+(?=;)"""
     r"""|[^\s;&]++)"""
 )
@@ -114,17 +116,19 @@ _KEY_ANCHORS = ("pass", "pwd", "secret", "token", "api", "access", "private", "x
 _AUTHORIZATION = re.compile(
     r"(?<![A-Za-z0-9_])(?P<key>authorization)"
     r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+[\"']?)"
-    r"(?P<scheme>(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]++)?"
-    r"(?P<value>[^\"'\n]++)",
+    r"(?P<scheme>(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]++)?+"
+    r"(?P<value>(?!\[REDACTED)[^\"'\r\n]++)",  # not a value an earlier rule already replaced
     re.IGNORECASE | re.ASCII,
 )
 _BEARER = re.compile(
     r"(?<![A-Za-z0-9_])(?P<scheme>bearer[ \t]++)(?P<value>[A-Za-z0-9\-._~+/]{16,}+=*+)",
     re.IGNORECASE | re.ASCII,
 )
-_URL_CREDENTIALS = re.compile(r"://(?P<user>[^\s:/@?#]{0,256}+):(?P<password>[^\s/]{1,256})@")
+_URL_CREDENTIALS = re.compile(
+    r"://(?P<user>[^\s:/@?#\[\]]{0,256}+):(?P<password>(?!\[REDACTED)[^\s/]{1,256})@"
+)
 _KEY_VALUE = re.compile(
-    r"(?<![/\\])"  # not a path such as /etc/passwd
+    r"(?<!/etc/)"  # not the file /etc/passwd
     rf"(?P<key>{_KEY_WORDS}[\w.-]{{0,40}}+)"
     r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+)"
     rf"(?P<value>{_VALUE})",
@@ -149,7 +153,7 @@ _SESSION_TOKEN_RE = re.compile(
 )
 _SESSION_TOKEN_ANCHORS = ("FQoGZXIvYXdz", "FwoGZXIvYXdz", "IQoJb3JpZ2lu")
 _FORTY_BASE64 = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
-_LONG_BASE64_LINE = re.compile(r"(?m)^[ \t]*+(?P<blob>[A-Za-z0-9+/]{40,}+={0,2})[ \t]*+$")
+_LONG_BASE64_LINE = re.compile(r"(?m)^[ \t]*+(?P<blob>[A-Za-z0-9+/]{40,}+={0,2})[ \t\r]*+$")
 
 _CHARACTER_KINDS = (re.compile("[0-9]"), re.compile("[A-Z]"), re.compile("[a-z]"))
 
@@ -241,7 +245,7 @@ def _redact_private_keys(text: str) -> str:
     for index, line in enumerate(lines):
         if in_block and _PEM_END.search(line) is None:
             if _PEM_BODY.fullmatch(line):
-                out[index] = ""
+                out[index] = _kept_breaks(line)
                 continue
             in_block = False
         if not in_block and _PEM_MARKER.search(line) is None:
@@ -250,7 +254,7 @@ def _redact_private_keys(text: str) -> str:
         if orphan_end:  # the lines above it are the rest of the key
             back = index - 1
             while back >= 0 and out[back] == lines[back] and _BASE64_LINE.fullmatch(lines[back]):
-                out[back] = ""
+                out[back] = _kept_breaks(lines[back])
                 back -= 1
     return "\n".join(out)
 
@@ -268,19 +272,24 @@ def _redact_key_line(line: str, *, in_block: bool) -> tuple[str, bool, bool]:
         is_begin = marker.group("begin") is not None
         if in_block:
             if not is_begin:
+                parts.append(_kept_breaks(line[position : marker.end()]))
                 in_block = False
                 position = marker.end()
             continue
         if is_begin:
             parts.append(line[position : marker.start()])
-            in_block = True
         else:
+            parts.append(_kept_breaks(line[position : marker.start()]))
             orphan_end = True
         parts.append(_PRIVATE_KEY)
         position = marker.end()
-    if not in_block:
-        parts.append(line[position:])
+    parts.append(_kept_breaks(line[position:]) if in_block else line[position:])
     return "".join(parts), in_block, orphan_end
+
+
+def _kept_breaks(removed: str) -> str:
+    """The carriage returns of removed text: `redact` keeps every line break, CR included."""
+    return "\r" * removed.count("\r")
 
 
 def _redact_forty_char_secrets(text: str) -> str:
@@ -322,5 +331,11 @@ def redact(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """`redact(sanitize(text))`: what any quoted log text goes through."""
-    return redact(sanitize(text))
+    """`redact(sanitize(text))`, with one more `redact` first: what quoted log text goes through.
+
+    The first pass catches a secret whose key an escape sequence would swallow (`ESC[` then
+    `password=...` loses its `p` to sanitize); the last catches one that escape sequences or
+    control characters split (`\\x1b[1mpassword\\x1b[0m=...`). `redact` keeps every CR and LF,
+    so the lines of `clean(t)` are the lines of `sanitize(t)`.
+    """
+    return redact(sanitize(redact(text)))

@@ -23,7 +23,7 @@ from instance_hygiene.digest import (
     group_failures,
 )
 from instance_hygiene.fleet import Command, Instance, Invocation, Plugin, split_api_output
-from instance_hygiene.logs import LogIndex, LogStore, StepStreams, StreamRead, StreamRef, key_name
+from instance_hygiene.logs import LogIndex, LogStore, StepStreams, StreamRead, StreamRef, find_streams
 from instance_hygiene.summarise import StreamText, summarise_failure
 
 LOGGER = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def build_digest(
     wanted: list[tuple[str, StepStreams]] = []
     for invocation in failed:
         plugin = steps[invocation.instance_id]
-        if plugin is not None and (streams := index.get((invocation.instance_id, key_name(plugin.name)))):
+        if plugin is not None and (streams := find_streams(index, invocation.instance_id, plugin.name)):
             wanted.append((invocation.instance_id, streams))
 
     reads, out_of_time = _read_streams(logs, wanted, remaining_seconds, stats)
@@ -190,7 +190,7 @@ def build_digest(
 
 def _refs(index: LogIndex, invocation: Invocation, steps: Mapping[str, Plugin | None]) -> list[StreamRef]:
     plugin = steps[invocation.instance_id]
-    streams = index.get((invocation.instance_id, key_name(plugin.name))) if plugin else None
+    streams = find_streams(index, invocation.instance_id, plugin.name) if plugin else None
     return [ref for ref in (streams.stdout, streams.stderr) if ref] if streams else []
 
 
@@ -238,7 +238,8 @@ def _read_streams(
 
 
 def _missing_log_notes(command: Command, failures: list[Failure], logs: LogStore | None) -> list[str]:
-    expected = [f for f in failures if f.status_details not in NEVER_RAN_DETAILS and f.step is not None]
+    ran = [f for f in failures if f.status_details.replace(" ", "") not in NEVER_RAN_DETAILS]
+    expected = [f for f in ran if f.step is not None]
     missing = [f for f in expected if f.log.source in ("api", "none")]
     if not missing:
         return []

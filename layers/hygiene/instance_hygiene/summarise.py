@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from instance_hygiene.redact import redact, sanitize
+from instance_hygiene.redact import clean, sanitize
 
 __all__ = [
     "DEFAULT_EXCERPT_LINES",
@@ -310,6 +310,18 @@ def signature(reason: str) -> str:
     signature(x).
     """
     text = " ".join(reason.lower().split())
+    # A replacement can expose a new match (in "0ec2amaz-..." the host name only stands alone
+    # once the "0" is "<n>"): repeat until nothing changes. Placeholders never match a rule,
+    # so each round only shrinks what is left to replace, and it settles within a few rounds.
+    for _ in range(8):
+        normalised = _normalise(text)
+        if normalised == text:
+            break
+        text = normalised
+    return text
+
+
+def _normalise(text: str) -> str:
     for pattern, placeholder in _SIGNATURE_RULES:
         text = pattern.sub(placeholder, text)
     text = _LONG_HEX.sub(_hex_run, text)
@@ -420,7 +432,7 @@ _STRONG_ERROR = re.compile(
     r"|^[ \t]*+(?:E:|ERROR:?|Error:|FATAL:?|fatal:|Exception)[ \t]"
     r"|^[ \t]*+[\w.]{0,100}(?:Error|Exception|Exit)(?::|$)"
     r"|Traceback \(most recent call last\)"
-    r"|exception from hresult|^[ \t]*+Error Message:"
+    r"|(?i:hresult)|^[ \t]*+Error Message:"
 )
 _WEAK_ERROR = re.compile(
     r"\b(?:errors?|exceptions?|failed|failures?|fatal|denied|cannot|can't|could not|couldn't|unable to"
@@ -462,7 +474,7 @@ def _line(order: int, raw: str, shown: str) -> _Line:
     check_result = check.group("result") if check is not None else None
     strength = 0
     if meaningful and _AGENT_EXIT.search(raw) is None and check_result in (None, "FAIL"):
-        if _STRONG_ERROR.search(raw) is not None or _HRESULT_HEX.search(raw) is not None:
+        if _STRONG_ERROR.search(raw) is not None:
             strength = 2
         elif _WEAK_ERROR.search(raw) is not None and _ZERO_COUNT.search(raw) is None:
             strength = 1
@@ -482,11 +494,10 @@ def _lines(stream: StreamText | None, first_order: int) -> list[_Line]:
     parts = [stream.head, stream.tail] if stream.tail else [stream.head]
     lines: list[_Line] = []
     for part in parts:
-        raw_text = sanitize(part)
-        raw_lines = raw_text.split("\n")
-        shown_lines = redact(raw_text).split("\n")
-        if len(shown_lines) != len(raw_lines):  # redact keeps line breaks; stay safe anyway
-            shown_lines = [redact(line) for line in raw_lines]
+        raw_lines = sanitize(part).split("\n")
+        shown_lines = clean(part).split("\n")
+        if len(shown_lines) != len(raw_lines):  # only with CRs inside a private key block
+            shown_lines = [clean(line) for line in raw_lines]
         for raw, shown in zip(raw_lines, shown_lines, strict=True):
             lines.append(_line(first_order + len(lines), raw, shown))
     return lines
@@ -693,7 +704,7 @@ def _last_line_reason(lines: Sequence[_Line]) -> str | None:
 
 
 def _one_line(text: str) -> str:
-    return _cut(" ".join(redact(sanitize(text)).split()), REASON_MAX_CHARS)
+    return _cut(" ".join(clean(text).split()), REASON_MAX_CHARS)
 
 
 def _norm(status: str) -> str:

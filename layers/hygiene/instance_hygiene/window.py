@@ -111,10 +111,12 @@ def assemble(
     )
 
 
-def read_window_report(ssm: SSMClient, *, window_execution_id: str, region: str = "") -> WindowReport:
+def read_window_report(
+    ssm: SSMClient, *, window_id: str, window_execution_id: str, region: str = ""
+) -> WindowReport:
+    """The execution (whose API response has no window id: it comes from the event) and its tasks."""
     execution = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id)
-    window_id = str(execution.get("WindowId", ""))
-    window_name = str(ssm.get_maintenance_window(WindowId=window_id).get("Name", "")) if window_id else ""
+    window_name = str(ssm.get_maintenance_window(WindowId=window_id).get("Name", ""))
     registered = [
         task
         for page in ssm.get_paginator("describe_maintenance_window_tasks").paginate(WindowId=window_id)

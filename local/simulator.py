@@ -1,0 +1,333 @@
+"""Play what AWS does when a command runs on a fleet: results, S3 output, EventBridge events.
+
+Uses only the stand-in's public API and ordinary boto3 calls against the emulator: moto's
+send_command creates the command, `standin.ssm.record_invocation` records how each instance
+ended, and the output objects are written with the agent's key layout (only non-empty streams,
+nothing at all when the instance lacks S3/KMS permission).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from moto.ssm.models import ssm_backends
+
+from local.standin import ssm as standin
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ssm import SSMClient
+
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the document as it ended on one instance."""
+
+    name: str
+    action: str
+    status: str = "Success"
+    response_code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    status_details: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one instance ended: its status, its steps, and whether its logs reached S3."""
+
+    status: str
+    status_details: str
+    steps: tuple[Step, ...] = ()
+    logs_reach_s3: bool = True
+
+
+@dataclass
+class PlayedCommand:
+    command_id: str
+    document_name: str
+    instance_ids: list[str]
+    status: str
+    keys_written: list[str] = field(default_factory=list)
+
+
+def skipped(name: str, action: str, platform: str) -> Step:
+    """A step whose platform precondition did not hold (the agent reports it as a success)."""
+    return Step(
+        name=name,
+        action=action,
+        status="Success",
+        stdout=(
+            "Step execution skipped due to unsatisfied preconditions: "
+            f"'\"StringEquals\": [platformType, {platform}]'. Step name: {name}"
+        ),
+    )
+
+
+def _rekey(region: str, old: str, new: str) -> None:
+    """Give a command sent through moto the id a sample event names (AWS assigns ids; so do we)."""
+    for command in ssm_backends[ACCOUNT][region]._commands:
+        if command.command_id == old:
+            command.command_id = new
+            for invocation in command.invocations:
+                invocation["CommandId"] = new
+            return
+    raise ValueError(f"command {old} not found")
+
+
+def command_status(outcomes: Sequence[Outcome]) -> str:
+    """The command's overall status as Run Command derives it from its invocations."""
+    statuses = {o.status for o in outcomes}
+    for status in ("Failed", "TimedOut", "Cancelled"):
+        if status in statuses:
+            return status
+    return "Success"
+
+
+def play_command(
+    *,
+    ssm: SSMClient,
+    s3: S3Client,
+    region: str,
+    document_name: str,
+    outcomes: Mapping[str, Outcome],
+    bucket: str | None,
+    prefix: str = "ssm_output/",
+    parameters: Mapping[str, list[str]] | None = None,
+    comment: str = "",
+    command_id: str | None = None,
+    finished: datetime | None = None,
+) -> PlayedCommand:
+    """Send `document_name` to the instances and make each end as its outcome says."""
+    request: dict[str, Any] = {
+        "InstanceIds": list(outcomes),
+        "DocumentName": document_name,
+        "Parameters": dict(parameters or {}),
+        "Comment": comment,
+    }
+    if bucket:
+        request |= {"OutputS3BucketName": bucket, "OutputS3KeyPrefix": prefix}
+    sent = ssm.send_command(**request)["Command"]["CommandId"]
+    if command_id and command_id != sent:
+        _rekey(region, sent, command_id)
+    cid = command_id or sent
+    end = finished or datetime.now(UTC)
+    played = PlayedCommand(
+        command_id=cid,
+        document_name=document_name,
+        instance_ids=list(outcomes),
+        status=command_status(list(outcomes.values())),
+    )
+    for instance_id, outcome in outcomes.items():
+        plugins = [
+            standin.PluginResult(
+                name=step.name,
+                status=step.status,
+                status_details=step.status_details or step.status,
+                response_code=step.response_code,
+                stdout=step.stdout,
+                stderr=step.stderr,
+                start=end - timedelta(minutes=5),
+                finish=end,
+                action=step.action,
+            )
+            for step in outcome.steps
+        ]
+        standin.record_invocation(
+            ACCOUNT,
+            region,
+            cid,
+            instance_id,
+            status=outcome.status,
+            status_details=outcome.status_details,
+            plugins=plugins,
+        )
+        if not bucket or not outcome.logs_reach_s3:
+            continue
+        for index, plugin in enumerate(plugins):
+            for stream, text in (("stdout", plugin.stdout), ("stderr", plugin.stderr)):
+                key = standin.plugin_output_key(prefix, cid, instance_id, plugin, index=index, stream=stream)
+                if text and key:  # the agent uploads only non-empty streams
+                    s3.put_object(Bucket=bucket, Key=key, Body=text.encode())
+                    played.keys_written.append(key)
+    return played
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def command_event(played: PlayedCommand, *, region: str, status: str | None = None) -> dict[str, Any]:
+    """The EventBridge event AWS emits when the command reaches its final status."""
+    now = datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{played.command_id}/{status or played.status}")),
+        "detail-type": "EC2 Command Status-change Notification",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{i}" for i in played.instance_ids],
+        "detail": {
+            "command-id": played.command_id,
+            "document-name": played.document_name,
+            "expire-after": (now + timedelta(hours=2))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "parameters": {},
+            "requested-date-time": (now - timedelta(minutes=10))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "status": status or played.status,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Window:
+    window_id: str
+    target_id: str
+    patch_task_id: str
+    healthcheck_task_id: str
+
+
+@dataclass(frozen=True)
+class TaskRun:
+    """How one registered task ended in a window execution, and the command it ran (if any)."""
+
+    window_task_id: str
+    status: str
+    status_details: str = ""
+    command: PlayedCommand | None = None
+
+
+def _rekey_window(region: str, old: str, new: str) -> None:
+    windows = ssm_backends[ACCOUNT][region].windows
+    window = windows.pop(old)
+    window.id = new
+    children: list[Any] = [*window.targets.values(), *window.tasks.values()]
+    for child in children:
+        child.window_id = new
+    windows[new] = window
+
+
+def create_window(
+    *,
+    ssm: SSMClient,
+    region: str,
+    name: str = "PatchWithHealthcheck",
+    healthcheck_document: str = "HealthcheckDocument",
+    window_id: str | None = None,
+    max_errors: str = "0",
+) -> Window:
+    """The stack's window as the template creates it: a tag target, patch (10), healthcheck (20)."""
+    created = ssm.create_maintenance_window(
+        Name=name,
+        Schedule="cron(0 9 ? * * *)",
+        ScheduleTimezone="Europe/London",
+        Duration=3,
+        Cutoff=1,
+        AllowUnassociatedTargets=False,
+    )["WindowId"]
+    if window_id and window_id != created:
+        _rekey_window(region, created, window_id)
+    wid = window_id or created
+    target = ssm.register_target_with_maintenance_window(
+        WindowId=wid, ResourceType="INSTANCE", Targets=[{"Key": "tag:Patch Group", "Values": ["prod"]}]
+    )["WindowTargetId"]
+
+    def task(task_name: str, arn: str, priority: int) -> str:
+        return ssm.register_task_with_maintenance_window(
+            WindowId=wid,
+            Name=task_name,
+            TaskArn=arn,
+            TaskType="RUN_COMMAND",
+            Priority=priority,
+            Targets=[{"Key": "WindowTargetIds", "Values": [target]}],
+            MaxConcurrency="100%",
+            MaxErrors=max_errors,
+        )["WindowTaskId"]
+
+    return Window(
+        window_id=wid,
+        target_id=target,
+        patch_task_id=task("Patch", "AWS-RunPatchBaseline", 10),
+        healthcheck_task_id=task("Healthcheck", healthcheck_document, 20),
+    )
+
+
+def play_window_execution(
+    *,
+    region: str,
+    window: Window,
+    status: str,
+    status_details: str = "",
+    tasks: Sequence[TaskRun] = (),
+    window_execution_id: str | None = None,
+) -> str:
+    """Record an execution of the window: the tasks that ran, and the commands they sent."""
+    end = datetime.now(UTC)
+    execution_id = standin.record_window_execution(
+        ACCOUNT,
+        region,
+        window.window_id,
+        status=status,
+        status_details=status_details,
+        start_time=end - timedelta(hours=2),
+        end_time=end,
+        window_execution_id=window_execution_id,
+    )
+    for run in tasks:
+        task_execution_id = standin.record_window_task(
+            ACCOUNT,
+            region,
+            execution_id,
+            status=run.status,
+            status_details=run.status_details,
+            window_task_id=run.window_task_id,
+            start_time=end - timedelta(hours=1),
+            end_time=end,
+        )
+        if run.command is None:
+            continue
+        for instance_id in run.command.instance_ids:
+            standin.record_window_task_invocation(
+                ACCOUNT,
+                region,
+                execution_id,
+                task_execution_id,
+                status=run.status,
+                execution_id=run.command.command_id,
+                window_target_id=window.target_id,
+                owner_information=instance_id,
+            )
+    return execution_id
+
+
+def window_event(*, window_id: str, window_execution_id: str, status: str, region: str) -> dict[str, Any]:
+    """The EventBridge event AWS emits when a window execution changes state."""
+    now = datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{window_execution_id}/{status}")),
+        "detail-type": "Maintenance Window Execution State-change Notification",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
+        "detail": {
+            "start-time": _iso(now - timedelta(hours=2)),
+            "end-time": _iso(now),
+            "window-id": window_id,
+            "window-execution-id": window_execution_id,
+            "status": status,
+        },
+    }

@@ -1,0 +1,183 @@
+"""What the SSM stand-in records next to moto's own SSM backend (one per account and region).
+
+The records live in an attribute of moto's ``SimpleSystemManagerBackend`` instance, so moto's own
+reset (``mock_aws`` stopping, ``/moto-api/reset``) drops them together with moto's state.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from moto.ssm.models import SimpleSystemManagerBackend
+
+# Enumerations of the botocore service model (ssm 2014-11-06).
+COMMAND_INVOCATION_STATUSES = frozenset(
+    {"Pending", "InProgress", "Delayed", "Success", "Cancelled", "TimedOut", "Failed", "Cancelling"}
+)
+TERMINAL_INVOCATION_STATUSES = frozenset({"Success", "Cancelled", "TimedOut", "Failed"})
+PLUGIN_STATUSES = frozenset({"Pending", "InProgress", "Success", "TimedOut", "Cancelled", "Failed"})
+WINDOW_EXECUTION_STATUSES = frozenset(
+    {
+        "PENDING",
+        "IN_PROGRESS",
+        "SUCCESS",
+        "FAILED",
+        "TIMED_OUT",
+        "CANCELLING",
+        "CANCELLED",
+        "SKIPPED_OVERLAPPING",
+    }
+)
+WINDOW_TASK_TYPES = frozenset({"RUN_COMMAND", "AUTOMATION", "STEP_FUNCTIONS", "LAMBDA"})
+PLATFORM_TYPES = frozenset({"Windows", "Linux", "MacOS"})
+PING_STATUSES = frozenset({"Online", "ConnectionLost", "Inactive"})
+
+STATE_ATTRIBUTE = "_standin_ssm_state"
+_CREATE_LOCK = threading.Lock()
+
+
+def as_utc(moment: datetime) -> datetime:
+    """moto keeps naive UTC datetimes; the stand-in works with aware ones."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PluginResult:
+    """One plugin (schema 1.2) or step (schema 2.x) of an invocation, as the agent reports it.
+
+    ``stdout``/``stderr`` are the full streams; the API truncates them where AWS does.
+    ``action`` is the plugin action of a schema 2.x step (e.g. ``aws:runShellScript``) and is
+    only used to build the S3 output URLs; schema 1.2 plugin names are their own action.
+    """
+
+    name: str
+    status: str
+    status_details: str
+    response_code: int
+    stdout: str = ""
+    stderr: str = ""
+    start: datetime | None = None
+    finish: datetime | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class InvocationRecord:
+    status: str
+    status_details: str
+    plugins: tuple[PluginResult, ...]
+    trace_output: str = ""
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """What moto's send_command receives but does not keep."""
+
+    document_version: str
+    notification_config: dict[str, Any] | None
+    cloud_watch_output_config: dict[str, Any] | None
+
+
+@dataclass
+class ManagedInstance:
+    """A hybrid (``mi-``) node registered with an activation."""
+
+    instance_id: str
+    name: str
+    platform_type: str
+    platform_name: str
+    platform_version: str
+    ip_address: str
+    computer_name: str
+    agent_version: str
+    ping_status: str
+    iam_role: str
+    activation_id: str
+    registration_date: datetime
+    last_ping: datetime
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InstanceInformationOverride:
+    """Overrides of what DescribeInstanceInformation derives for an EC2 instance."""
+
+    managed: bool = True
+    ping_status: str | None = None
+    last_ping: datetime | None = None
+    agent_version: str | None = None
+    platform_name: str | None = None
+    platform_version: str | None = None
+    computer_name: str | None = None
+    iam_role: str | None = None
+
+
+@dataclass
+class WindowTaskInvocation:
+    invocation_id: str
+    execution_id: str
+    task_type: str
+    parameters: str
+    status: str
+    status_details: str
+    start_time: datetime | None
+    end_time: datetime | None
+    owner_information: str | None
+    window_target_id: str | None
+
+
+@dataclass
+class WindowTask:
+    task_execution_id: str
+    task_arn: str
+    task_type: str
+    status: str
+    status_details: str
+    start_time: datetime | None
+    end_time: datetime | None
+    priority: int
+    max_concurrency: str | None
+    max_errors: str | None
+    service_role: str | None
+    task_parameters: list[dict[str, Any]]
+    alarm_configuration: dict[str, Any] | None
+    triggered_alarms: list[dict[str, str]] | None
+    invocations: dict[str, WindowTaskInvocation] = field(default_factory=dict)
+
+
+@dataclass
+class WindowExecution:
+    window_id: str
+    window_execution_id: str
+    status: str
+    status_details: str
+    start_time: datetime | None
+    end_time: datetime | None
+    tasks: dict[str, WindowTask] = field(default_factory=dict)
+
+
+@dataclass
+class SsmState:
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    invocations: dict[tuple[str, str], InvocationRecord] = field(default_factory=dict)
+    command_requests: dict[str, CommandRequest] = field(default_factory=dict)
+    managed_instances: dict[str, ManagedInstance] = field(default_factory=dict)
+    instance_overrides: dict[str, InstanceInformationOverride] = field(default_factory=dict)
+    window_executions: dict[str, WindowExecution] = field(default_factory=dict)
+
+
+def state_of(backend: SimpleSystemManagerBackend) -> SsmState:
+    state = backend.__dict__.get(STATE_ATTRIBUTE)
+    if state is None:
+        with _CREATE_LOCK:
+            state = backend.__dict__.setdefault(STATE_ATTRIBUTE, SsmState())
+    return state  # type: ignore[no-any-return]

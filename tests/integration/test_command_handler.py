@@ -1,0 +1,322 @@
+"""The command function end to end against moto + our SSM stand-in, read back from a subscribed queue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import jsonschema
+import pytest
+
+from instance_hygiene.events import InvalidEvent
+from instance_hygiene.fleet import CommandNotFound
+from instance_hygiene.logs import HEAD_BYTES, TAIL_BYTES
+from local.simulator import Outcome, Step, command_event, play_command, skipped
+from tests.integration.conftest import BUCKET, EVENTS, REGION, FakeContext, Stack, load_event
+
+ROOT = Path(__file__).resolve().parents[2]
+LOGS = ROOT / "tests" / "fixtures" / "logs"
+SCHEMA = json.loads((ROOT / "docs" / "digest-schema.json").read_text())
+SH, PS = "aws:runShellScript", "aws:runPowerShellScript"
+
+
+def log(name: str) -> str:
+    return (LOGS / name).read_text()
+
+
+def linux_patch(status: str, code: int, stdout: str, stderr: str = "") -> tuple[Step, ...]:
+    return (
+        Step("PatchLinux", SH, status=status, response_code=code, stdout=stdout, stderr=stderr),
+        skipped("PatchWindows", PS, "Windows"),
+        skipped("PatchMacOS", SH, "MacOS"),
+    )
+
+
+def windows_patch(status: str, code: int, stdout: str, stderr: str = "") -> tuple[Step, ...]:
+    return (
+        skipped("PatchLinux", SH, "Linux"),
+        Step("PatchWindows", PS, status=status, response_code=code, stdout=stdout, stderr=stderr),
+        skipped("PatchMacOS", SH, "MacOS"),
+    )
+
+
+def night(stack: Stack) -> dict[str, Outcome]:
+    """A patch run on 7 instances: 2 yum locks, a Windows Update failure, a silent log, a timeout."""
+    web = stack.instances(4, name="web")
+    (win,) = stack.instances(1, windows=True, name="win")
+    db, app = stack.instances(2, name="db")
+    failed_yum = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    return {
+        web[0]: failed_yum,
+        web[1]: failed_yum,
+        web[2]: Outcome(
+            "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
+        ),
+        web[3]: Outcome("TimedOut", "Delivery Timed Out"),
+        win: Outcome(
+            "Failed",
+            "Failed",
+            windows_patch(
+                "Failed",
+                -1,
+                log("windows_update_search_failed.stdout"),
+                log("windows_update_search_failed.stderr"),
+            ),
+        ),
+        db: Outcome(
+            "Failed", "Failed", linux_patch("Failed", 1, log("linux_no_mirrors.stdout")), logs_reach_s3=False
+        ),
+        app: Outcome(
+            "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
+        ),
+    }
+
+
+def invoke(app: ModuleType, event: dict[str, Any], remaining_ms: int = 300_000) -> dict[str, Any]:
+    return app.handler(event, FakeContext(remaining_ms))  # type: ignore[no-any-return]
+
+
+def test_one_notification_explains_every_failure(stack: Stack, command_function: ModuleType) -> None:
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=night(stack),
+        bucket=BUCKET,
+        comment="PatchWithHealthcheck patch",
+    )
+
+    result = invoke(command_function, command_event(played, region=REGION))
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"] == "FAILED AWS-RunPatchBaseline: 5 of 7 instances (PatchWithHealthcheck patch)"
+    digest = json.loads(envelope["Message"])
+    jsonschema.validate(digest, SCHEMA)
+    assert digest["counts"] == {
+        "targets": 7,
+        "succeeded": 2,
+        "failed": 4,
+        "timed_out": 1,
+        "cancelled": 0,
+        "other": 0,
+    }
+    assert [g["count"] for g in digest["groups"]] == [2, 1, 1, 1]
+    assert "yum lock" in digest["groups"][0]["reason"]
+    failures = {f["instance_name"]: f for g in digest["groups"] for f in g["failures"]}
+    assert failures["web-01"]["log"]["source"] == "s3"
+    assert failures["web-01"]["log"]["complete"] is True
+    assert failures["web-01"]["log"]["links"][0].startswith(f"s3://{BUCKET}/ssm_output/{played.command_id}/")
+    assert failures["win-01"]["step"] == "PatchWindows"
+    assert "0x80240437" in failures["win-01"]["reason"]
+    assert failures["db-01"]["log"]["source"] == "api", "no S3 log: the API's truncated output is used"
+    assert any("wrote no log" in n and "s3:PutObject" in n and "db-01" in n for n in digest["notes"])
+    assert failures["web-04"]["status_details"] == "Delivery Timed Out"
+    assert failures["web-04"]["step"] is None
+    assert result["failed_instances"] == 5
+
+
+def test_redelivered_event_sends_no_second_message(stack: Stack, command_function: ModuleType) -> None:
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=night(stack),
+        bucket=BUCKET,
+    )
+    event = command_event(played, region=REGION)
+
+    first = invoke(command_function, event)
+    second = invoke(command_function, {**event, "id": "another-delivery-of-the-same-change"})
+
+    assert len(stack.received()) == 1
+    assert second == first
+
+
+def test_a_different_status_of_the_same_command_is_a_new_message(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=night(stack),
+        bucket=BUCKET,
+    )
+
+    invoke(command_function, command_event(played, region=REGION, status="TimedOut"))
+    invoke(command_function, command_event(played, region=REGION, status="Failed"))
+
+    assert [m["Subject"].split()[0] for m in stack.received()] == ["TIMEDOUT", "FAILED"]
+
+
+def test_a_command_without_output_bucket_still_notifies(stack: Stack, command_function: ModuleType) -> None:
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=night(stack),
+        bucket=None,
+    )
+
+    invoke(command_function, command_event(played, region=REGION))
+
+    (envelope,) = stack.received()
+    digest = json.loads(envelope["Message"])
+    sources = {f["log"]["source"] for g in digest["groups"] for f in g["failures"]}
+    assert sources <= {"api", "none"}
+    assert any("No output bucket" in note for note in digest["notes"])
+
+
+def test_a_huge_log_is_read_as_a_bounded_head_and_tail(stack: Stack, command_function: ModuleType) -> None:
+    (instance,) = stack.instances(1)
+    noise = "".join(
+        f"06/11/2024 02:{i // 60 % 60:02d}:{i % 60:02d} root [INFO]: installing package {i}\n"
+        for i in range(80_000)
+    )
+    stdout = noise + "06/11/2024 03:00:00 root [ERROR]: Patch operation failed: disk full\n"
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes={instance: Outcome("Failed", "Failed", linux_patch("Failed", 1, stdout))},
+        bucket=BUCKET,
+    )
+
+    invoke(command_function, command_event(played, region=REGION))
+
+    failure = json.loads(stack.received()[0]["Message"])["groups"][0]["failures"][0]
+    assert failure["log"]["bytes_total"] == len(stdout.encode())
+    assert failure["log"]["bytes_read"] == HEAD_BYTES + TAIL_BYTES
+    assert failure["log"]["complete"] is False
+    assert any("disk full" in line for line in failure["excerpt"]), "the cause at the end was read"
+
+
+def test_many_distinct_failures_are_cut_to_fit_and_the_full_report_is_in_s3(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    ids = stack.instances(400)
+    outcomes = {
+        instance_id: Outcome(
+            "Failed",
+            "Failed",
+            linux_patch(
+                "Failed", 1, f"ERROR: custom hook {n} failed: " + "detail " * 200 + "\n" + "context\n" * 50
+            ),
+        )
+        for n, instance_id in enumerate(ids)
+    }
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=outcomes,
+        bucket=BUCKET,
+    )
+
+    result = invoke(command_function, command_event(played, region=REGION))
+
+    (envelope,) = stack.received()
+    assert len(envelope["Message"].encode()) <= 256 * 1024
+    assert result["trimmed"] is True
+    report_key = result["report_uri"].removeprefix(f"s3://{BUCKET}/")
+    assert report_key.startswith("reports/")
+    full = json.loads(stack.s3.get_object(Bucket=BUCKET, Key=report_key)["Body"].read())
+    assert full["counts"]["failed"] == 400
+    assert sum(len(g["failures"]) for g in full["groups"]) == 400
+    assert json.loads(envelope["Message"])["report"] == result["report_uri"]
+
+
+def test_subscribers_filter_on_document_and_status(stack: Stack, command_function: ModuleType) -> None:
+    queue_url = stack.sqs.create_queue(QueueName="healthcheck-only")["QueueUrl"]
+    arn = stack.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    stack.sns.subscribe(
+        TopicArn=stack.topic_arn,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"FilterPolicy": json.dumps({"kind": ["command"], "document": ["HealthcheckDocument"]})},
+    )
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=night(stack),
+        bucket=BUCKET,
+    )
+
+    invoke(command_function, command_event(played, region=REGION))
+
+    assert len(stack.received()) == 1, "the unfiltered subscriber gets it"
+    assert stack.sqs.receive_message(QueueUrl=queue_url).get("Messages", []) == [], (
+        "the filtered one does not"
+    )
+
+
+def test_a_malformed_event_is_raised_for_retry_and_dead_letter(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    event = load_event("command-failed.json")
+    del event["detail"]["command-id"]
+
+    with pytest.raises(InvalidEvent, match="command-id"):
+        invoke(command_function, event)
+    assert stack.received() == []
+
+
+def test_an_unknown_command_is_raised_not_swallowed(stack: Stack, command_function: ModuleType) -> None:
+    with pytest.raises(CommandNotFound):
+        invoke(command_function, load_event("command-failed.json"))
+    assert stack.received() == []
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in EVENTS.glob("command-*.json") if "success" not in p.name)
+)
+def test_every_sample_command_event_runs_through_the_handler(
+    stack: Stack, command_function: ModuleType, name: str
+) -> None:
+    event = load_event(name)
+    detail = event["detail"]
+    instance_ids = [arn.rsplit("/", 1)[1] for arn in event["resources"]]
+    ids = stack.instances(len(instance_ids))
+    status = detail["status"]
+    outcomes = dict(
+        zip(
+            ids,
+            [Outcome(status, status, linux_patch(status, 1, log("linux_yum_lock.stdout")))] * len(ids),
+            strict=True,
+        )
+    )
+    if detail["document-name"] != "AWS-RunPatchBaseline":
+        boto3.client("ssm").create_document(
+            Name=detail["document-name"],
+            Content=(ROOT / "documents/healthcheck.yaml").read_text(),
+            DocumentType="Command",
+            DocumentFormat="YAML",
+        )
+    play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name=detail["document-name"],
+        outcomes=outcomes,
+        bucket=BUCKET,
+        command_id=detail["command-id"],
+    )
+
+    result = invoke(command_function, event)
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"].startswith(status.upper())
+    assert result["failed_instances"] == len(ids)
