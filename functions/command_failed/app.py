@@ -8,15 +8,11 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from instance_hygiene.events import parse_command_event
+from instance_hygiene.idempotency import once
 from instance_hygiene.notify import Clients, notify_command
 from instance_hygiene.settings import NotifierSettings
 
@@ -24,6 +20,8 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
+# The EventBridge rule sends only these; anything else (a manual invoke) is acknowledged quietly.
+NOTIFIED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, max_pool_connections=32)
 
 
@@ -43,11 +41,12 @@ def _clients() -> Clients:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_command_event(event)
-    config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds, lambda_context=context)
-    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
+    if parsed.detail.status not in NOTIFIED_STATUSES:
+        logger.info("nothing failed: not notified", extra={"status": parsed.detail.status})
+        return {"notified": False, "status": parsed.detail.status}
 
     # One message per (command, status): a redelivered event returns the first outcome.
-    @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
+    @once(settings, context)
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_command(
             parsed,

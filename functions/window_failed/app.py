@@ -8,15 +8,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from instance_hygiene.events import parse_window_event
+from instance_hygiene.idempotency import once
 from instance_hygiene.notify import notify_window
 from instance_hygiene.settings import NotifierSettings
 
@@ -45,10 +41,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if parsed.detail.status == "SUCCESS" and not settings.notify_on_success:
         logger.info("success not notified (NOTIFY_ON_SUCCESS=false)")
         return {"notified": False}
-    config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds, lambda_context=context)
-    store = DynamoDBPersistenceLayer(table_name=settings.idempotency_table)
 
-    @idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
+    @once(settings, context)
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         ssm, sns = _clients()
         outcome = notify_window(parsed, ssm=ssm, sns=sns, settings=settings)

@@ -14,7 +14,7 @@ import pytest
 from instance_hygiene.events import InvalidEvent
 from instance_hygiene.fleet import CommandNotFound
 from instance_hygiene.logs import HEAD_BYTES, TAIL_BYTES
-from local.simulator import Outcome, Step, command_event, play_command, skipped
+from local.simulator import Outcome, PlayedCommand, Step, command_event, play_command, skipped
 from tests.integration.conftest import BUCKET, EVENTS, REGION, FakeContext, Stack, load_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,18 +75,20 @@ def night(stack: Stack) -> dict[str, Outcome]:
     }
 
 
+def play(stack: Stack, outcomes: dict[str, Outcome], **options: Any) -> PlayedCommand:
+    """Run AWS-RunPatchBaseline (unless told otherwise) on the instances, output to the log bucket."""
+    options = {"document_name": "AWS-RunPatchBaseline", "bucket": BUCKET, **options}
+    return play_command(ssm=stack.ssm, s3=stack.s3, region=REGION, outcomes=outcomes, **options)
+
+
 def invoke(app: ModuleType, event: dict[str, Any], remaining_ms: int = 300_000) -> dict[str, Any]:
     return app.handler(event, FakeContext(remaining_ms))  # type: ignore[no-any-return]
 
 
 def test_one_notification_explains_every_failure(stack: Stack, command_function: ModuleType) -> None:
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
+    played = play(
+        stack,
         outcomes=night(stack),
-        bucket=BUCKET,
         comment="PatchWithHealthcheck patch",
     )
 
@@ -120,14 +122,7 @@ def test_one_notification_explains_every_failure(stack: Stack, command_function:
 
 
 def test_redelivered_event_sends_no_second_message(stack: Stack, command_function: ModuleType) -> None:
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
-        outcomes=night(stack),
-        bucket=BUCKET,
-    )
+    played = play(stack, outcomes=night(stack))
     event = command_event(played, region=REGION)
 
     first = invoke(command_function, event)
@@ -140,14 +135,7 @@ def test_redelivered_event_sends_no_second_message(stack: Stack, command_functio
 def test_a_different_status_of_the_same_command_is_a_new_message(
     stack: Stack, command_function: ModuleType
 ) -> None:
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
-        outcomes=night(stack),
-        bucket=BUCKET,
-    )
+    played = play(stack, outcomes=night(stack))
 
     invoke(command_function, command_event(played, region=REGION, status="TimedOut"))
     invoke(command_function, command_event(played, region=REGION, status="Failed"))
@@ -156,11 +144,8 @@ def test_a_different_status_of_the_same_command_is_a_new_message(
 
 
 def test_a_command_without_output_bucket_still_notifies(stack: Stack, command_function: ModuleType) -> None:
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
+    played = play(
+        stack,
         outcomes=night(stack),
         bucket=None,
     )
@@ -181,14 +166,7 @@ def test_a_huge_log_is_read_as_a_bounded_head_and_tail(stack: Stack, command_fun
         for i in range(80_000)
     )
     stdout = noise + "06/11/2024 03:00:00 root [ERROR]: Patch operation failed: disk full\n"
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
-        outcomes={instance: Outcome("Failed", "Failed", linux_patch("Failed", 1, stdout))},
-        bucket=BUCKET,
-    )
+    played = play(stack, outcomes={instance: Outcome("Failed", "Failed", linux_patch("Failed", 1, stdout))})
 
     invoke(command_function, command_event(played, region=REGION))
 
@@ -213,14 +191,7 @@ def test_many_distinct_failures_are_cut_to_fit_and_the_full_report_is_in_s3(
         )
         for n, instance_id in enumerate(ids)
     }
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
-        outcomes=outcomes,
-        bucket=BUCKET,
-    )
+    played = play(stack, outcomes=outcomes)
 
     result = invoke(command_function, command_event(played, region=REGION))
 
@@ -246,14 +217,7 @@ def test_subscribers_filter_on_document_and_status(stack: Stack, command_functio
         Endpoint=arn,
         Attributes={"FilterPolicy": json.dumps({"kind": ["command"], "document": ["HealthcheckDocument"]})},
     )
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
-        outcomes=night(stack),
-        bucket=BUCKET,
-    )
+    played = play(stack, outcomes=night(stack))
 
     invoke(command_function, command_event(played, region=REGION))
 
@@ -305,13 +269,10 @@ def test_every_sample_command_event_runs_through_the_handler(
             DocumentType="Command",
             DocumentFormat="YAML",
         )
-    play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
+    play(
+        stack,
         document_name=detail["document-name"],
         outcomes=outcomes,
-        bucket=BUCKET,
         command_id=detail["command-id"],
     )
 
@@ -320,3 +281,49 @@ def test_every_sample_command_event_runs_through_the_handler(
     (envelope,) = stack.received()
     assert envelope["Subject"].startswith(status.upper())
     assert result["failed_instances"] == len(ids)
+
+
+def test_a_successful_command_is_acknowledged_without_a_message(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    result = invoke(command_function, load_event("command-success.json"))
+
+    assert result == {"notified": False, "status": "Success"}
+    assert stack.received() == []
+
+
+def test_short_on_time_publishes_a_partial_digest_that_says_so(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    played = play(stack, outcomes=night(stack))
+
+    invoke(command_function, command_event(played, region=REGION), remaining_ms=5_000)
+
+    digest = json.loads(stack.received()[0]["Message"])
+    assert digest["partial"] is True
+    assert any(note.startswith("Partial digest") for note in digest["notes"])
+    assert digest["counts"]["failed"] == 4, "counts never depend on the logs"
+
+
+def test_a_schema_1_2_document_finds_its_numbered_step_folder(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    (instance,) = stack.instances(1)
+    played = play(
+        stack,
+        document_name="AWS-RunShellScript",
+        outcomes={
+            instance: Outcome(
+                "Failed",
+                "Failed",
+                (Step("aws:runShellScript", "aws:runShellScript", "Failed", 2, "", "boom: no such file\n"),),
+            )
+        },
+    )
+
+    invoke(command_function, command_event(played, region=REGION))
+
+    assert any("/0.awsrunShellScript/stderr" in key for key in played.keys_written)
+    failure = json.loads(stack.received()[0]["Message"])["groups"][0]["failures"][0]
+    assert failure["log"]["source"] == "s3"
+    assert "boom: no such file" in failure["excerpt"]

@@ -338,3 +338,99 @@ def test_translated_template_has_the_custom_resource_wired_to_a_function_version
     assert scripts["ServiceToken"] == {"Fn::GetAtt": ["PublishScriptsFunction", "Arn"]}
     version_ref = scripts["Revision"]["Ref"]
     assert translated["Resources"][version_ref]["Type"] == "AWS::Lambda::Version"
+
+
+# ------------------------------------------------------------------ notifier functions
+
+
+def _rule(function: str) -> dict[str, Any]:
+    (event,) = props(function)["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    return event["Properties"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("watch_all", "documents"), [(False, True), (True, False)])
+def test_command_rule_watches_failures_of_the_windows_documents_or_all(
+    watch_all: bool, documents: bool
+) -> None:
+    rule = resolve_if(_rule("CommandFailedFunction"), {"WatchAllCommandsCondition": watch_all})
+    pattern = rule["Pattern"]
+
+    assert pattern["source"] == ["aws.ssm"]
+    assert pattern["detail-type"] == ["EC2 Command Status-change Notification"]
+    assert pattern["detail"]["status"] == ["Failed", "TimedOut", "Cancelled"]
+    assert ("document-name" in pattern["detail"]) is documents
+    if documents:
+        assert pattern["detail"]["document-name"] == ["AWS-RunPatchBaseline", {"Ref": "HealthcheckDocument"}]
+
+
+@pytest.mark.parametrize("on_success", [False, True])
+def test_window_rule_watches_this_window_and_success_only_when_asked(on_success: bool) -> None:
+    pattern = resolve_if(_rule("WindowFailedFunction"), {"NotifyOnSuccessCondition": on_success})["Pattern"]
+
+    assert pattern["detail-type"] == ["Maintenance Window Execution State-change Notification"]
+    assert pattern["detail"]["window-id"] == [{"Ref": "MaintenanceWindow"}]
+    assert set(pattern["detail"]["status"]) >= {"FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED_OVERLAPPING"}
+    assert ("SUCCESS" in pattern["detail"]["status"]) is on_success
+
+
+@pytest.mark.parametrize("function", ["CommandFailedFunction", "WindowFailedFunction"])
+def test_no_event_is_lost_between_eventbridge_lambda_and_the_dead_letter_queue(function: str) -> None:
+    function_props = props(function)
+    rule = _rule(function)
+
+    assert rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["NotifierDeadLetterQueue", "Arn"]}}
+    assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert function_props["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["NotifierDeadLetterQueue", "Arn"]},
+    }
+    assert function_props["EventInvokeConfig"]["MaximumRetryAttempts"] == 2
+    assert function_props["Timeout"] >= 60
+    assert function_props["ReservedConcurrentExecutions"] >= 1
+    log_group = function_props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert props(log_group)["RetentionInDays"] > 0
+    assert RAW["Globals"]["Function"]["Tracing"] == "Active"
+
+
+def test_dead_letter_queue_is_encrypted_and_alarmed() -> None:
+    queue = props("NotifierDeadLetterQueue")
+    alarm = props("NotifierDeadLetterAlarm")
+
+    assert queue["KmsMasterKeyId"] == {"Ref": "LogKey"}
+    assert queue["MessageRetentionPeriod"] == 1_209_600
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["NotifierDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+
+
+def test_idempotency_table_is_encrypted_and_expires_records() -> None:
+    table = props("IdempotencyTable")
+
+    assert table["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Ref": "LogKey"},
+    }
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+
+
+def test_reports_expire_with_the_logs() -> None:
+    rules = props("LogBucket")["LifecycleConfiguration"]["Rules"]
+    (reports,) = [rule for rule in rules if rule.get("Prefix") == {"Ref": "ReportsPrefix"}]
+
+    assert reports["ExpirationInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_command_function_reads_only_the_log_prefix_and_writes_only_reports() -> None:
+    statements = {s["Sid"]: s for s in props("CommandFailedFunction")["Policies"][0]["Statement"]}
+
+    assert statements["ReadCommandOutput"]["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${LogPrefix}*"}
+    assert statements["ListCommandOutput"]["Condition"] == {
+        "StringLike": {"s3:prefix": {"Fn::Sub": "${LogPrefix}*"}}
+    }
+    assert statements["WriteFullReports"]["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${ReportsPrefix}*"}
+    assert statements["Publish"]["Resource"] == {"Ref": "NotificationTopic"}

@@ -71,12 +71,14 @@ def subject(digest: CommandDigest) -> str:
     )
 
 
+def systems_manager_console(region: str, path: str) -> str:
+    """A Systems Manager console page in the region (us-east-1 when unknown)."""
+    region = region or "us-east-1"
+    return f"https://{region}.console.aws.amazon.com/systems-manager/{path}?region={region}"
+
+
 def console_link(digest: CommandDigest) -> str:
-    region = digest.region or "us-east-1"
-    return (
-        f"https://{region}.console.aws.amazon.com/systems-manager/run-command/"
-        f"{quote(digest.command_id)}?region={region}"
-    )
+    return systems_manager_console(digest.region, f"run-command/{quote(digest.command_id)}")
 
 
 def _who(failure: Failure) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from instance_hygiene.render import Rendered, escape_markdown, safe_subject
+from instance_hygiene.render import Rendered, escape_markdown, safe_subject, systems_manager_console
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -196,11 +196,7 @@ def subject(report: WindowReport) -> str:
 
 
 def console_link(report: WindowReport) -> str:
-    region = report.region or "us-east-1"
-    return (
-        f"https://{region}.console.aws.amazon.com/systems-manager/maintenance-windows/"
-        f"{report.window_id}/history?region={region}"
-    )
+    return systems_manager_console(report.region, f"maintenance-windows/{report.window_id}/history")
 
 
 def text(report: WindowReport) -> str:
