@@ -24,6 +24,7 @@ from instance_hygiene.digest import (
 )
 from instance_hygiene.fleet import Command, Instance, Invocation, Plugin, split_api_output
 from instance_hygiene.logs import LogIndex, LogStore, StepStreams, StreamRead, StreamRef, find_streams
+from instance_hygiene.redact import clean
 from instance_hygiene.summarise import StreamText, summarise_failure
 
 LOGGER = logging.getLogger(__name__)
@@ -100,10 +101,11 @@ def _failure(
     )
     return Failure(
         instance_id=invocation.instance_id,
-        instance_name=(instance.name if instance else None) or invocation.instance_name or None,
+        # Names and details come from tags and the API: anything may be in them.
+        instance_name=clean((instance.name if instance else None) or invocation.instance_name)[:128] or None,
         platform=instance.platform if instance else None,
         status=invocation.status,
-        status_details=invocation.status_details,
+        status_details=clean(invocation.status_details)[:128],
         step=step,
         exit_code=summary.exit_code,
         exit_meaning=summary.exit_meaning,
