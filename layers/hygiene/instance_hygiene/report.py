@@ -23,7 +23,7 @@ from instance_hygiene.digest import (
     group_failures,
 )
 from instance_hygiene.fleet import Command, Instance, Invocation, Plugin, split_api_output
-from instance_hygiene.logs import LogIndex, LogStore, StepStreams, StreamRead, StreamRef, find_streams
+from instance_hygiene.logs import LogIndex, LogSourceName, LogStore, StepStreams, StreamRead, find_streams
 from instance_hygiene.redact import clean
 from instance_hygiene.summarise import StreamText, summarise_failure
 
@@ -57,15 +57,6 @@ def failed_step(invocation: Invocation) -> Plugin | None:
     return next((p for p in invocation.plugins if p.status not in NOT_FAILED_STEP_STATUSES), None)
 
 
-def _concat(reads: Iterable[StreamRead]) -> tuple[int, int, bool]:
-    reads = list(reads)
-    return (
-        sum(r.bytes_total for r in reads),
-        sum(r.bytes_read for r in reads),
-        all(r.text.complete for r in reads),
-    )
-
-
 def _failure(
     command: Command,
     invocation: Invocation,
@@ -73,14 +64,19 @@ def _failure(
     plugin: Plugin | None,
     reads: Mapping[str, StreamRead],
     links: tuple[str, ...],
-    log_source: str,
+    log_source: LogSourceName,
     instance: Instance | None,
 ) -> Failure:
     if reads:
         stdout = reads["stdout"].text if "stdout" in reads else None
         stderr = reads["stderr"].text if "stderr" in reads else None
-        total, read, complete = _concat(reads.values())
-        log = LogInfo(source=log_source, bytes_total=total, bytes_read=read, complete=complete, links=links)  # type: ignore[arg-type]
+        log = LogInfo(
+            source=log_source,
+            bytes_total=sum(r.bytes_total for r in reads.values()),
+            bytes_read=sum(r.bytes_read for r in reads.values()),
+            complete=all(r.text.complete for r in reads.values()),
+            links=links,
+        )
     elif plugin is not None and plugin.output:
         api_stdout, api_stderr = split_api_output(plugin.output)
         stdout = StreamText(head=api_stdout, tail="", complete=False)
@@ -134,9 +130,11 @@ def build_digest(
     notes: list[str] = []
 
     index: LogIndex = {}
+    listed = False
     if logs is not None and failed:
         try:
             index = logs.index(command.command_id)
+            listed = True
         except (ClientError, BotoCoreError, OSError) as error:
             LOGGER.warning("listing the command's logs failed: %s", error)
             notes.append(
@@ -145,17 +143,22 @@ def build_digest(
             stats.errors.append(_error_text(error))
 
     steps = {i.instance_id: failed_step(i) for i in failed}
-    wanted: list[tuple[str, StepStreams]] = []
+    wanted: dict[str, StepStreams] = {}
     for invocation in failed:
         plugin = steps[invocation.instance_id]
         if plugin is not None and (streams := find_streams(index, invocation.instance_id, plugin.name)):
-            wanted.append((invocation.instance_id, streams))
+            wanted[invocation.instance_id] = streams
 
-    reads, out_of_time = _read_streams(logs, wanted, remaining_seconds, stats)
+    reads, out_of_time = _read_streams(logs, list(wanted.items()), remaining_seconds, stats)
     if out_of_time:
         notes.append(
             f"Partial digest: time ran short after reading {len(reads)} of {len(wanted)} instances' logs; "
             "the rest show the API's truncated output."
+        )
+    if stats.fetch_failures:
+        notes.append(
+            f"{stats.fetch_failures} log read(s) failed ({stats.errors[-1]}); those instances show the API's "
+            "truncated output. Check the function's s3:GetObject and kms:Decrypt permissions."
         )
 
     names, name_notes = instances([i.instance_id for i in failed]) if instances and failed else ({}, [])
@@ -167,13 +170,15 @@ def build_digest(
             invocation,
             plugin=steps[invocation.instance_id],
             reads=reads.get(invocation.instance_id, {}),
-            links=tuple(logs.link(ref) for ref in _refs(index, invocation, steps)) if logs else (),
+            links=_links(logs, wanted.get(invocation.instance_id)),
             log_source=logs.source if logs else "none",
             instance=names.get(invocation.instance_id),
         )
         for invocation in failed
     ]
-    notes.extend(_missing_log_notes(command, failures, logs))
+    if listed or logs is None:
+        # Only instances with nothing stored are "missing"; unreadable ones have their own note.
+        notes.extend(_missing_log_notes(command, [f for f in failures if f.instance_id not in wanted], logs))
     return CommandDigest(
         command_id=command.command_id,
         document_name=command.document_name,
@@ -190,10 +195,10 @@ def build_digest(
     )
 
 
-def _refs(index: LogIndex, invocation: Invocation, steps: Mapping[str, Plugin | None]) -> list[StreamRef]:
-    plugin = steps[invocation.instance_id]
-    streams = find_streams(index, invocation.instance_id, plugin.name) if plugin else None
-    return [ref for ref in (streams.stdout, streams.stderr) if ref] if streams else []
+def _links(logs: LogStore | None, streams: StepStreams | None) -> tuple[str, ...]:
+    if logs is None or streams is None:
+        return ()
+    return tuple(logs.link(ref) for ref in (streams.stdout, streams.stderr) if ref)
 
 
 def _read_streams(
@@ -208,9 +213,11 @@ def _read_streams(
         return reads, False
     out_of_time = False
 
-    def read_one(item: tuple[str, StepStreams]) -> tuple[str, dict[str, StreamRead]]:
+    def read_one(item: tuple[str, StepStreams]) -> tuple[str, dict[str, StreamRead], list[str]]:
+        """Runs in a worker thread: returns what it read and its errors, shares nothing."""
         instance_id, streams = item
         result: dict[str, StreamRead] = {}
+        errors: list[str] = []
         for name, ref in (("stdout", streams.stdout), ("stderr", streams.stderr)):
             if ref is None:
                 continue
@@ -218,9 +225,8 @@ def _read_streams(
                 result[name] = logs.read(ref)
             except (ClientError, BotoCoreError, OSError) as error:
                 LOGGER.warning("reading %s failed: %s", ref.location, error)
-                stats.fetch_failures += 1
-                stats.errors.append(_error_text(error))
-        return instance_id, result
+                errors.append(_error_text(error))
+        return instance_id, result, errors
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=LOG_READ_WORKERS) as pool:
@@ -229,7 +235,9 @@ def _read_streams(
             if remaining_seconds is not None and remaining_seconds() < TIME_RESERVE_SECONDS:
                 out_of_time = True
                 break
-            for instance_id, result in pool.map(read_one, wanted[start : start + batch]):
+            for instance_id, result, errors in pool.map(read_one, wanted[start : start + batch]):
+                stats.fetch_failures += len(errors)
+                stats.errors.extend(errors)
                 if result:
                     reads[instance_id] = result
                     stats.streams += len(result)
