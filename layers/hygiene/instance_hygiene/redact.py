@@ -35,11 +35,11 @@ _BLOB = "[REDACTED:base64]"
 _ESCAPE_SEQUENCE = re.compile(
     r"""
       \x1b\[ [0-?]*+ [ -/]*+ [@-~]                      # CSI: colours, cursor moves
-    | \x1b\] [^\x07\x1b\n]*+ (?:\x07|\x1b\\)?            # OSC: window titles, hyperlinks
-    | \x1b [PX^_] [^\x1b\n]*+ (?:\x1b\\)?                # DCS, SOS, PM, APC strings
+    | \x1b\] [^\x07\x1b\r\n]*+ (?:\x07|\x1b\\)?          # OSC: window titles, hyperlinks
+    | \x1b [PX^_] [^\x1b\r\n]*+ (?:\x1b\\)?              # DCS, SOS, PM, APC strings
     | \x1b [ -/]*+ [0-~]                                # other two-byte / nF sequences
     | \x9b [0-?]*+ [ -/]*+ [@-~]                        # 8-bit CSI
-    | [\x90\x98\x9d\x9e\x9f] [^\x1b\x9c\x07\n]*+ (?:\x9c|\x07|\x1b\\)?   # 8-bit strings
+    | [\x90\x98\x9d\x9e\x9f] [^\x1b\x9c\x07\r\n]*+ (?:\x9c|\x07|\x1b\\)?   # 8-bit strings
     """,
     re.VERBOSE,
 )
@@ -57,10 +57,12 @@ _DROPPED = (
     + list(range(0xFFF9, 0xFFFC))  # interlinear annotation
 )
 _CONTROL_TABLE: dict[int, str | None] = dict.fromkeys(_DROPPED)
-_CONTROL_TABLE[0x2028] = "\n"  # LINE SEPARATOR
-_CONTROL_TABLE[0x2029] = "\n"  # PARAGRAPH SEPARATOR
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_escape_sequence(text: str) -> bool:
+    return "\x1b" in text or _C1_INTRODUCER.search(text) is not None
 
 
 def sanitize(text: str) -> str:
@@ -75,9 +77,10 @@ def sanitize(text: str) -> str:
     - lone surrogates (from `surrogateescape` decoding of invalid bytes) become U+FFFD, so the
       result always encodes to UTF-8.
     """
-    if "\x1b" in text or _C1_INTRODUCER.search(text) is not None:
+    # Line breaks first: no escape sequence may swallow one, whatever follows it.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    if _has_escape_sequence(text):
         text = _ESCAPE_SEQUENCE.sub("", text)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.translate(_CONTROL_TABLE)
     return _LONE_SURROGATE.sub("\ufffd", text)
 
@@ -99,10 +102,10 @@ _BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t\r]*+")
 # quoted alternatives can never fail once the quote is seen, which keeps the pattern linear,
 # and an unterminated secret is hidden whole.
 _VALUE = (
-    r"""(?:"(?:[^"\\\r\n]++|\\[^\r\n]?)*+(?:"|(?=[\r\n])|\Z)"""
-    r"""|'[^'\r\n]*+(?:'|(?=[\r\n])|\Z)"""
-    r"""|[^\s;&]{1,256}+(?:[ \t]++[^\s;&=]{1,256}+){1,8}+(?=;)"""
-    r"""|[^\s;&]++)"""
+    r"""(?:"(?:[^"\\\r\n\u2028\u2029]++|\\[^\r\n\u2028\u2029]?)*+(?:"|(?=[\r\n\u2028\u2029])|\Z)"""
+    r"""|'[^'\r\n\u2028\u2029]*+(?:'|(?=[\r\n\u2028\u2029])|\Z)"""
+    r"""|[^\s;&\u2028\u2029]{1,256}+(?:[ \t]++(?!\[REDACTED)[^\s;&=\u2028\u2029]{1,256}+){1,8}+(?=;)"""
+    r"""|[^\s;&\u2028\u2029]++)"""
 )
 
 # Literal anchors: each pattern below is tried only where one of its anchors occurs (found
@@ -117,11 +120,12 @@ _AUTHORIZATION = re.compile(
     r"(?<![A-Za-z0-9_])(?P<key>authorization)"
     r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+[\"']?)"
     r"(?P<scheme>(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]++)?+"
-    r"(?P<value>(?!\[REDACTED)[^\"'\r\n]++)",  # not a value an earlier rule already replaced
+    r"(?P<value>(?!\[REDACTED)[^\"'\r\n\u2028\u2029]++)",  # not a value an earlier rule already replaced
     re.IGNORECASE | re.ASCII,
 )
 _BEARER = re.compile(
-    r"(?<![A-Za-z0-9_])(?P<scheme>bearer[ \t]++)(?P<value>[A-Za-z0-9\-._~+/]{16,}+=*+)",
+    r"(?<![A-Za-z0-9_])(?P<scheme>bearer[ \t]++)"
+    r"""(?P<value>[A-Za-z0-9\-._~+/]{16,}+[^\s"',;\u2028\u2029]*+)""",
     re.IGNORECASE | re.ASCII,
 )
 _URL_CREDENTIALS = re.compile(
@@ -278,6 +282,7 @@ def _redact_key_line(line: str, *, in_block: bool) -> tuple[str, bool, bool]:
             continue
         if is_begin:
             parts.append(line[position : marker.start()])
+            in_block = True
         else:
             parts.append(_kept_breaks(line[position : marker.start()]))
             orphan_end = True
@@ -331,11 +336,15 @@ def redact(text: str) -> str:
 
 
 def clean(text: str) -> str:
-    """`redact(sanitize(text))`, with one more `redact` first: what quoted log text goes through.
+    """`redact(sanitize(text))`: what quoted log text goes through.
 
-    The first pass catches a secret whose key an escape sequence would swallow (`ESC[` then
-    `password=...` loses its `p` to sanitize); the last catches one that escape sequences or
-    control characters split (`\\x1b[1mpassword\\x1b[0m=...`). `redact` keeps every CR and LF,
-    so the lines of `clean(t)` are the lines of `sanitize(t)`.
+    When the text holds escape sequences it is redacted once more before sanitizing: removing
+    a sequence can eat the first letter of what follows (`ESC[` then `password=...` loses
+    its `p`), and that pass catches such a secret while its key is whole. The final pass
+    catches secrets that escape sequences or control characters split
+    (`\\x1b[1mpassword\\x1b[0m=...`). `redact` keeps every CR and LF, so the lines of
+    `clean(t)` are the lines of `sanitize(t)`.
     """
-    return redact(sanitize(redact(text)))
+    if _has_escape_sequence(text):
+        text = redact(text)
+    return redact(sanitize(text))

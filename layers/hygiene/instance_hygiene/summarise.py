@@ -9,8 +9,8 @@ How the reason is chosen, first match wins:
 1. status details that mean the script never ran or was stopped (DeliveryTimedOut,
    Undeliverable, Terminated, InvalidPlatform, AccessDenied, Cancelled, ExecutionTimedOut,
    ...): a fixed line; ExecutionTimedOut adds the step and any known failure text found;
-2. healthcheck output: `HEALTHCHECK FAIL k of n checks failed: names`, else the
-   `CHECK <name> FAIL` lines;
+2. healthcheck output (documents/scripts/healthcheck.sh and .ps1):
+   `HEALTHCHECK FAIL k of n checks failed: a, b`, else the `CHECK <name> FAIL` lines;
 3. known AWS-RunPatchBaseline failure texts (aws-ssm-facts section 4) and lock/dpkg states;
 4. Windows Update failures, quoting the HRESULT (`Windows Update search failed (0x80240437)`);
 5. an exit code with a specific meaning for the document (`exit code 156: payload download
@@ -26,7 +26,8 @@ never a reason nor an error line.
 
 Exit codes: `exit_code` is the step's ResponseCode. SSM reports -1 for a step that never ran,
 so with a status detail saying it never ran (or was cut short) -1 becomes `None`. Otherwise -1
-and 4294967295 (the same value seen as unsigned) are kept and mean a failed Windows script.
+and 4294967295 (the same value seen as unsigned, as Windows shows it) are kept: the script
+failed without an exit code of its own, typically a PowerShell terminating error.
 When no ResponseCode is known, the agent's "failed to run commands: exit status N" line
 supplies it.
 
@@ -64,7 +65,7 @@ REASON_MAX_CHARS = 200
 EXCERPT_LINE_MAX_CHARS = 300
 DEFAULT_EXCERPT_LINES = 8
 
-_WINDOWS_MINUS_ONE = "the PowerShell script failed (exit status -1, shown as 4294967295)"
+_MINUS_ONE = "the script failed without an exit code of its own (-1, on Windows shown as 4294967295)"
 
 GENERIC_EXIT_CODES: Mapping[int, str] = MappingProxyType(
     {
@@ -75,11 +76,11 @@ GENERIC_EXIT_CODES: Mapping[int, str] = MappingProxyType(
         137: "killed (SIGKILL, often out of memory)",
         143: "terminated (SIGTERM)",
         3010: "reboot requested (Windows)",
-        -1: _WINDOWS_MINUS_ONE,
-        4294967295: _WINDOWS_MINUS_ONE,
+        -1: _MINUS_ONE,
+        4294967295: _MINUS_ONE,
     }
 )
-"""Exit codes any shell or PowerShell step can return (194 and 3010 ask the agent to reboot)."""
+"""Exit codes any shell or PowerShell step can return (3010 asks the agent to reboot Windows)."""
 
 PATCH_EXIT_CODES: Mapping[int, str] = MappingProxyType(
     {
@@ -166,6 +167,8 @@ _LINUX_SUMMARY_MARK = "Summary:"
 _WINDOWS_SUMMARY_MARK = "Patch Summary for"
 _MAX_SUMMARY_CHARS = 64 * 1024
 _MAX_WINDOWS_BLOCK_LINES = 80
+_MAX_SUMMARY_TRIES = 16
+"""Only the last few summary marks are tried (earlier ones are superseded anyway)."""
 _REPR_PAIR = re.compile(
     r"""['"](?P<key>\w{1,64}+)['"][ \t]*+:[ \t]*+(?P<value>-?[0-9]{1,12}+|'[^'\n]{0,200}+')"""
 )
@@ -209,7 +212,10 @@ def _parse_repr(text: str) -> Mapping[str, object] | None:
 
 def _last_linux_summary(text: str) -> tuple[int, PatchCounts] | None:
     end = len(text)
-    while (found := text.rfind(_LINUX_SUMMARY_MARK, 0, end)) >= 0:
+    for _ in range(_MAX_SUMMARY_TRIES):
+        found = text.rfind(_LINUX_SUMMARY_MARK, 0, end)
+        if found < 0:
+            break
         end = found
         start = found + len(_LINUX_SUMMARY_MARK)
         line = text[start : start + _MAX_SUMMARY_CHARS].split("\n", 1)[0].strip()
@@ -225,7 +231,10 @@ def _last_linux_summary(text: str) -> tuple[int, PatchCounts] | None:
 
 def _last_windows_summary(text: str) -> tuple[int, PatchCounts] | None:
     end = len(text)
-    while (found := text.rfind(_WINDOWS_SUMMARY_MARK, 0, end)) >= 0:
+    for _ in range(_MAX_SUMMARY_TRIES):
+        found = text.rfind(_WINDOWS_SUMMARY_MARK, 0, end)
+        if found < 0:
+            break
         end = found
         fields: dict[str, object] = {}
         block = text[found : found + _MAX_SUMMARY_CHARS]
@@ -334,6 +343,9 @@ def _normalise(text: str) -> str:
 
 _MAX_PROBE_CHARS = 4096
 """Only the first characters of a line are matched against the failure patterns."""
+_MAX_FIRST_LINES = 1_000
+_MAX_LAST_LINES = 4_000
+"""Of a head or tail with more lines, only its first and last lines are looked at."""
 
 _HARMLESS = re.compile(r"unable to gain necessary access for possible kernel updates", re.IGNORECASE)
 _NOISE = re.compile(r"[ \t]*+(?:--output truncated--|-{5,}+ERROR-{5,}+)[ \t]*+", re.IGNORECASE)
@@ -444,6 +456,7 @@ _ZERO_COUNT = re.compile(
     re.IGNORECASE,
 )
 _TRACEBACK = "Traceback (most recent call last)"
+_MAX_TRACEBACK_LINES = 200
 _EXCEPTION_LINE = re.compile(r"[\w.]{0,100}(?:Error|Exception|Exit|Interrupt)(?::[ \t]*+(?P<detail>.*))?")
 
 
@@ -487,6 +500,15 @@ def _line(order: int, raw: str, shown: str) -> _Line:
     return _Line(order, raw, shown, meaningful, strength, names_failure)
 
 
+def _bounded_split(text: str) -> list[str]:
+    """The lines of `text`; of a very long text only the first and the last ones."""
+    head = text.split("\n", _MAX_FIRST_LINES)
+    if len(head) <= _MAX_FIRST_LINES:
+        return head
+    tail = head.pop().rsplit("\n", _MAX_LAST_LINES)
+    return head + (tail[1:] if len(tail) > _MAX_LAST_LINES else tail)
+
+
 def _lines(stream: StreamText | None, first_order: int) -> list[_Line]:
     """Lines of a stream, head then tail, numbered from `first_order`."""
     if stream is None:
@@ -494,8 +516,10 @@ def _lines(stream: StreamText | None, first_order: int) -> list[_Line]:
     parts = [stream.head, stream.tail] if stream.tail else [stream.head]
     lines: list[_Line] = []
     for part in parts:
-        raw_lines = sanitize(part).split("\n")
-        shown_lines = clean(part).split("\n")
+        # The whole part is cleaned (secrets can span lines); only its first and last lines are
+        # looked at (the same ones in both texts, which have the same lines).
+        raw_lines = _bounded_split(sanitize(part))
+        shown_lines = _bounded_split(clean(part))
         if len(shown_lines) != len(raw_lines):  # only with CRs inside a private key block
             shown_lines = [clean(line) for line in raw_lines]
         for raw, shown in zip(raw_lines, shown_lines, strict=True):
@@ -516,9 +540,11 @@ def _cut(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     cut = text[: limit - 3]
-    marker = cut.rfind("[REDACTED")
-    if marker >= 0 and "]" not in cut[marker:]:
-        cut = cut[:marker]
+    bracket = cut.rfind("[")
+    if bracket >= 0 and "]" not in cut[bracket:]:
+        fragment = cut[bracket:]
+        if fragment.startswith("[REDACTED") or "[REDACTED".startswith(fragment):
+            cut = cut[:bracket]
     return cut.rstrip() + "..."
 
 
@@ -551,37 +577,45 @@ def _excerpt(lines: Sequence[_Line], budget: int) -> tuple[str, ...]:
         return ()
     chosen: dict[int, _Line] = {}
     seen: set[str] = set()
+    keys: dict[int, str] = {}
 
-    def fresh(candidates: Sequence[_Line]) -> list[_Line]:
-        unique: list[_Line] = []
-        keys: set[str] = set()
-        for line in candidates:
-            key = _dedupe_key(line)
-            if key not in seen and key not in keys:
-                keys.add(key)
-                unique.append(line)
-        return unique
+    def key(line: _Line) -> str:
+        if line.order not in keys:
+            keys[line.order] = _dedupe_key(line)
+        return keys[line.order]
 
-    def take(candidates: Sequence[_Line]) -> None:
+    def take(line: _Line) -> None:
+        chosen[line.order] = line
+        seen.add(key(line))
+
+    def take_first(candidates: Sequence[_Line], count: int) -> None:
         for line in candidates:
-            chosen[line.order] = line
-            seen.add(_dedupe_key(line))
+            if count <= 0:
+                return
+            if key(line) not in seen:
+                take(line)
+                count -= 1
+
+    def take_last(candidates: Sequence[_Line], count: int) -> None:
+        for line in reversed(candidates):
+            if count <= 0:
+                return
+            if key(line) not in seen:
+                take(line)
+                count -= 1
 
     reserve = min(2, budget // 4)
     meaningful = [line for line in lines if line.meaningful]
-    take(fresh([line for line in meaningful if line.names_failure])[: budget - reserve])
+    take_first([line for line in meaningful if line.names_failure], budget - reserve)
     for strength in (2, 1):
         room = budget - reserve - len(chosen)
         if room <= 0:
             break
-        errors = fresh([line for line in meaningful if line.strength == strength])
-        take(errors if len(errors) <= room else [errors[0], *errors[len(errors) - room + 1 :]])
-    last_lines = [line for line in meaningful if _is_closing_line(line)][-budget:]
-    for line in reversed(last_lines):
-        if len(chosen) >= budget:
-            break
-        if _dedupe_key(line) not in seen:
-            take([line])
+        errors = [line for line in meaningful if line.strength == strength]
+        take_first(errors, 1)
+        take_last(errors, room - 1)
+    closing = [line for line in meaningful if _is_closing_line(line)][-budget:]
+    take_last(closing, budget - len(chosen))
     return tuple(_cut(chosen[order].shown, EXCERPT_LINE_MAX_CHARS) for order in sorted(chosen))
 
 
@@ -622,8 +656,7 @@ def _healthcheck_reason(lines: Sequence[_Line]) -> str | None:
         failed, total = final.group("failed"), final.group("total")
         names = [name for name in re.split(r"[,\s]+", final.group("names")) if name] or failed_names
     elif failed_names:
-        failed = str(len(failed_names))
-        total = str(sum(1 for result in results.values() if result != "SKIP"))
+        failed, total = str(len(failed_names)), str(len(results))  # as the scripts count: SKIPs too
         names = failed_names
     else:
         return None
@@ -683,12 +716,11 @@ def _windows_reason(lines: Sequence[_Line], step: str | None) -> str | None:
 
 
 def _error_line_reason(lines: Sequence[_Line]) -> str | None:
-    for index, line in enumerate(lines):
-        if _TRACEBACK in line.raw:
-            for after in lines[index + 1 :]:
-                exception = _EXCEPTION_LINE.fullmatch(after.shown.strip())
-                if exception is not None:
-                    return " ".join(after.shown.split())
+    traceback = next((index for index, line in enumerate(lines) if _TRACEBACK in line.raw), None)
+    if traceback is not None:
+        for after in lines[traceback + 1 : traceback + 1 + _MAX_TRACEBACK_LINES]:
+            if _EXCEPTION_LINE.fullmatch(after.shown.strip()) is not None:
+                return " ".join(after.shown.split())
     strong = [line for line in lines if line.strength == 2 and _message(line)]
     if strong:
         return _message(strong[0])
@@ -771,7 +803,10 @@ def summarise_failure(
     """Why one invocation (one instance, one step) failed. Never raises on odd input.
 
     `status` and `status_details` are as in ListCommandInvocations (details also accepted
-    spelt with spaces, e.g. "Delivery Timed Out"); `response_code` is the step's ResponseCode.
+    spelt with spaces, e.g. "Delivery Timed Out"); `response_code` is the step's ResponseCode;
+    `stdout`/`stderr` are None when the stream was not found (an empty stream is not
+    uploaded); `excerpt_lines` bounds the excerpt. The patch counts come from stdout, else
+    stderr.
     """
     out_lines = _lines(stdout, 0)
     err_lines = _lines(stderr, len(out_lines))

@@ -1,0 +1,992 @@
+"""summarise_failure, parse_patch_summary and signature over the documented log formats."""
+
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from instance_hygiene.redact import clean
+from instance_hygiene.summarise import (
+    EXCERPT_LINE_MAX_CHARS,
+    HEALTHCHECK_EXIT_CODES,
+    PATCH_EXIT_CODES,
+    REASON_MAX_CHARS,
+    FailureSummary,
+    PatchCounts,
+    StreamText,
+    describe_exit_code,
+    parse_patch_summary,
+    signature,
+    summarise_failure,
+)
+
+LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
+PATCH = "AWS-RunPatchBaseline"
+HEALTHCHECK = "InstanceHygiene-Healthcheck"
+SHELL = "AWS-RunShellScript"
+HARMLESS = "Unable to gain necessary access for possible kernel updates"
+
+
+def fixture(name: str) -> StreamText | None:
+    path = LOGS / name
+    if not path.exists():
+        return None
+    return StreamText(head=path.read_bytes().decode("utf-8", errors="replace"), tail="", complete=True)
+
+
+def summarise_fixture(
+    name: str,
+    *,
+    document: str = PATCH,
+    step: str | None = "PatchLinux",
+    code: int | None = 1,
+    status: str = "Failed",
+    details: str = "Failed",
+) -> FailureSummary:
+    return summarise_failure(
+        document_name=document,
+        status=status,
+        status_details=details,
+        step=step,
+        response_code=code,
+        stdout=fixture(f"{name}.stdout"),
+        stderr=fixture(f"{name}.stderr"),
+    )
+
+
+def assert_well_formed(summary: FailureSummary, max_lines: int = 8) -> None:
+    assert summary.reason
+    assert len(summary.reason) <= REASON_MAX_CHARS
+    assert "\n" not in summary.reason
+    assert summary.reason == clean(summary.reason)
+    assert len(summary.excerpt) <= max_lines
+    assert len(set(summary.excerpt)) == len(summary.excerpt)
+    for line in summary.excerpt:
+        assert len(line) <= EXCERPT_LINE_MAX_CHARS
+        assert "\n" not in line
+        assert line == clean(line)
+        assert not any(unicodedata.category(c) == "Cc" and c != "\t" for c in line)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.mark.parametrize(
+    ("name", "document", "step", "code", "reason", "meaning"),
+    [
+        pytest.param(
+            "linux_yum_lock",
+            PATCH,
+            "PatchLinux",
+            1,
+            "yum lock held by another process",
+            "failure",
+            id="yum-lock",
+        ),
+        pytest.param(
+            "linux_no_mirrors",
+            PATCH,
+            "PatchLinux",
+            1,
+            "yum repositories unreachable: no more mirrors to try",
+            "failure",
+            id="no-mirrors",
+        ),
+        pytest.param(
+            "linux_apt_python3",
+            PATCH,
+            "PatchLinux",
+            1,
+            "apt patching requires python3 on the instance",
+            "failure",
+            id="apt-python3",
+        ),
+        pytest.param(
+            "linux_permission_denied",
+            PATCH,
+            "PatchLinux",
+            126,
+            "agent script not executable: permission denied (is /var/lib/amazon mounted noexec?)",
+            "command not executable / permission denied",
+            id="permission-denied-126",
+        ),
+        pytest.param(
+            "linux_reboot_with_failures",
+            PATCH,
+            "PatchLinux",
+            195,
+            "exit code 195: reboot requested with failures",
+            "reboot requested with failures",
+            id="reboot-with-failures-195",
+        ),
+        pytest.param(
+            "linux_python_traceback",
+            PATCH,
+            "PatchLinux",
+            1,
+            "ModuleNotFoundError: No module named 'dnf'",
+            "failure",
+            id="python-traceback",
+        ),
+        pytest.param(
+            "windows_update_search_failed",
+            PATCH,
+            "PatchWindows",
+            4294967295,
+            "Windows Update search failed (0x80240437)",
+            "the script failed without an exit code of its own (-1, on Windows shown as 4294967295)",
+            id="windows-search-0x80240437",
+        ),
+        pytest.param(
+            "healthcheck_fail",
+            HEALTHCHECK,
+            "RunLinuxHealthcheck",
+            1,
+            "healthcheck: 2 of 8 checks failed: disk:/, service:nginx",
+            "checks failed",
+            id="healthcheck",
+        ),
+        pytest.param(
+            "linux_messy_terminal",
+            SHELL,
+            "0.awsrunShellScript",
+            100,
+            "E: Sub-process /usr/bin/dpkg returned an error code (1)",
+            None,
+            id="messy-terminal",
+        ),
+        pytest.param(
+            "linux_secrets_leak",
+            SHELL,
+            "0.awsrunShellScript",
+            22,
+            "ERROR: backup agent registration failed for user admin (password=[REDACTED]",
+            None,
+            id="secrets-leak",
+        ),
+    ],
+)
+def test_given_documented_failure_log_when_summarised_then_reason_and_exit_meaning_are_stable(
+    *, name: str, document: str, step: str, code: int, reason: str, meaning: str | None
+) -> None:
+    summary = summarise_fixture(name, document=document, step=step, code=code)
+
+    assert summary.reason == reason
+    assert summary.exit_code == code
+    assert summary.exit_meaning == meaning
+    assert_well_formed(summary)
+
+
+@pytest.mark.parametrize(
+    ("name", "must_show", "must_not_show"),
+    [
+        pytest.param(
+            "linux_yum_lock",
+            ["another process has acquired yum lock", "[ERROR]: Existing lock /var/run/yum.pid"],
+            [HARMLESS, "Region: us-east-1"],
+            id="yum-lock",
+        ),
+        pytest.param(
+            "linux_no_mirrors",
+            ["[Errno 256] No more mirrors to try.", "[ERROR]: Error code returned from yum check-update: 1"],
+            [HARMLESS],
+            id="no-mirrors",
+        ),
+        pytest.param(
+            "linux_permission_denied",
+            ["_script.sh: Permission denied", "failed to run commands: exit status 126"],
+            [],
+            id="permission-denied",
+        ),
+        pytest.param(
+            "linux_reboot_with_failures",
+            [
+                "[ERROR]: Failed to install package openssl-libs.x86_64",
+                "Reboot is required, rebooting the instance",
+            ],
+            [HARMLESS],
+            id="reboot-with-failures",
+        ),
+        pytest.param(
+            "windows_update_search_failed",
+            [
+                "An error occurred when attempting to search Windows Update.",
+                "Exception from HRESULT: 0x80240437",
+            ],
+            ["failed to run commands: exit status 4294967295"],
+            id="windows-search",
+        ),
+        pytest.param(
+            "healthcheck_fail",
+            [
+                "CHECK disk:/ FAIL free=4% threshold=10%",
+                "CHECK service:nginx FAIL",
+                "HEALTHCHECK FAIL 2 of 8",
+            ],
+            ["CHECK service:sshd PASS", "CHECK pending-reboot SKIP", "failed to run commands"],
+            id="healthcheck",
+        ),
+        pytest.param(
+            "linux_python_traceback",
+            ["Traceback (most recent call last):", "ModuleNotFoundError: No module named 'dnf'"],
+            [],
+            id="traceback",
+        ),
+        pytest.param(
+            "linux_secrets_leak",
+            ["password=[REDACTED]", "Authorization: Bearer [REDACTED]", "[REDACTED:private-key]"],
+            ["hunter2", "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "eyJhbGciOiJIUzI1NiJ9"],
+            id="secrets",
+        ),
+    ],
+)
+def test_given_failure_log_when_summarised_then_excerpt_shows_the_explaining_lines(
+    name: str, must_show: list[str], must_not_show: list[str]
+) -> None:
+    step = "PatchWindows" if name.startswith("windows") else "PatchLinux"
+    document = HEALTHCHECK if name.startswith("healthcheck") else PATCH
+
+    excerpt = "\n".join(summarise_fixture(name, document=document, step=step).excerpt)
+
+    assert all(text in excerpt for text in must_show), excerpt
+    assert not any(text in excerpt for text in must_not_show), excerpt
+
+
+def test_given_repeated_retry_lines_when_summarised_then_excerpt_shows_them_once_in_log_order() -> None:
+    summary = summarise_fixture("linux_yum_lock")
+
+    retries = [line for line in summary.excerpt if "another process has acquired yum lock" in line]
+    assert len(retries) == 1
+    raw_lines = fixture("linux_yum_lock.stdout").head.split("\n")  # type: ignore[union-attr]
+    assert [raw_lines.index(line) for line in summary.excerpt] == sorted(
+        raw_lines.index(line) for line in summary.excerpt
+    )
+
+
+def test_given_messy_terminal_log_when_summarised_then_excerpt_is_plain_text() -> None:
+    summary = summarise_fixture("linux_messy_terminal", document=SHELL, step="0.awsrunShellScript", code=100)
+
+    assert_well_formed(summary)
+    assert "Windows UTF-16" in summary.excerpt
+    assert not any("\x1b" in line or "\r" in line for line in summary.excerpt)
+
+
+# --------------------------------------------------------------------------- patch counts
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param(
+            "linux_install_success_with_summary.stdout",
+            PatchCounts("Install", 412, 37, 0, 0, 0, 0, 1650),
+            id="linux-success",
+        ),
+        pytest.param(
+            "linux_reboot_with_failures.stdout",
+            PatchCounts("Install", 388, 36, 3, 0, 0, 2, 1644),
+            id="linux-195",
+        ),
+        pytest.param(
+            "windows_success_summary.stdout",
+            PatchCounts("Install", 27, 134, 2, 0, 0, 0, 1893),
+            id="windows-success",
+        ),
+        pytest.param(
+            "windows_update_search_failed.stdout",
+            PatchCounts("Install", None, None, None, None, None, None, None),
+            id="windows-failed-minus-one-is-unknown",
+        ),
+        pytest.param("linux_yum_lock.stdout", None, id="no-summary"),
+        pytest.param("healthcheck_fail.stdout", None, id="healthcheck-has-none"),
+    ],
+)
+def test_given_patch_output_when_parsed_then_counts_match(name: str, expected: PatchCounts | None) -> None:
+    assert parse_patch_summary((LOGS / name).read_text()) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "a [INFO]: Summary: {'InstalledCount': 1, 'OperationType': 'Scan'}\n"
+            "b [INFO]: Summary: {'InstalledCount': 2, 'MissingCount': 5, 'OperationType': 'Install'}\n",
+            PatchCounts(operation="Install", installed=2, missing=5),
+            id="last-summary-wins",
+        ),
+        pytest.param(
+            "x [INFO]: Summary: {'InstalledCount': 3, 'Start': datetime.datetime(2024, 6, 11, 2, 0), "
+            "'FailedCount': 1, 'OperationType': 'Install'}",
+            PatchCounts(operation="Install", installed=3, failed=1),
+            id="not-a-literal-falls-back-to-pairs",
+        ),
+        pytest.param(
+            "Summary: {'InstalledCount': True, 'MissingCount': -1, 'FailedCount': '4',"
+            " 'Nested': {'a': [1, None]}}",
+            PatchCounts(installed=None, missing=None, failed=4),
+            id="bool-and-negative-are-none",
+        ),
+        pytest.param("Summary: {__import__('os').system('false')}", None, id="code-is-never-run"),
+        pytest.param("Summary: {'InstalledCount': 1", None, id="unterminated"),
+        pytest.param("Summary: {'BaselineId': 'pb-1'}", None, id="no-counts"),
+        pytest.param("Transaction Summary\n=====\nUpgrade 3 Packages", None, id="yum-transaction-summary"),
+        pytest.param("Summary: " + "{" * 5000 + "}" * 5000, None, id="deep-nesting"),
+        pytest.param(
+            "Patch Summary for HOST\r\nOperationType : Scan\r\nMissingCount  : 7\r\n\r\nInstalledCount : 99",
+            PatchCounts(operation="Scan", missing=7),
+            id="windows-crlf-block-ends-at-blank-line",
+        ),
+        pytest.param(
+            "Summary: {'InstalledCount': 1, 'OperationType': 'Install'}\n"
+            "Patch Summary for HOST\nOperationType : Scan\nInstalledCount : 5\n",
+            PatchCounts(operation="Scan", installed=5),
+            id="later-of-linux-and-windows",
+        ),
+        pytest.param("", None, id="empty"),
+    ],
+)
+def test_given_summary_text_when_parsed_then_counts_or_none(text: str, expected: PatchCounts | None) -> None:
+    assert parse_patch_summary(text) == expected
+
+
+def test_given_failed_install_with_summary_when_summarised_then_patch_counts_are_attached() -> None:
+    summary = summarise_fixture("linux_reboot_with_failures", code=195)
+
+    assert summary.patch == PatchCounts("Install", 388, 36, 3, 0, 0, 2, 1644)
+
+
+# --------------------------------------------------------------------------- status details
+
+
+@pytest.mark.parametrize(
+    ("status", "details", "step", "code", "reason", "exit_code"),
+    [
+        pytest.param(
+            "TimedOut",
+            "DeliveryTimedOut",
+            None,
+            -1,
+            "timed out before delivery: instance offline or agent not running",
+            None,
+            id="delivery-timed-out",
+        ),
+        pytest.param(
+            "TimedOut",
+            "Delivery Timed Out",
+            None,
+            None,
+            "timed out before delivery: instance offline or agent not running",
+            None,
+            id="details-with-spaces",
+        ),
+        pytest.param(
+            "TimedOut",
+            "ExecutionTimedOut",
+            "PatchLinux",
+            -1,
+            "timed out during execution (step PatchLinux)",
+            None,
+            id="execution-timed-out",
+        ),
+        pytest.param(
+            "Cancelled",
+            "Cancelled",
+            "PatchWindows",
+            -1,
+            "cancelled (e.g. window cutoff reached or operator)",
+            None,
+            id="cancelled",
+        ),
+        pytest.param(
+            "Failed",
+            "Undeliverable",
+            None,
+            -1,
+            "undeliverable: instance not reachable",
+            None,
+            id="undeliverable",
+        ),
+        pytest.param(
+            "Failed",
+            "Terminated",
+            None,
+            -1,
+            "terminated: the command exceeded its MaxErrors limit",
+            None,
+            id="terminated",
+        ),
+        pytest.param(
+            "Failed",
+            "InvalidPlatform",
+            "PatchMacOS",
+            -1,
+            "invalid platform: the document does not support this instance's OS",
+            None,
+            id="invalid-platform",
+        ),
+        pytest.param(
+            "Failed",
+            "AccessDenied",
+            None,
+            None,
+            "access denied: not allowed to run the document on this instance",
+            None,
+            id="access-denied",
+        ),
+        pytest.param(
+            "TimedOut", "", "PatchLinux", None, "timed out (step PatchLinux)", None, id="status-only"
+        ),
+        pytest.param(
+            "Failed", "Failed", "PatchLinux", None, "failed, no output available", None, id="nothing-known"
+        ),
+        pytest.param(
+            "Failed",
+            "Failed",
+            "PatchLinux",
+            156,
+            "exit code 156: payload download failed",
+            156,
+            id="patch-exit-code-without-log",
+        ),
+        pytest.param(
+            "Failed",
+            "Failed",
+            "PatchWindows",
+            -1,
+            "exit code -1: the script failed without an exit code of its own"
+            " (-1, on Windows shown as 4294967295)",
+            -1,
+            id="windows-minus-one-kept-when-it-ran",
+        ),
+        pytest.param(
+            "Failed",
+            "Failed",
+            "PatchLinux",
+            7,
+            "failed with exit code 7, no output available",
+            7,
+            id="unknown-code",
+        ),
+        pytest.param(
+            "Failed",
+            "Failed",
+            "PatchLinux",
+            0,
+            "failed although the step exited with code 0",
+            0,
+            id="exit-zero",
+        ),
+        pytest.param("Success", "Success", "PatchLinux", 0, "succeeded", 0, id="success"),
+    ],
+)
+def test_given_status_without_logs_when_summarised_then_status_drives_reason(
+    *, status: str, details: str, step: str | None, code: int | None, reason: str, exit_code: int | None
+) -> None:
+    summary = summarise_failure(
+        document_name=PATCH,
+        status=status,
+        status_details=details,
+        step=step,
+        response_code=code,
+        stdout=None,
+        stderr=None,
+    )
+
+    assert summary.reason == reason
+    assert summary.exit_code == exit_code
+    assert summary.excerpt == ()
+    assert summary.patch is None
+
+
+def test_given_execution_timeout_with_yum_lock_log_when_summarised_then_reason_adds_the_cause() -> None:
+    summary = summarise_fixture("linux_yum_lock", code=-1, status="TimedOut", details="ExecutionTimedOut")
+
+    assert summary.reason == "timed out during execution (step PatchLinux): yum lock held by another process"
+    assert summary.exit_code is None
+
+
+def test_given_no_response_code_when_agent_reports_exit_status_then_exit_code_comes_from_the_log() -> None:
+    summary = summarise_fixture("linux_permission_denied", code=None)
+
+    assert summary.exit_code == 126
+    assert summary.exit_meaning == "command not executable / permission denied"
+
+
+def test_given_only_the_harmless_kernel_warning_when_summarised_then_it_is_neither_reason_nor_excerpt() -> (
+    None
+):
+    log = f"06/11/2024 02:00:17 root [WARNING]: {HARMLESS}, code: 1\n"
+
+    summary = summarise_failure(
+        document_name=PATCH,
+        status="Failed",
+        status_details="Failed",
+        step="PatchLinux",
+        response_code=1,
+        stdout=StreamText(head=log),
+        stderr=None,
+    )
+
+    assert HARMLESS not in summary.reason
+    assert summary.excerpt == ()
+    assert summary.reason == "exit code 1: failure"
+
+
+# --------------------------------------------------------------------------- healthcheck and Windows
+
+
+@pytest.mark.parametrize(
+    ("stdout", "step", "reason"),
+    [
+        pytest.param(
+            "CHECK disk:/ FAIL free=4%\nCHECK svc:a PASS\nHEALTHCHECK FAIL 1 of 2 checks failed: disk:/\n",
+            "RunLinuxHealthcheck",
+            "healthcheck: 1 of 2 checks failed: disk:/",
+            id="summary-line",
+        ),
+        pytest.param(
+            "HEALTHCHECK FAIL 2 of 5 checks failed: disk:/var,service:sshd\n",
+            "RunLinuxHealthcheck",
+            "healthcheck: 2 of 5 checks failed: disk:/var, service:sshd",
+            id="comma-separated-names",
+        ),
+        pytest.param(
+            "CHECK disk:C: FAIL free=2%\nCHECK service:W32Time FAIL Stopped\n"
+            "CHECK patch SKIP\nCHECK x PASS\n",
+            "RunWindowsHealthcheck",
+            "healthcheck: 2 of 4 checks failed: disk:C:, service:W32Time",
+            id="derived-from-check-lines-skips-counted-as-the-scripts-do",
+        ),
+        pytest.param(
+            "HEALTHCHECK FAIL 40 of 40 checks failed: "
+            + " ".join(f"service:very-long-service-name-{n}" for n in range(40))
+            + "\n",
+            "RunLinuxHealthcheck",
+            "healthcheck: 40 of 40 checks failed: service:very-long-service-name-0, "
+            "service:very-long-service-name-1, service:very-long-service-name-2, "
+            "service:very-long-service-name-3 and 36 more",
+            id="many-names-fit-200-chars",
+        ),
+    ],
+)
+def test_given_healthcheck_output_when_summarised_then_reason_lists_failed_checks(
+    stdout: str, step: str, reason: str
+) -> None:
+    summary = summarise_failure(
+        document_name=HEALTHCHECK,
+        status="Failed",
+        status_details="Failed",
+        step=step,
+        response_code=1,
+        stdout=StreamText(head=stdout),
+        stderr=None,
+    )
+
+    assert summary.reason == reason
+    assert_well_formed(summary)
+
+
+def test_given_healthcheck_download_step_failed_when_summarised_then_reason_names_the_download() -> None:
+    summary = summarise_failure(
+        document_name=HEALTHCHECK,
+        status="Failed",
+        status_details="Failed",
+        step="DownloadLinuxHealthcheck",
+        response_code=1,
+        stdout=None,
+        stderr=StreamText(
+            head="An error occurred (AccessDenied) when calling the GetObject operation: Access Denied\n"
+        ),
+    )
+
+    assert (
+        summary.reason == "healthcheck script download failed (step DownloadLinuxHealthcheck): access denied"
+    )
+
+
+@pytest.mark.parametrize(
+    ("stderr", "reason"),
+    [
+        pytest.param(
+            "Exception from HRESULT: 0x80072EE2\n", "Windows error (0x80072EE2)", id="network-timeout-hresult"
+        ),
+        pytest.param(
+            "Search failed with HResult: -2145123273\n",
+            "Windows Update error (0x80240437)",
+            id="decimal-hresult",
+        ),
+        pytest.param(
+            "WindowsUpdate failed 0x80240022 while installing\n",
+            "Windows Update error (0x80240022)",
+            id="bare-code",
+        ),
+        pytest.param(
+            "Invoke-PatchBaselineOperation : Access to the path is denied.\n",
+            "Invoke-PatchBaselineOperation failed: Access to the path is denied.",
+            id="invoke-without-code",
+        ),
+    ],
+)
+def test_given_windows_errors_when_summarised_then_hresult_is_quoted(stderr: str, reason: str) -> None:
+    summary = summarise_failure(
+        document_name=PATCH,
+        status="Failed",
+        status_details="Failed",
+        step="PatchWindows",
+        response_code=4294967295,
+        stdout=None,
+        stderr=StreamText(head=stderr),
+    )
+
+    assert summary.reason == reason
+
+
+def test_given_hex_in_a_linux_log_when_summarised_then_it_is_not_taken_for_an_hresult() -> None:
+    summary = summarise_failure(
+        document_name=SHELL,
+        status="Failed",
+        status_details="Failed",
+        step="0.awsrunShellScript",
+        response_code=1,
+        stdout=StreamText(head="mapped region at 0x80000000\nerror: mmap failed\n"),
+        stderr=None,
+    )
+
+    assert summary.reason == "error: mmap failed"
+
+
+# --------------------------------------------------------------------------- excerpt rules
+
+
+def test_given_head_and_tail_of_a_long_log_when_summarised_then_both_parts_are_read() -> None:
+    head = "06/11/2024 02:00:01 root [INFO]: start\n" + "filler line\n" * 10
+    tail = "06/11/2024 03:00:01 root [ERROR]: Failed to install package foo\nlast words\n"
+
+    summary = summarise_failure(
+        document_name=PATCH,
+        status="Failed",
+        status_details="Failed",
+        step="PatchLinux",
+        response_code=1,
+        stdout=StreamText(head=head, tail=tail, complete=False),
+        stderr=None,
+    )
+
+    assert summary.reason == "Failed to install package foo"
+    assert summary.excerpt[-2:] == (
+        "06/11/2024 03:00:01 root [ERROR]: Failed to install package foo",
+        "last words",
+    )
+
+
+@pytest.mark.parametrize("budget", [0, 1, 3, 8, 20])
+def test_given_many_error_lines_when_summarised_then_excerpt_respects_budget_and_keeps_first_and_last(
+    budget: int,
+) -> None:
+    log = "".join(f"ERROR: disk {n} failed check {chr(97 + n % 26)}{n}\n" for n in range(50)) + "giving up\n"
+
+    summary = summarise_failure(
+        document_name=SHELL,
+        status="Failed",
+        status_details="Failed",
+        step="0.awsrunShellScript",
+        response_code=1,
+        stdout=StreamText(head=log),
+        stderr=None,
+        excerpt_lines=budget,
+    )
+
+    assert len(summary.excerpt) == min(budget, 51)
+    if budget >= 4:
+        assert summary.excerpt[0] == "ERROR: disk 0 failed check a0"
+        assert summary.excerpt[-1] == "giving up"
+
+
+def test_given_a_very_long_line_when_summarised_then_excerpt_line_is_cut_without_splitting_a_marker() -> None:
+    line = "E: " + "x" * 290 + " password=hunter2 " + "y" * 5000
+
+    summary = summarise_failure(
+        document_name=SHELL,
+        status="Failed",
+        status_details="Failed",
+        step=None,
+        response_code=1,
+        stdout=StreamText(head=line),
+        stderr=None,
+    )
+
+    assert len(summary.excerpt[0]) <= EXCERPT_LINE_MAX_CHARS
+    assert summary.excerpt[0].endswith("...")
+    assert "[RED" not in summary.excerpt[0].replace("[REDACTED]", "")
+    assert "hunter2" not in summary.excerpt[0]
+    assert len(summary.reason) <= REASON_MAX_CHARS
+
+
+def test_given_10mb_single_line_log_when_summarised_then_finishes_quickly() -> None:
+    started = time.perf_counter()
+
+    summary = summarise_failure(
+        document_name=PATCH,
+        status="Failed",
+        status_details="Failed",
+        step="PatchLinux",
+        response_code=1,
+        stdout=StreamText(head="password=" * (10 * 1024 * 1024 // 9)),
+        stderr=StreamText(head="a" * 10 * 1024 * 1024),
+    )
+
+    assert time.perf_counter() - started < 20.0
+    assert_well_formed(summary)
+
+
+# --------------------------------------------------------------------------- exit code tables
+
+
+@pytest.mark.parametrize(
+    ("code", "document", "step", "meaning"),
+    [
+        pytest.param(156, PATCH, None, "payload download failed", id="patch-156"),
+        pytest.param(194, "AWS-RunPatchBaselineWithHooks", None, "reboot requested", id="patch-with-hooks"),
+        pytest.param(146, "MyPatchWrapper", "PatchLinux", "unsupported OS", id="patch-by-step"),
+        pytest.param(2, HEALTHCHECK, None, "bad arguments", id="healthcheck-2"),
+        pytest.param(2, "Other", "RunWindowsHealthcheck", "bad arguments", id="healthcheck-by-step"),
+        pytest.param(2, SHELL, None, None, id="generic-2-unknown"),
+        pytest.param(127, SHELL, None, "command not found", id="generic-127"),
+        pytest.param(
+            137, HEALTHCHECK, None, "killed (SIGKILL, often out of memory)", id="generic-in-healthcheck"
+        ),
+        pytest.param(None, PATCH, None, None, id="no-code"),
+    ],
+)
+def test_given_exit_code_when_described_then_meaning_depends_on_document(
+    code: int | None, document: str, step: str | None, meaning: str | None
+) -> None:
+    assert describe_exit_code(code, document_name=document, step=step) == meaning
+
+
+def test_given_exit_code_tables_when_read_then_documented_codes_are_present() -> None:
+    assert set(PATCH_EXIT_CODES) >= {0, 1, 2, 3, 146, 152, 155, 156, 194, 195, 196, 126, 127, -1, 4294967295}
+    assert HEALTHCHECK_EXIT_CODES[1] == "checks failed"
+    assert PATCH_EXIT_CODES[-1] == PATCH_EXIT_CODES[4294967295]
+
+
+# --------------------------------------------------------------------------- signature
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(
+            "healthcheck: 1 of 6 checks failed: disk:/ free=4% threshold=10%",
+            "healthcheck: 1 of 7 checks failed: disk:/ free=7% threshold=15%",
+            id="percentages",
+        ),
+        pytest.param(
+            "Existing lock /var/run/yum.pid: another copy is running as pid 2417.",
+            "Existing lock /var/run/yum.pid: another copy is running as pid 31337.",
+            id="pids",
+        ),
+        pytest.param(
+            "sh: 1: /var/lib/amazon/ssm/i-0a1b2c3d4e5f67890/document/orchestration/"
+            "6f1c2a9e-0b3d-4c5e-8f7a-1b2c3d4e5f60/PatchLinux/_script.sh: Permission denied",
+            "sh: 1: /var/lib/amazon/ssm/mi-0123456789abcdef0/document/orchestration/"
+            "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a/PatchLinux/_script.sh: Permission denied",
+            id="instance-and-command-ids",
+        ),
+        pytest.param(
+            "06/11/2024 02:00:41 root [ERROR]: timeout talking to 10.0.3.17:443 after 5.2 GB",
+            "12/01/2025 23:59:01 root [ERROR]: timeout talking to 172.31.0.9:443 after 700 MiB",
+            id="dates-times-ips-sizes",
+        ),
+        pytest.param(
+            "ip-10-0-3-17.ec2.internal: pointer 0x7ffd1234 sha deadbeef12345678",
+            "ip-10-0-9-99.ec2.internal: pointer 0x7ffe9999 sha 0123456789abcdef",
+            id="hosts-and-hex",
+        ),
+        pytest.param("Failed   with\tspaces", "failed with spaces", id="case-and-whitespace"),
+    ],
+)
+def test_given_same_failure_on_two_hosts_when_signed_then_signatures_match(first: str, second: str) -> None:
+    assert signature(first) == signature(second)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(
+            "Windows Update search failed (0x80240437)",
+            "Windows Update search failed (0x80072EE2)",
+            id="hresult-kept",
+        ),
+        pytest.param(
+            "exit code 156: payload download failed",
+            "exit code 155: payload download failed",
+            id="exit-code-kept",
+        ),
+        pytest.param(
+            "failed with exit code 1, no output available",
+            "failed with exit code -1, no output available",
+            id="negative-exit-code-kept",
+        ),
+        pytest.param(
+            "yum lock held by another process",
+            "yum repositories unreachable: no more mirrors to try",
+            id="different-kinds",
+        ),
+        pytest.param(
+            "healthcheck: 1 of 6 checks failed: disk:/",
+            "healthcheck: 1 of 6 checks failed: service:nginx",
+            id="different-checks",
+        ),
+    ],
+)
+def test_given_different_failures_when_signed_then_signatures_differ(first: str, second: str) -> None:
+    assert signature(first) != signature(second)
+
+
+def test_given_a_reason_when_signed_then_placeholders_are_readable() -> None:
+    assert (
+        signature("Existing lock: pid 2417 on i-0a1b2c3d4e5f67890 at 2024-06-11T02:00:41Z, disk 4% of 20 GB")
+        == "existing lock: pid <n> on <instance> at <time>, disk <pct> of <size>"
+    )
+
+
+# --------------------------------------------------------------------------- properties
+
+statuses = st.sampled_from(
+    ["Success", "Failed", "TimedOut", "Cancelled", "Pending", "InProgress", "Delayed", "Cancelling", ""]
+)
+details = st.one_of(
+    st.sampled_from(
+        [
+            "Failed",
+            "ExecutionTimedOut",
+            "DeliveryTimedOut",
+            "Undeliverable",
+            "Terminated",
+            "Cancelled",
+            "InvalidPlatform",
+            "NoInstancesInTag",
+            "AccessDenied",
+            "Success",
+            "Delivery Timed Out",
+        ]
+    ),
+    st.text(max_size=20),
+)
+log_atoms = st.sampled_from(
+    [
+        "\n",
+        "\r\n",
+        " ",
+        "\x1b[31m",
+        "\x00",
+        "\udcff",
+        "[ERROR]: ",
+        "Summary: {",
+        "'InstalledCount': 3",
+        "}",
+        "Patch Summary for h\n",
+        "FailedCount : -1\n",
+        "CHECK disk:/ FAIL x\n",
+        "HEALTHCHECK FAIL 1 of 2 checks failed: a\n",
+        "Traceback (most recent call last)\n",
+        "ValueError: x\n",
+        "0x80240437",
+        "HRESULT: -2145123273",
+        "failed to run commands: exit status 4294967295",
+        "another process has acquired yum lock",
+        HARMLESS,
+        "password=hunter2 ",
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "E: ",
+        "error",
+    ]
+)
+log_text = st.one_of(
+    st.text(max_size=300), st.lists(st.one_of(log_atoms, st.text(max_size=10)), max_size=40).map("".join)
+)
+streams = st.one_of(
+    st.none(),
+    st.builds(StreamText, head=log_text, tail=log_text, complete=st.booleans()),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    document=st.one_of(st.sampled_from([PATCH, HEALTHCHECK, SHELL]), st.text(max_size=30)),
+    status=statuses,
+    status_details=details,
+    step=st.one_of(
+        st.none(),
+        st.sampled_from(["PatchLinux", "PatchWindows", "DownloadLinuxHealthcheck", "RunWindowsHealthcheck"]),
+        st.text(max_size=30),
+    ),
+    code=st.one_of(st.none(), st.integers(), st.sampled_from([-1, 0, 1, 2, 126, 156, 195, 4294967295])),
+    stdout=streams,
+    stderr=streams,
+    budget=st.integers(min_value=0, max_value=12),
+)
+def test_given_arbitrary_input_when_summarised_then_never_raises_and_output_is_well_formed(
+    *,
+    document: str,
+    status: str,
+    status_details: str,
+    step: str | None,
+    code: int | None,
+    stdout: StreamText | None,
+    stderr: StreamText | None,
+    budget: int,
+) -> None:
+    summary = summarise_failure(
+        document_name=document,
+        status=status,
+        status_details=status_details,
+        step=step,
+        response_code=code,
+        stdout=stdout,
+        stderr=stderr,
+        excerpt_lines=budget,
+    )
+
+    assert_well_formed(summary, max_lines=budget)
+    parts = [part for stream in (stdout, stderr) if stream is not None for part in (stream.head, stream.tail)]
+    if all(part.count("hunter2") == part.count("password=hunter2") for part in parts):  # only as planted
+        assert "hunter2" not in summary.reason
+        assert not any("hunter2" in line for line in summary.excerpt)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(max_size=200), log_text))
+def test_given_any_reason_when_signed_then_signature_is_idempotent_and_normalised(reason: str) -> None:
+    once = signature(reason)
+
+    assert signature(once) == once
+    assert "  " not in once
+    assert once == once.strip()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    instance=st.from_regex(r"i-[0-9a-f]{17}", fullmatch=True),
+    pid=st.integers(min_value=1, max_value=4_000_000),
+    percent=st.integers(min_value=0, max_value=100),
+    hour=st.integers(min_value=0, max_value=23),
+)
+def test_given_host_specific_details_when_signed_then_signature_is_stable(
+    instance: str, pid: int, percent: int, hour: int
+) -> None:
+    reason = f"{instance}: lock held by pid {pid} at {hour:02d}:15:00, disk free={percent}%"
+
+    assert signature(reason) == "<instance>: lock held by pid <n> at <time>, disk free=<pct>"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=2000))
+def test_given_any_text_when_parsed_for_patch_summary_then_never_raises(text: str) -> None:
+    result = parse_patch_summary(text)
+
+    assert result is None or isinstance(result, PatchCounts)
