@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # checkov: no calls home for guidelines (offline machines).
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv test unit lint typecheck template-lint security check build clean
+.PHONY: venv test unit lint typecheck template-lint security check build demo container-test clean
 
 venv: $(VENV)/.installed
 
@@ -48,6 +48,16 @@ check: venv
 
 build: venv
 	$(BIN)/sam build
+
+## demo: a maintenance-window night on the offline stand-in, notifications as subscribers get them
+## (SCENARIO=clean|showcase|large, default showcase)
+demo: venv
+	$(BIN)/python -m local.demo --scenario $(or $(SCENARIO),showcase)
+
+## container-test: sam build, then sam local invoke of every function with every sample event
+## in a Lambda container against the stand-in (needs a Docker engine; .ci/run installs one)
+container-test: venv
+	$(BIN)/pytest tests/container -p no:cacheprovider
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

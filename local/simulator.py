@@ -36,6 +36,8 @@ class Step:
     stdout: str = ""
     stderr: str = ""
     status_details: str | None = None
+    reaches_s3: bool = True
+    """False for a step skipped by its precondition: the agent uploads nothing for it."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def skipped(name: str, action: str, platform: str) -> Step:
             "Step execution skipped due to unsatisfied preconditions: "
             f"'\"StringEquals\": [platformType, {platform}]'. Step name: {name}"
         ),
+        reaches_s3=False,
     )
 
 
@@ -103,8 +106,15 @@ def play_command(
     comment: str = "",
     command_id: str | None = None,
     finished: datetime | None = None,
+    max_concurrency: str | None = None,
+    max_errors: str | None = None,
+    timeout_seconds: int | None = None,
 ) -> PlayedCommand:
-    """Send `document_name` to the instances and make each end as its outcome says."""
+    """Send `document_name` to the instances and make each end as its outcome says.
+
+    `max_concurrency`, `max_errors` and `timeout_seconds` (the delivery timeout) are passed to
+    SendCommand as a maintenance window task passes its own.
+    """
     request: dict[str, Any] = {
         "InstanceIds": list(outcomes),
         "DocumentName": document_name,
@@ -113,6 +123,12 @@ def play_command(
     }
     if bucket:
         request |= {"OutputS3BucketName": bucket, "OutputS3KeyPrefix": prefix}
+    if max_concurrency:
+        request["MaxConcurrency"] = max_concurrency
+    if max_errors:
+        request["MaxErrors"] = max_errors
+    if timeout_seconds:
+        request["TimeoutSeconds"] = timeout_seconds
     sent = ssm.send_command(**request)["Command"]["CommandId"]
     if command_id and command_id != sent:
         _rekey(region, sent, command_id)
@@ -150,7 +166,9 @@ def play_command(
         )
         if not bucket or not outcome.logs_reach_s3:
             continue
-        for index, plugin in enumerate(plugins):
+        for index, (step, plugin) in enumerate(zip(outcome.steps, plugins, strict=True)):
+            if not step.reaches_s3:
+                continue
             for stream, text in (("stdout", plugin.stdout), ("stderr", plugin.stderr)):
                 key = standin.plugin_output_key(prefix, cid, instance_id, plugin, index=index, stream=stream)
                 if text and key:  # the agent uploads only non-empty streams
@@ -163,9 +181,27 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def command_event(played: PlayedCommand, *, region: str, status: str | None = None) -> dict[str, Any]:
-    """The EventBridge event AWS emits when the command reaches its final status."""
-    now = datetime.now(UTC)
+def instance_arn(instance_id: str, *, region: str) -> str:
+    """The ARN events name an instance by: EC2 instance, or managed instance for a hybrid node."""
+    if instance_id.startswith("mi-"):
+        return f"arn:aws:ssm:{region}:{ACCOUNT}:managed-instance/{instance_id}"
+    return f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{instance_id}"
+
+
+def command_event(
+    played: PlayedCommand,
+    *,
+    region: str,
+    status: str | None = None,
+    requested: datetime | None = None,
+    time: datetime | None = None,
+    parameters: Mapping[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """The EventBridge event AWS emits when the command reaches its final status (or `status`).
+
+    `requested` (default: ten minutes before `time`) and `time` (default: now) date it.
+    """
+    now = time or datetime.now(UTC)
     return {
         "version": "0",
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{played.command_id}/{status or played.status}")),
@@ -174,17 +210,13 @@ def command_event(played: PlayedCommand, *, region: str, status: str | None = No
         "account": ACCOUNT,
         "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
-        "resources": [f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{i}" for i in played.instance_ids],
+        "resources": [instance_arn(i, region=region) for i in played.instance_ids],
         "detail": {
             "command-id": played.command_id,
             "document-name": played.document_name,
-            "expire-after": (now + timedelta(hours=2))
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "parameters": {},
-            "requested-date-time": (now - timedelta(minutes=10))
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "expire-after": _iso((requested or now) + timedelta(hours=2)),
+            "parameters": {name: list(values) for name, values in (parameters or {}).items()},
+            "requested-date-time": _iso(requested or now - timedelta(minutes=10)),
             "status": status or played.status,
         },
     }
@@ -206,6 +238,8 @@ class TaskRun:
     status: str
     status_details: str = ""
     command: PlayedCommand | None = None
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 def _rekey_window(region: str, old: str, new: str) -> None:
@@ -226,8 +260,15 @@ def create_window(
     healthcheck_document: str = "HealthcheckDocument",
     window_id: str | None = None,
     max_errors: str = "0",
+    max_concurrency: str = "100%",
+    cutoff_behavior: str | None = None,
+    target_tag: tuple[str, str] = ("Patch Group", "prod"),
 ) -> Window:
-    """The stack's window as the template creates it: a tag target, patch (10), healthcheck (20)."""
+    """The stack's window as the template creates it: a tag target, patch (10), healthcheck (20).
+
+    `cutoff_behavior` (CONTINUE_TASK, the template's, or CANCEL_TASK) is registered on both tasks
+    when given.
+    """
     created = ssm.create_maintenance_window(
         Name=name,
         Schedule="cron(0 9 ? * * *)",
@@ -240,20 +281,25 @@ def create_window(
         _rekey_window(region, created, window_id)
     wid = window_id or created
     target = ssm.register_target_with_maintenance_window(
-        WindowId=wid, ResourceType="INSTANCE", Targets=[{"Key": "tag:Patch Group", "Values": ["prod"]}]
+        WindowId=wid,
+        ResourceType="INSTANCE",
+        Targets=[{"Key": f"tag:{target_tag[0]}", "Values": [target_tag[1]]}],
     )["WindowTargetId"]
 
     def task(task_name: str, arn: str, priority: int) -> str:
-        return ssm.register_task_with_maintenance_window(
-            WindowId=wid,
-            Name=task_name,
-            TaskArn=arn,
-            TaskType="RUN_COMMAND",
-            Priority=priority,
-            Targets=[{"Key": "WindowTargetIds", "Values": [target]}],
-            MaxConcurrency="100%",
-            MaxErrors=max_errors,
-        )["WindowTaskId"]
+        request: dict[str, Any] = {
+            "WindowId": wid,
+            "Name": task_name,
+            "TaskArn": arn,
+            "TaskType": "RUN_COMMAND",
+            "Priority": priority,
+            "Targets": [{"Key": "WindowTargetIds", "Values": [target]}],
+            "MaxConcurrency": max_concurrency,
+            "MaxErrors": max_errors,
+        }
+        if cutoff_behavior:
+            request["CutoffBehavior"] = cutoff_behavior
+        return ssm.register_task_with_maintenance_window(**request)["WindowTaskId"]
 
     return Window(
         window_id=wid,
@@ -271,16 +317,22 @@ def play_window_execution(
     status_details: str = "",
     tasks: Sequence[TaskRun] = (),
     window_execution_id: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> str:
-    """Record an execution of the window: the tasks that ran, and the commands they sent."""
-    end = datetime.now(UTC)
+    """Record an execution of the window: the tasks that ran, and the commands they sent.
+
+    The execution runs from `start` (default: two hours before `end`) to `end` (default: now);
+    a task runs from its own start/end, by default the last hour of the execution.
+    """
+    end = end or datetime.now(UTC)
     execution_id = standin.record_window_execution(
         ACCOUNT,
         region,
         window.window_id,
         status=status,
         status_details=status_details,
-        start_time=end - timedelta(hours=2),
+        start_time=start or end - timedelta(hours=2),
         end_time=end,
         window_execution_id=window_execution_id,
     )
@@ -292,8 +344,8 @@ def play_window_execution(
             status=run.status,
             status_details=run.status_details,
             window_task_id=run.window_task_id,
-            start_time=end - timedelta(hours=1),
-            end_time=end,
+            start_time=run.start or end - timedelta(hours=1),
+            end_time=run.end or end,
         )
         if run.command is None:
             continue
@@ -311,9 +363,17 @@ def play_window_execution(
     return execution_id
 
 
-def window_event(*, window_id: str, window_execution_id: str, status: str, region: str) -> dict[str, Any]:
+def window_event(
+    *,
+    window_id: str,
+    window_execution_id: str,
+    status: str,
+    region: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> dict[str, Any]:
     """The EventBridge event AWS emits when a window execution changes state."""
-    now = datetime.now(UTC)
+    now = end or datetime.now(UTC)
     return {
         "version": "0",
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{window_execution_id}/{status}")),
@@ -324,10 +384,74 @@ def window_event(*, window_id: str, window_execution_id: str, status: str, regio
         "region": region,
         "resources": [f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
         "detail": {
-            "start-time": _iso(now - timedelta(hours=2)),
+            "start-time": _iso(start or now - timedelta(hours=2)),
             "end-time": _iso(now),
             "window-id": window_id,
             "window-execution-id": window_execution_id,
+            "status": status,
+        },
+    }
+
+
+def window_task_event(
+    *,
+    window_id: str,
+    window_execution_id: str,
+    task_execution_id: str,
+    status: str,
+    region: str,
+    start: datetime,
+    end: datetime | None = None,
+) -> dict[str, Any]:
+    """The EventBridge event AWS emits when a task of a window execution changes state
+    (IN_PROGRESS, SUCCESS, FAILED, TIMED_OUT)."""
+    moment = end or start
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{task_execution_id}/{status}")),
+        "detail-type": "Maintenance Window Task Execution State-change Notification",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
+        "detail": {
+            "start-time": _iso(start),
+            "end-time": _iso(end) if end else "",
+            "window-id": window_id,
+            "window-execution-id": window_execution_id,
+            "task-execution-id": task_execution_id,
+            "status": status,
+        },
+    }
+
+
+def invocation_event(
+    *,
+    command_id: str,
+    document_name: str,
+    instance_id: str,
+    status: str,
+    region: str,
+    requested: datetime,
+    time: datetime | None = None,
+) -> dict[str, Any]:
+    """The EventBridge event AWS emits when one instance's invocation of a command changes state."""
+    moment = time or datetime.now(UTC)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{command_id}/{instance_id}/{status}")),
+        "detail-type": "EC2 Command Invocation Status-change Notification",
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [instance_arn(instance_id, region=region)],
+        "detail": {
+            "command-id": command_id,
+            "document-name": document_name,
+            "instance-id": instance_id,
+            "requested-date-time": _iso(requested),
             "status": status,
         },
     }

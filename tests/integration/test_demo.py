@@ -1,0 +1,299 @@
+"""`python -m local.demo`: a window night on the stand-in, delivered to the real handlers.
+
+The demo runs in this process (stand-in server on a free port of 127.0.0.1), as `make demo`
+runs it; the tests read what it printed and what it saved, the way a subscriber would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from local import demo
+from tests.cfn import raw_template
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "digest-schema.json").read_text())
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    out: Path
+    seconds: float
+    threads_before: set[int]
+    threads_after: set[int]
+    environment_before: dict[str, str]
+    environment_after: dict[str, str]
+
+    def folders(self) -> list[Path]:
+        return sorted(p for p in self.out.iterdir() if p.is_dir())
+
+    def summary(self) -> dict[str, Any]:
+        return json.loads((self.out / "summary.json").read_text())  # type: ignore[no-any-return]
+
+    def digest(self, folder: Path) -> dict[str, Any]:
+        return json.loads((folder / "digest.json").read_text())  # type: ignore[no-any-return]
+
+    def message(self, prefix: str) -> Path:
+        (folder,) = [f for f in self.folders() if (f / "subject.txt").read_text().startswith(prefix)]
+        return folder
+
+
+def play(out: Path, *args: str) -> Run:
+    before = {t.ident for t in threading.enumerate() if t.ident}
+    environment = dict(os.environ)
+    stdout, stderr = io.StringIO(), io.StringIO()
+    started = time.perf_counter()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        code = demo.main([*args, "--out", str(out)])
+    seconds = time.perf_counter() - started
+    return Run(
+        code=code,
+        stdout=stdout.getvalue(),
+        stderr=stderr.getvalue(),
+        out=out,
+        seconds=seconds,
+        threads_before=before,
+        threads_after={t.ident for t in threading.enumerate() if t.ident},
+        environment_before=environment,
+        environment_after=dict(os.environ),
+    )
+
+
+@pytest.fixture(scope="module")
+def showcase(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return play(tmp_path_factory.mktemp("demo") / "showcase", "--scenario", "showcase")
+
+
+def test_showcase_runs_quickly_and_leaves_nothing_behind(showcase: Run) -> None:
+    assert showcase.code == 0, showcase.stderr
+    assert showcase.stderr == ""
+    assert showcase.seconds < 30
+    assert showcase.threads_after == showcase.threads_before, "server and worker threads are gone"
+    assert showcase.environment_after == showcase.environment_before, "endpoint, settings put back"
+
+
+def test_one_message_per_failed_command_and_one_window_report(showcase: Run) -> None:
+    summary = showcase.summary()
+
+    kinds = sorted(n["kind"] for n in summary["notifications"])
+    assert kinds == ["command", "command", "window"]
+    assert len(showcase.folders()) == 3
+    assert len(summary["events"]["redelivered"]) == 1, "one event delivered twice..."
+    assert summary["events"]["matched"] == 4, "...reached its function twice..."
+    assert len(summary["notifications"]) == 3, "...and sent one message"
+    stream = json.loads((showcase.out / "events.json").read_text())
+    (again,) = summary["events"]["redelivered"]
+    assert [d["event"]["id"] for d in stream].count(again) == 2
+
+
+def test_subjects(showcase: Run) -> None:
+    subjects = {(f / "subject.txt").read_text().strip() for f in showcase.folders()}
+
+    assert "FAILED AWS-RunPatchBaseline: 14 of 50 instances (PatchWithHealthcheck patch)" in subjects
+    assert "TIMED_OUT maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed" in subjects
+    (health,) = [s for s in subjects if s.startswith("CANCELLED instance-hygiene-HealthcheckDocument-")]
+    assert len(health) <= 99, "SNS subjects stay under 100 characters (this one is cut)"
+    assert re.match(r"CANCELLED instance-hygiene-HealthcheckDocument-\w+: 12 of 50 instances", health)
+
+
+def test_the_patch_digest_groups_three_kinds_of_failure_on_linux_and_windows(showcase: Run) -> None:
+    folder = showcase.message("FAILED AWS-RunPatchBaseline")
+    digest = showcase.digest(folder)
+
+    jsonschema.validate(digest, SCHEMA)
+    groups = {g["reason"]: g for g in digest["groups"]}
+    assert groups["yum lock held by another process"]["count"] == 5
+    assert groups["yum repositories unreachable: no more mirrors to try"]["count"] == 3
+    windows = groups["Windows Update search failed (0x80240437)"]
+    assert windows["count"] == 2
+    assert {f["step"] for f in windows["failures"]} == {"PatchWindows"}
+    assert groups["no space left on device"]["failures"][0]["log"]["complete"] is False, "a 6 MB log"
+    assert groups["timed out during execution (step PatchLinux)"]["count"] == 1
+    assert groups["timed out before delivery: instance offline or agent not running"]["count"] == 1
+    assert digest["counts"] == {
+        "targets": 50,
+        "succeeded": 36,
+        "failed": 12,
+        "timed_out": 2,
+        "cancelled": 0,
+        "other": 0,
+    }
+
+
+def test_the_instance_whose_log_never_reached_s3_is_named_in_a_note(showcase: Run) -> None:
+    digest = showcase.digest(showcase.message("FAILED AWS-RunPatchBaseline"))
+
+    (silent,) = [f for g in digest["groups"] for f in g["failures"] if f["log"]["source"] == "api"]
+    (note,) = [n for n in digest["notes"] if "wrote no log" in n]
+    assert silent["instance_name"] in note
+    assert "s3:PutObject" in note
+    assert silent["exit_code"] == 126
+
+
+def test_the_healthcheck_digest_shows_the_failed_checks_and_the_cancelled_rest(showcase: Run) -> None:
+    digest = showcase.digest(showcase.message("CANCELLED"))
+
+    jsonschema.validate(digest, SCHEMA)
+    groups = [(g["reason"], g["count"]) for g in digest["groups"]]
+    (disk,) = [c for r, c in groups if r.startswith("healthcheck:") and r.endswith("disk:/")]
+    assert disk == 2
+    (memory,) = [c for r, c in groups if r.startswith("healthcheck:") and r.endswith("memory")]
+    assert memory == 1
+    # stopped mid-run (a step, partial output) and never started (no step): two groups
+    assert sum(c for r, c in groups if r.startswith("cancelled")) == 8
+    assert digest["counts"]["cancelled"] == 8
+
+
+def test_the_window_report_says_which_task_timed_out(showcase: Run) -> None:
+    report = showcase.digest(showcase.message("TIMED_OUT maintenance window"))
+    digests = [showcase.digest(f) for f in showcase.folders()]
+    commands = {d["document_name"]: d["command_id"] for d in digests if "command_id" in d}
+
+    patch, health = report["tasks"]
+    assert (patch["name"], patch["status"]) == ("Patch", "FAILED")
+    assert (health["name"], health["status"]) == ("Healthcheck", "TIMED_OUT")
+    assert patch["command_ids"] == [commands["AWS-RunPatchBaseline"]]
+    assert health["command_ids"] == [commands[health["task_arn"]]]
+    email = (showcase.message("TIMED_OUT maintenance window") / "email.txt").read_text()
+    assert "Healthcheck [instance-hygiene-HealthcheckDocument-" in email
+    assert "] TIMED_OUT" in email
+
+
+def test_every_rendering_is_saved(showcase: Run) -> None:
+    for folder in showcase.folders():
+        subject = (folder / "subject.txt").read_text().strip()
+        published = json.loads((folder / "sns-message.json").read_text())
+        assert (folder / "email.txt").read_text() == published["email"]
+        chat = json.loads((folder / "chat.json").read_text())
+        assert (chat["version"], chat["source"]) == ("1.0", "custom")
+        assert chat == json.loads(published["https"])
+        assert json.loads((folder / "digest.json").read_text()) == json.loads(published["default"])
+        assert subject in showcase.stdout
+
+
+def test_the_console_shows_each_email_then_points_to_the_other_renderings(showcase: Run) -> None:
+    out = showcase.stdout
+
+    assert out.count("Subject: ") == 3
+    assert out.count("-> other renderings: chat (HTTPS") == 3
+    for folder in showcase.folders():
+        email = (folder / "email.txt").read_text()
+        assert email.splitlines()[0] in out
+        assert out.index(email.splitlines()[0]) < out.index(str(folder.name) + "/chat.json")
+    assert "one of them delivered twice" in out
+    assert "returned the stored outcome, no second message" in out
+    assert f"Saved to {showcase.out}" in out
+    assert re.search(r"Done in \d+\.\d s\.", out)
+
+
+def test_the_rules_the_demo_applies_are_the_templates(showcase: Run) -> None:
+    resources = raw_template()["Resources"]
+    command_rule = resources["CommandFailedFunction"]["Properties"]["Events"]["CommandFailed"]["Properties"]
+    window_rule = resources["WindowFailedFunction"]["Properties"]["Events"]["WindowExecution"]["Properties"]
+    stack = demo.Stack("eu-west-2", "b", "t", "q", "i", healthcheck_document="hc-doc")
+
+    rules = {r.function: r.pattern for r in demo.stack_rules(stack, "mw-0123456789abcdef0")}
+
+    def resolve(value: Any) -> Any:  # the defaults: WatchAllCommands and NotifyOnSuccess false
+        if isinstance(value, dict) and "Fn::If" in value:
+            return resolve(value["Fn::If"][2])
+        if value == {"Ref": "HealthcheckDocument"}:
+            return "hc-doc"
+        if value == {"Ref": "MaintenanceWindow"}:
+            return "mw-0123456789abcdef0"
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    assert rules[demo.COMMAND_FUNCTION] == resolve(command_rule["Pattern"])
+    assert rules[demo.WINDOW_FUNCTION] == resolve(window_rule["Pattern"])
+
+
+def test_clean_sends_nothing_and_says_so(tmp_path: Path) -> None:
+    run = play(tmp_path / "clean", "--scenario", "clean")
+
+    assert run.code == 0, run.stderr
+    assert "No failures" in run.stdout
+    assert "no notification was sent" in run.stdout
+    assert "Subject:" not in run.stdout
+    assert run.folders() == []
+    assert run.summary()["notifications"] == []
+    assert run.summary()["events"]["matched"] == 0
+
+
+TINY = {
+    "description": "two instances, one yum lock",
+    "fleet": [{"count": 2, "platform": "linux", "name_prefix": "web"}],
+    "window": {"max_errors": "1"},
+    "patch": {"outcomes": {"yum-lock": 1}},
+}
+
+
+def test_format_all_prints_the_chat_and_digest_too(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.json"
+    scenario.write_text(json.dumps(TINY))
+
+    run = play(tmp_path / "out", "--scenario", str(scenario), "--format", "all")
+
+    assert run.code == 0, run.stderr
+    assert '"source": "custom"' in run.stdout
+    assert '"schema": "instance-hygiene/digest@1"' in run.stdout
+    assert sorted(f.name.split("-", 1)[1] for f in run.folders()) == [
+        "command-AWS-RunPatchBaseline-failed",
+        "window-PatchWithHealthcheck-failed",
+    ]
+
+
+def test_a_handler_that_raises_fails_the_demo_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = tmp_path / "tiny.json"
+    scenario.write_text(json.dumps(TINY))
+    real = demo.load_handler
+
+    def broken(directory: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+        if directory != "command_failed":
+            return real(directory)
+
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            raise RuntimeError("boom")
+
+        return handler
+
+    monkeypatch.setattr(demo, "load_handler", broken)
+
+    run = play(tmp_path / "out", "--scenario", str(scenario))
+
+    assert run.code == 1
+    assert run.stderr.startswith("demo failed: CommandFailedFunction raised on event ")
+    assert "RuntimeError: boom" in run.stderr
+    assert run.threads_after == run.threads_before
+
+
+def test_a_broken_scenario_fails_before_anything_starts(tmp_path: Path) -> None:
+    scenario = tmp_path / "broken.json"
+    scenario.write_text(json.dumps({**TINY, "patch": {"outcomes": {"yum-lock": 5}}}))
+
+    run = play(tmp_path / "out", "--scenario", str(scenario))
+
+    assert run.code == 1
+    assert "5 outcomes listed for a fleet of 2" in run.stderr
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,533 @@
+"""The scenario files and the agent outputs the demo plays them with.
+
+Each scenario in local/scenarios is loaded and played in-process (moto.mock_aws with the SSM
+stand-in), then read back through the APIs the handlers use: invocation statuses, the S3 keys
+the agent would have written, the window execution and the EventBridge events of the night.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from instance_hygiene.summarise import StreamText, parse_patch_summary, summarise_failure
+from local import demo, outputs
+from local.outputs import HEALTHCHECK, LINUX, PATCH, WINDOWS
+from local.standin import ssm as standin
+
+REGION = "eu-west-2"
+LOG_LINE = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} root \[(INFO|WARNING|ERROR)\]: .+$")
+STARTED = datetime(2024, 6, 11, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[demo.Clients]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    standin.install()
+    with mock_aws():
+        yield demo.Clients.create(REGION)
+    standin.reset()
+
+
+def context(task: str, **changes: Any) -> outputs.TaskContext:
+    return outputs.TaskContext(
+        task=task,
+        command_id="0b4f9a2e-6c1d-4e8f-9a7b-3c2d1e0f4a5b",
+        started=STARTED,
+        **({"seed": 7} | changes),
+    )
+
+
+def host(index: int = 3, platform: str = LINUX) -> outputs.Host:
+    return outputs.Host.of(
+        index, f"i-0a1b2c3d4e5f6{index:04d}", f"web-{index:02d}", platform, seed=7, region=REGION
+    )
+
+
+# --------------------------------------------------------------------------- playing the files
+
+
+def expected_statuses(scenario: demo.Scenario, task: str) -> Counter[tuple[str, str]]:
+    """(Status, StatusDetails) per invocation as the scenario file says: listed kinds, rest Success."""
+    expected: Counter[tuple[str, str]] = Counter()
+    for entry in scenario.plan(task).outcomes:
+        kind = outputs.KINDS[entry.kind]
+        expected[kind.status, kind.status_details] += entry.count
+    expected["Success", "Success"] += scenario.size - sum(expected.values())
+    return expected
+
+
+def invocations(clients: demo.Clients, command_id: str) -> list[Mapping[str, Any]]:
+    pages = clients.ssm.get_paginator("list_command_invocations").paginate(CommandId=command_id, Details=True)
+    return [dict(item) for page in pages for item in page["CommandInvocations"]]
+
+
+def keys_by_instance(clients: demo.Clients, bucket: str, command_id: str) -> dict[str, set[str]]:
+    """What S3 holds for the command, per instance: '<action>/<step>/<stream>'."""
+    found: dict[str, set[str]] = {}
+    pages = clients.s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=f"ssm_output/{command_id}/"
+    )
+    for page in pages:
+        for item in page.get("Contents", []):
+            _, _, instance_id, rest = item["Key"].split("/", 3)
+            found.setdefault(instance_id, set()).add(rest)
+    return found
+
+
+# The objects each kind leaves (a stream is uploaded only when it is not empty; skipped steps and
+# an instance without permission leave nothing). None: depends on the instance (cancelled).
+EXPECTED_KEYS: dict[tuple[str, str, str], set[str] | None] = {
+    (PATCH, "success", LINUX): {"awsrunShellScript/PatchLinux/stdout"},
+    (PATCH, "success", WINDOWS): {"awsrunPowerShellScript/PatchWindows/stdout"},
+    (PATCH, "yum-lock", LINUX): {"awsrunShellScript/PatchLinux/stdout"},
+    (PATCH, "no-mirrors", LINUX): {"awsrunShellScript/PatchLinux/stdout"},
+    (PATCH, "large-log", LINUX): {"awsrunShellScript/PatchLinux/stdout"},
+    (PATCH, "reboot-with-failures", LINUX): {"awsrunShellScript/PatchLinux/stdout"},
+    (PATCH, "timed-out-execution", LINUX): {"awsrunShellScript/PatchLinux/stdout"},
+    (PATCH, "apt-python3", LINUX): {
+        "awsrunShellScript/PatchLinux/stdout",
+        "awsrunShellScript/PatchLinux/stderr",
+    },
+    (PATCH, "script-permission-denied", LINUX): {"awsrunShellScript/PatchLinux/stderr"},
+    (PATCH, "windows-update-search", WINDOWS): {
+        "awsrunPowerShellScript/PatchWindows/stdout",
+        "awsrunPowerShellScript/PatchWindows/stderr",
+    },
+    (PATCH, "windows-update-offline", WINDOWS): {
+        "awsrunPowerShellScript/PatchWindows/stdout",
+        "awsrunPowerShellScript/PatchWindows/stderr",
+    },
+    (PATCH, "no-s3-permission", LINUX): set(),
+    (PATCH, "no-s3-permission", WINDOWS): set(),
+    (HEALTHCHECK, "success", LINUX): {"awsrunShellScript/RunLinuxHealthcheck/stdout"},
+    (HEALTHCHECK, "success", WINDOWS): {"awsrunPowerShellScript/RunWindowsHealthcheck/stdout"},
+    (HEALTHCHECK, "healthcheck-disk", LINUX): {
+        "awsrunShellScript/RunLinuxHealthcheck/stdout",
+        "awsrunShellScript/RunLinuxHealthcheck/stderr",
+    },
+    (HEALTHCHECK, "healthcheck-disk", WINDOWS): {
+        "awsrunPowerShellScript/RunWindowsHealthcheck/stdout",
+        "awsrunPowerShellScript/RunWindowsHealthcheck/stderr",
+    },
+    (HEALTHCHECK, "healthcheck-memory", WINDOWS): {
+        "awsrunPowerShellScript/RunWindowsHealthcheck/stdout",
+        "awsrunPowerShellScript/RunWindowsHealthcheck/stderr",
+    },
+    (HEALTHCHECK, "healthcheck-memory", LINUX): {
+        "awsrunShellScript/RunLinuxHealthcheck/stdout",
+        "awsrunShellScript/RunLinuxHealthcheck/stderr",
+    },
+    (HEALTHCHECK, "healthcheck-script-missing", LINUX): {"awsrunShellScript/RunLinuxHealthcheck/stderr"},
+    (HEALTHCHECK, "healthcheck-script-missing", WINDOWS): {
+        "awsrunPowerShellScript/RunWindowsHealthcheck/stderr"
+    },
+    (HEALTHCHECK, "timed-out-execution", LINUX): {"awsrunShellScript/RunLinuxHealthcheck/stdout"},
+    (HEALTHCHECK, "timed-out-execution", WINDOWS): {"awsrunPowerShellScript/RunWindowsHealthcheck/stdout"},
+    (HEALTHCHECK, "cancelled", LINUX): None,
+    (HEALTHCHECK, "cancelled", WINDOWS): None,
+}
+
+
+def assert_keys(night: demo.Night, clients: demo.Clients, task: str) -> None:
+    played = night.tasks[task]
+    assert played.command is not None
+    found = keys_by_instance(clients, night.stack.bucket, played.command.command_id)
+    for instance in night.hosts:
+        kind = played.kinds[instance.instance_id]
+        keys = found.get(instance.instance_id, set())
+        if kind == "delivery-timed-out":
+            assert keys == set(), f"{instance.name} never ran {task}: no output"
+            continue
+        expected = EXPECTED_KEYS[task, kind, instance.platform]
+        if expected is None:  # cancelled: mid-run (partial stdout) or not started (nothing)
+            assert keys <= {
+                f"{'awsrunShellScript' if instance.platform == LINUX else 'awsrunPowerShellScript'}"
+                f"/Run{'Linux' if instance.platform == LINUX else 'Windows'}Healthcheck/stdout"
+            }
+            continue
+        assert keys == expected, f"{task} {kind} on {instance.name} ({instance.platform})"
+
+
+def events_by_type(night: demo.Night) -> Counter[str]:
+    return Counter(event["detail-type"] for event in night.events)
+
+
+@pytest.mark.parametrize("name", demo.scenario_names())
+def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
+    # Given the scenario file
+    scenario = demo.load_scenario(name)
+
+    # When it is played on the stand-in
+    stack = demo.provision(aws, region=REGION, seed=scenario.seed)
+    night = demo.play_night(scenario, aws, stack)
+
+    # Then every command ended per instance as the file says, read back through the API
+    assert len(night.hosts) == scenario.size
+    for task in night.tasks.values():
+        if task.command is None:
+            continue
+        listed = invocations(aws, task.command.command_id)
+        assert len(listed) == scenario.size
+        assert Counter((i["Status"], i["StatusDetails"]) for i in listed) == expected_statuses(
+            scenario, task.task
+        )
+        assert_keys(night, aws, task.task)
+    # and the window execution and its tasks are recorded for the window function
+    execution = aws.ssm.get_maintenance_window_execution(WindowExecutionId=night.window_execution_id)
+    assert execution["Status"] == night.window_status
+    recorded = aws.ssm.describe_maintenance_window_execution_tasks(
+        WindowExecutionId=night.window_execution_id
+    )
+    statuses = {t["TaskArn"]: t["Status"] for t in recorded["WindowExecutionTaskIdentities"]}
+    assert statuses == {t.document: t.task_status for t in night.commands()}
+    # and the night emitted every event once: window, tasks, commands, invocations
+    ran = len(night.commands())
+    assert events_by_type(night) == {
+        "Maintenance Window Execution State-change Notification": 2,
+        "Maintenance Window Task Execution State-change Notification": 2 * ran,
+        "EC2 Command Status-change Notification": 2 * ran,
+        "EC2 Command Invocation Status-change Notification": scenario.size * ran,
+    }
+    assert len({event["id"] for event in night.events}) == len(night.events)
+    final = {
+        e["detail"]["command-id"]: e["detail"]["status"]
+        for e in night.events
+        if e["detail-type"] == "EC2 Command Status-change Notification"
+        and e["detail"]["status"] != "InProgress"
+    }
+    assert final == {t.command.command_id: t.command_status for t in night.commands() if t.command}
+
+
+def test_clean_fails_nothing(aws: demo.Clients) -> None:
+    scenario = demo.load_scenario("clean")
+
+    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+
+    assert night.window_status == "SUCCESS"
+    assert {t.command_status for t in night.commands()} == {"Success"}
+    rules = demo.stack_rules(night.stack, night.window.window_id)
+    assert [e for e in night.events if demo.route(rules, e)] == [], "no event reaches a function"
+
+
+def test_showcase_is_cut_off_during_the_healthcheck_with_maxerrors_letting_it_run(aws: demo.Clients) -> None:
+    scenario = demo.load_scenario("showcase")
+
+    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+
+    assert scenario.window.max_errors == "100%"
+    assert scenario.window.max_errors_why, "the scenario says why"
+    patch, health = night.tasks[PATCH], night.tasks[HEALTHCHECK]
+    assert (patch.command_status, patch.task_status) == ("Failed", "FAILED")
+    assert (health.command_status, health.task_status) == ("Cancelled", "TIMED_OUT")
+    assert night.window_status == "TIMED_OUT"
+    assert len(night.offline) == 1, "the stopped instance"
+    (stopped,) = night.offline
+    assert patch.kinds[stopped] == health.kinds[stopped] == "delivery-timed-out", "stopped all night"
+    state = aws.ec2.describe_instances(InstanceIds=[stopped])["Reservations"][0]["Instances"][0]["State"]
+    assert state["Name"] == "stopped"
+    kinds = Counter(patch.kinds.values())
+    assert {"yum-lock", "no-mirrors", "windows-update-search"} <= set(kinds), "three kinds of patch failure"
+    platforms = {h.instance_id: h.platform for h in night.hosts}
+    assert {platforms[i] for i, k in patch.kinds.items() if k in {"yum-lock", "no-mirrors"}} == {LINUX}
+    assert {platforms[i] for i, k in patch.kinds.items() if k == "windows-update-search"} == {WINDOWS}
+    managed = [h for h in night.hosts if h.instance_id.startswith("mi-")]
+    assert len(managed) == 2
+    listed = aws.ssm.describe_instance_information(
+        Filters=[{"Key": "ResourceType", "Values": ["ManagedInstance"]}]
+    )
+    assert {i["InstanceId"] for i in listed["InstanceInformationList"]} == {h.instance_id for h in managed}
+
+
+def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(aws: demo.Clients) -> None:
+    scenario = demo.parse_scenario(
+        "strict",
+        {
+            "fleet": [{"count": 4, "platform": "linux", "name_prefix": "web"}],
+            "window": {"max_errors": "0"},
+            "patch": {"outcomes": {"yum-lock": 1}},
+        },
+    )
+
+    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+
+    assert night.tasks[PATCH].task_status == "FAILED"
+    assert night.tasks[PATCH].task_status_details == "The maximum number of errors was exceeded."
+    assert night.tasks[HEALTHCHECK].command is None
+    assert night.window_status == "FAILED"
+
+
+def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_night(
+    aws: demo.Clients,
+) -> None:
+    scenario = demo.load_scenario("showcase")
+    hosts = [
+        outputs.Host.of(i, f"i-{i:017x}", f"h-{i}", LINUX if i % 4 else WINDOWS, seed=1, region=REGION)
+        for i in range(50)
+    ]
+
+    first = {t: demo.allocate(scenario, hosts, t) for t in (PATCH, HEALTHCHECK)}
+    again = {t: demo.allocate(scenario, hosts, t) for t in (PATCH, HEALTHCHECK)}
+
+    assert first == again
+    offline = {i for t in first.values() for i, e in t.items() if e.kind == "delivery-timed-out"}
+    assert len(offline) == 1
+
+
+# --------------------------------------------------------------------------- the files are checked
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"fleet": []}, "fleet: expected a non-empty list"),
+        ({"fleet": [{"count": 2, "platform": "mac", "name_prefix": "a"}]}, "is not one of"),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "patch": {"outcomes": {"nope": 1}},
+            },
+            "unknown kind 'nope'",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "patch": {"outcomes": {"yum-lock": 3}},
+            },
+            "3 outcomes listed for a fleet of 2",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "healthcheck": {"outcomes": {"cancelled": 1}},
+            },
+            "'cancelled' needs window.cutoff",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "window": {"cutoff": {"task": "healthcheck", "when": "during"}},
+            },
+            "needs cutoff_behavior CANCEL_TASK",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "healthcheck": {"outcomes": {"healthcheck-service": 1}},
+            },
+            "needs RequiredServices",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "patch": {"outcomes": {"yum-lock": {"count": 1, "platform": "windows"}}},
+            },
+            "'windows' is not one of ['linux']",
+        ),
+        ({"fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}], "windw": {}}, "unknown key(s)"),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "window": {"max_errors": "0.5"},
+            },
+            "window.max_errors",
+        ),
+    ],
+)
+def test_a_wrong_scenario_says_what_and_where(raw: dict[str, Any], message: str) -> None:
+    with pytest.raises(demo.ScenarioError, match=re.escape(message)):
+        demo.parse_scenario("broken", raw)
+
+
+def test_allocation_that_cannot_be_met_is_an_error() -> None:
+    scenario = demo.parse_scenario(
+        "short",
+        {
+            "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+            "patch": {"outcomes": {"windows-update-search": 1}},
+        },
+    )
+    hosts = [host(i) for i in range(2)]
+
+    with pytest.raises(demo.ScenarioError, match="1 needed on windows, only 0"):
+        demo.allocate(scenario, hosts, PATCH)
+
+
+def test_unknown_scenario_lists_the_known_ones() -> None:
+    with pytest.raises(demo.ScenarioError, match="known: clean, large, showcase"):
+        demo.load_scenario("nope")
+
+
+# --------------------------------------------------------------------------- what the agent writes
+
+
+def failed_step(outcome: Any) -> Any:
+    return next(step for step in outcome.steps if step.status != "Success")
+
+
+def reason(kind: str, task: str = PATCH, platform: str = LINUX) -> str:
+    document = "AWS-RunPatchBaseline" if task == PATCH else "instance-hygiene-HealthcheckDocument-X"
+    settings = outputs.HealthcheckSettings(required_services=("sshd", "nginx"), fail_on_pending_reboot=True)
+    outcome = outputs.outcome(kind, host(4, platform), context(task, healthcheck=settings))
+    step = failed_step(outcome)
+    return summarise_failure(
+        document_name=document,
+        status=outcome.status,
+        status_details=outcome.status_details,
+        step=step.name,
+        response_code=step.response_code,
+        stdout=StreamText(step.stdout) if step.stdout else None,
+        stderr=StreamText(step.stderr) if step.stderr else None,
+    ).reason
+
+
+@pytest.mark.parametrize(
+    ("kind", "task", "platform", "expected"),
+    [
+        ("yum-lock", PATCH, LINUX, "yum lock held by another process"),
+        ("no-mirrors", PATCH, LINUX, "yum repositories unreachable: no more mirrors to try"),
+        ("apt-python3", PATCH, LINUX, "apt patching requires python3 on the instance"),
+        ("script-permission-denied", PATCH, LINUX, "agent script not executable: permission denied"),
+        ("reboot-with-failures", PATCH, LINUX, "exit code 195: reboot requested with failures"),
+        ("windows-update-search", PATCH, WINDOWS, "Windows Update search failed (0x80240437)"),
+        ("windows-update-offline", PATCH, WINDOWS, "Windows Update search failed (0x80072EE2)"),
+        ("healthcheck-disk", HEALTHCHECK, LINUX, "healthcheck: 1 of 7 checks failed: disk:/"),
+        ("healthcheck-disk", HEALTHCHECK, WINDOWS, "healthcheck: 1 of 7 checks failed: disk:C:"),
+        ("healthcheck-service", HEALTHCHECK, LINUX, "healthcheck: 1 of 7 checks failed: service:nginx"),
+        ("healthcheck-reboot", HEALTHCHECK, WINDOWS, "healthcheck: 1 of 7 checks failed: pending-reboot"),
+        ("healthcheck-script-missing", HEALTHCHECK, LINUX, "healthcheck script missing"),
+        ("timed-out-execution", PATCH, LINUX, "timed out during execution (step PatchLinux)"),
+    ],
+)
+def test_each_failure_reads_as_its_cause(kind: str, task: str, platform: str, expected: str) -> None:
+    assert reason(kind, task, platform).startswith(expected)
+
+
+def test_outputs_are_deterministic_per_seed_and_instance() -> None:
+    one = outputs.outcome("success", host(3), context(PATCH))
+
+    assert outputs.outcome("success", host(3), context(PATCH)) == one
+    assert outputs.outcome("success", host(8), context(PATCH)) != one
+    assert outputs.outcome("success", host(3), context(PATCH, seed=8)) != one
+
+
+def test_linux_patch_log_has_the_agent_format_and_a_summary_dict() -> None:
+    # index 3: one of every third host prints the harmless kernel-access warning
+    step = outputs.outcome("success", host(3), context(PATCH)).steps[0]
+
+    agent_lines = [line for line in step.stdout.splitlines() if " root [" in line]
+    assert agent_lines
+    assert all(LOG_LINE.match(line) for line in agent_lines)
+    assert any(
+        "[WARNING]: Unable to gain necessary access for possible kernel updates" in line
+        for line in agent_lines
+    )
+    summary_line = next(line for line in agent_lines if "Summary: {" in line)
+    summary = ast.literal_eval(summary_line.split("Summary: ", 1)[1])
+    assert summary["OperationType"] == "Install"
+    assert summary["FailedCount"] == 0
+    assert parse_patch_summary(step.stdout) is not None
+    assert (step.name, step.action, step.response_code) == ("PatchLinux", "aws:runShellScript", 0)
+    names = [s.name for s in outputs.outcome("success", host(3), context(PATCH)).steps]
+    assert names == ["PatchLinux", "PatchWindows", "PatchMacOS"]
+
+
+def test_windows_failure_reports_minus_one_counts_and_the_unsigned_exit_status() -> None:
+    outcome = outputs.outcome("windows-update-offline", host(2, WINDOWS), context(PATCH))
+
+    skipped_linux, step, skipped_mac = outcome.steps
+    assert (step.name, step.action, step.response_code) == ("PatchWindows", "aws:runPowerShellScript", -1)
+    assert "Patch Summary for EC2AMAZ-" in step.stdout
+    assert re.search(r"^InstalledCount\s+: -1$", step.stdout, re.MULTILINE)
+    assert "0x80072EE2" in step.stderr
+    assert step.stderr.endswith("failed to run commands: exit status 4294967295\n")
+    assert not skipped_linux.reaches_s3
+    assert not skipped_mac.reaches_s3
+    counts = parse_patch_summary(step.stdout)
+    assert counts is not None
+    assert counts.installed is None, "-1 means unknown"
+
+
+def test_healthcheck_lines_follow_the_script() -> None:
+    passing = failed = None
+    for kind in ("success", "healthcheck-disk"):
+        outcome = outputs.outcome(kind, host(5), context(HEALTHCHECK))
+        run = next(s for s in outcome.steps if s.name == "RunLinuxHealthcheck")
+        if kind == "success":
+            passing = run
+        else:
+            failed = run
+    assert passing is not None
+    assert failed is not None
+
+    *checks, final = passing.stdout.splitlines()
+    assert all(re.fullmatch(r"CHECK \S+ (PASS|FAIL|SKIP) \S.*", line) for line in checks)
+    assert final == f"HEALTHCHECK PASS {len(checks)} checks"
+    assert (passing.response_code, passing.stderr) == (0, "")
+    *checks, final = failed.stdout.splitlines()
+    assert final == f"HEALTHCHECK FAIL 1 of {len(checks)} checks failed: disk:/"
+    assert failed.stderr.splitlines() == [final, "failed to run commands: exit status 1"]
+    assert failed.response_code == 1
+    steps = [s.name for s in outputs.outcome("success", host(5), context(HEALTHCHECK)).steps]
+    assert steps == [
+        "DownloadLinuxHealthcheck",
+        "RunLinuxHealthcheck",
+        "DownloadWindowsHealthcheck",
+        "RunWindowsHealthcheck",
+    ]
+
+
+def test_timeouts_and_cancellations_leave_no_or_partial_output() -> None:
+    timed_out = failed_step(outputs.outcome("timed-out-execution", host(2), context(PATCH)))
+    assert (timed_out.status, timed_out.response_code) == ("TimedOut", 137)
+    assert "Summary:" not in timed_out.stdout, "stopped before the end"
+    never_started = outputs.outcome("cancelled", host(1), context(HEALTHCHECK))
+    assert (never_started.status, never_started.steps) == ("Cancelled", ())
+    mid_run = outputs.outcome("cancelled", host(2, WINDOWS), context(HEALTHCHECK))
+    run = next(s for s in mid_run.steps if s.name == "RunWindowsHealthcheck")
+    assert (run.status, run.response_code) == ("Cancelled", -1)
+    assert "HEALTHCHECK" not in run.stdout
+    assert outputs.outcome("delivery-timed-out", host(1), context(PATCH)).steps == ()
+
+
+def test_a_large_log_is_built_quickly_with_its_cause_at_the_end() -> None:
+    size = 20 * 1024 * 1024
+    started = time.perf_counter()
+
+    log = outputs.large_patch_log(host(), context(PATCH), size)
+
+    assert time.perf_counter() - started < 3
+    assert abs(len(log) - size) < size * 0.02
+    assert log.rstrip().endswith("[ERROR]: Patch operation failed: [Errno 28] No space left on device")
+    assert "No space left on device" not in log[: len(log) - 4096]
+
+
+def test_a_kind_on_the_wrong_platform_or_task_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not happen on windows"):
+        outputs.outcome("yum-lock", host(1, WINDOWS), context(PATCH))
+    with pytest.raises(ValueError, match="does not happen in the healthcheck task"):
+        outputs.outcome("yum-lock", host(1), context(HEALTHCHECK))
+
+
+def test_scenario_files_are_valid_json_with_the_documented_keys() -> None:
+    for path in sorted(demo.SCENARIOS.glob("*.json")):
+        raw = json.loads(path.read_text())
+        assert set(raw) <= {"description", "seed", "region", "fleet", "window", "patch", "healthcheck"}
+        assert raw.get("description"), f"{path.name} says what it plays"
+    assert {"clean", "showcase", "large"} <= set(demo.scenario_names())
+    assert demo.load_scenario("large").size >= 1000
