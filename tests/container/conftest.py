@@ -1,0 +1,273 @@
+"""Built artefacts in a Lambda container: a Docker engine, the Python 3.13 base image, one `sam build`,
+and the offline AWS stand-in listening where the containers can reach it.
+
+No Docker engine: these tests are skipped with the reason, unless REQUIRE_CONTAINER_TESTS=1 (CI),
+where they fail. Nothing here reaches real AWS: sam and the functions get fake credentials and
+every endpoint (STS included) is the stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local.standin.server import FAKE_CREDENTIALS, Endpoint, free_port, running
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+BUILD_IMAGE = ROOT / "local" / "lambda-image" / "build.sh"
+BIN = Path(sys.executable).parent
+REGION = "eu-west-2"
+BUCKET = "instance-hygiene-logbucket-1a2b3c4d5e6f"
+TABLE = "instance-hygiene-IdempotencyTable-1A2B3C4D5E6F"
+TOPIC = "instance-hygiene-NotificationTopic-1A2B3C4D5E6F"
+# How a Lambda container reaches this host: the name samconfig.toml maps to the bridge gateway.
+CONTAINER_HOST = "host.docker.internal"
+ADD_HOST = f"{CONTAINER_HOST}:host-gateway"
+# The stand-in listens on every interface: containers arrive through the bridge gateway, not loopback.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+
+TIMINGS: dict[str, float] = {}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TIMINGS:
+        terminalreporter.section("sam local invoke timings")
+        for what, seconds in TIMINGS.items():
+            terminalreporter.write_line(f"{what:<60} {seconds:6.1f} s")
+
+
+def _run(command: list[str], *, what: str, timeout: int, **options: Any) -> subprocess.CompletedProcess[str]:
+    started = time.monotonic()
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT, **options
+    )
+    TIMINGS[what] = time.monotonic() - started
+    return result
+
+
+def docker_engine_problem() -> str | None:
+    """Why no Docker engine can be used here, or None when `docker info` answers."""
+    if shutil.which("docker") is None:
+        return "the docker command is not installed (apt-get install docker.io)"
+    try:
+        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30, check=False)
+    except subprocess.TimeoutExpired:
+        return "`docker info` did not answer within 30 s"
+    if info.returncode != 0:
+        lines = (info.stderr or info.stdout).strip().splitlines()
+        return f"`docker info` failed: {lines[-1] if lines else f'exit {info.returncode}'}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def docker_engine() -> Iterator[None]:
+    """Everything that runs a container starts here: skipped (or failed in CI) without an engine."""
+    started = time.monotonic()
+    problem = docker_engine_problem()
+    if problem is None:
+        yield
+        TIMINGS["all container tests (engine check to teardown)"] = time.monotonic() - started
+        return
+    reason = f"no Docker engine: {problem}; start dockerd or run .ci/run"
+    if os.environ.get("REQUIRE_CONTAINER_TESTS") == "1":
+        pytest.fail(f"{reason} (REQUIRE_CONTAINER_TESTS=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def lambda_image(docker_engine: None) -> str:
+    """The Python 3.13 base image, real or our stand-in (built once, reused while its recipe holds)."""
+    result = _run(
+        ["bash", str(BUILD_IMAGE)],
+        what="lambda image (local/lambda-image/build.sh)",
+        timeout=1200,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    assert result.returncode == 0, f"build.sh failed:\n{result.stdout}\n{result.stderr}"
+    return "public.ecr.aws/lambda/python:3.13-x86_64"
+
+
+def sam_environment(endpoint: Endpoint, home: Path) -> dict[str, str]:
+    """For sam itself: fake credentials, STS on the stand-in, no AWS_* value from this shell
+    (AWS_ENDPOINT_URL above all: a declared variable would take it), no real profile."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    env |= FAKE_CREDENTIALS
+    env |= {
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # sam build wants python3.13 first
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL_STS": endpoint.url,
+        "AWS_CONFIG_FILE": str(home / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    return env
+
+
+@pytest.fixture(scope="module")
+def standin(docker_engine: None) -> Iterator[Endpoint]:
+    """The stand-in on every interface (a container reaches it through the bridge gateway)."""
+    with running(host=ALL_INTERFACES, port=free_port(ALL_INTERFACES), configure_env=False) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sam-local")
+
+
+@pytest.fixture(scope="module")
+def built_template(lambda_image: str, standin: Endpoint, workdir: Path) -> Path:
+    """One `sam build` for every invocation (--no-cached: nothing written to the repo's .aws-sam)."""
+    build_dir = workdir / "build"
+    result = _run(
+        [
+            str(BIN / "sam"),
+            "build",
+            "--build-dir",
+            str(build_dir),
+            "--no-cached",
+            "--template-file",
+            str(ROOT / "template.yaml"),
+        ],
+        what="sam build",
+        timeout=900,
+        env=sam_environment(standin, workdir),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return build_dir / "template.yaml"
+
+
+@dataclass
+class Stack:
+    """What the functions use at run time in the stand-in, plus a queue subscribed to the topic."""
+
+    endpoint: Endpoint
+    topic_arn: str
+    queue_url: str
+    clients: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        if service not in self.clients:
+            self.clients[service] = boto3.client(
+                service,  # type: ignore[call-overload]
+                endpoint_url=self.endpoint.url,
+                region_name=REGION,
+                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+        return self.clients[service]
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every notification on the subscribed queue (SNS envelopes), removed from the queue."""
+        sqs, messages = self.client("sqs"), []
+        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in batch:
+                messages.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+    def function_environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": f"http://{CONTAINER_HOST}:{self.endpoint.port}",
+            "TOPIC_ARN": self.topic_arn,
+            "IDEMPOTENCY_TABLE": TABLE,
+            "REPORT_BUCKET": BUCKET,
+            "REPORT_PREFIX": "reports/",
+            "NOTIFY_ON_SUCCESS": "false",
+            "AWS_DEFAULT_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+
+@pytest.fixture(scope="module")
+def stack(standin: Endpoint) -> Stack:
+    """What `sam deploy` creates that the functions call: bucket, idempotency table, topic."""
+    stack = Stack(endpoint=standin, topic_arn="", queue_url="")
+    stack.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    stack.client("dynamodb").create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns, sqs = stack.client("sns"), stack.client("sqs")
+    stack.topic_arn = sns.create_topic(Name=TOPIC)["TopicArn"]
+    stack.queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return stack
+
+
+@dataclass(frozen=True)
+class Invocation:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def result(self) -> Any:
+        """The handler's return value: the JSON sam prints last on stdout."""
+        lines = [line for line in self.stdout.splitlines() if line.strip()]
+        assert lines, f"sam printed no result\nstderr:\n{self.stderr}"
+        return json.loads(lines[-1])
+
+
+@dataclass
+class SamLocal:
+    template: Path
+    env_vars: Path
+    env: dict[str, str]
+
+    def invoke(self, function: str, event: Path) -> Invocation:
+        result = _run(
+            [
+                str(BIN / "sam"),
+                "local",
+                "invoke",
+                function,
+                "--event",
+                str(event),
+                "--template",
+                str(self.template),
+                "--env-vars",
+                str(self.env_vars),
+                "--region",
+                REGION,
+                "--skip-pull-image",
+                "--add-host",
+                ADD_HOST,
+            ],
+            what=f"sam local invoke {function} -e events/{event.name}",
+            timeout=300,
+            env=self.env,
+        )
+        return Invocation(result.returncode, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def sam_local(built_template: Path, stack: Stack, workdir: Path) -> SamLocal:
+    """`sam local invoke` on the built template, each function pointed at the stand-in."""
+    env_vars = workdir / "env.json"
+    environment = stack.function_environment()
+    env_vars.write_text(
+        json.dumps({"CommandFailedFunction": environment, "WindowFailedFunction": environment}, indent=2)
+    )
+    return SamLocal(template=built_template, env_vars=env_vars, env=sam_environment(stack.endpoint, workdir))
