@@ -29,6 +29,7 @@ WILDCARD_RESOURCE_ALLOWED = {
     ("MaintenanceWindowRole", "FollowAndCancelCommands"): "Run Command reads support no resource ARNs",
     ("MaintenanceWindowRole", "ResolveInstanceTargets"): "Describe calls support no resource ARNs",
     ("LogKey", "CloudWatchAlarmsPublishToTheEncryptedTopic"): "a key policy's resource is the key",
+    ("LogKey", "EventBridgeParksEventsInTheEncryptedDeadLetterQueue"): "a key policy's resource is the key",
     ("CommandFailedFunctionRole", "ReadCommandsAndInstances"): "Run Command reads support no resource ARNs",
     ("WindowFailedFunctionRole", "ReadWindowExecutions"): "window execution reads support no resource ARNs",
 }
@@ -434,3 +435,191 @@ def test_command_function_reads_only_the_log_prefix_and_writes_only_reports() ->
     }
     assert statements["WriteFullReports"]["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${ReportsPrefix}*"}
     assert statements["Publish"]["Resource"] == {"Ref": "NotificationTopic"}
+
+
+# ------------------------------------------------------------------ security (issue 6, part 5)
+
+# AWS managed policies the translated template attaches, each with the reason it is acceptable.
+MANAGED_POLICIES_ALLOWED = {
+    "AWSLambdaBasicExecutionRole": "SAM's default: the function's own log group and streams",
+    "AWSXrayWriteOnlyAccess": "Tracing: Active (Globals): trace segments only, no reads",
+    "AmazonSSMManagedInstanceCore": "the instance role created on request needs the SSM agent's core rights",
+}
+KEY = "LogKey"
+TRANSLATED = translated_template()
+T_RESOURCES = TRANSLATED["Resources"]
+
+
+def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in T_RESOURCES.items() if r["Type"] == resource_type}
+
+
+def is_the_key(node: Any) -> bool:
+    return node in ({"Ref": KEY}, {"Fn::GetAtt": [KEY, "Arn"]}, {"Fn::GetAtt": f"{KEY}.Arn"})
+
+
+def refers_to(node: Any, logical_id: str) -> bool:
+    return node in (
+        {"Ref": logical_id},
+        {"Fn::GetAtt": [logical_id, "Arn"]},
+        {"Fn::GetAtt": f"{logical_id}.Arn"},
+    )
+
+
+def test_given_the_translated_template_when_walking_every_policy_then_no_not_elements_nor_public_allows() -> (
+    None
+):
+    problems = []
+    for logical_id, where, statement in policy_statements(TRANSLATED):
+        for element in ("NotAction", "NotResource", "NotPrincipal"):
+            if element in statement:
+                problems.append(f"{logical_id} {where}: {element} widens the statement")
+        principal = statement.get("Principal")
+        if statement["Effect"] == "Allow" and principal in ("*", {"AWS": "*"}):
+            problems.append(f"{logical_id} {where}: Allow to everyone")
+        if statement["Effect"] == "Allow" and "Condition" not in statement:
+            service = principal.get("Service") if isinstance(principal, dict) else None
+            if service and where != "AssumeRolePolicyDocument" and logical_id != KEY:
+                problems.append(f"{logical_id} {where}: service principal {service} without a condition")
+
+    assert problems == []
+
+
+def test_given_the_wildcard_allow_list_when_compared_with_the_template_then_no_entry_is_stale() -> None:
+    used = {
+        (logical_id, statement.get("Sid", ""))
+        for logical_id, _, statement in policy_statements(TRANSLATED)
+        if statement["Effect"] == "Allow" and "*" in as_list(statement.get("Resource", []))
+    }
+
+    assert set(WILDCARD_RESOURCE_ALLOWED) == used, "each allowed wildcard still exists, and only those"
+
+
+def test_given_every_role_then_only_our_services_assume_it_and_managed_policies_are_justified() -> None:
+    for logical_id, role in of_type("AWS::IAM::Role").items():
+        trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        for statement in trust:
+            services = set(as_list(statement["Principal"].get("Service", [])))
+            assert services, f"{logical_id}: only service principals may assume it"
+            assert services <= {"lambda.amazonaws.com", "ssm.amazonaws.com", "ec2.amazonaws.com"}, logical_id
+            assert set(statement["Principal"]) == {"Service"}, logical_id
+        for arn in role["Properties"].get("ManagedPolicyArns", []):
+            text = arn if isinstance(arn, str) else str(arn.get("Fn::Sub", arn))
+            if ":iam::aws:policy/" in text:
+                name = text.rsplit("/", 1)[1]
+                assert name in MANAGED_POLICIES_ALLOWED, f"{logical_id}: unexpected AWS managed policy {name}"
+
+
+def test_given_every_data_store_then_it_is_encrypted_at_rest_with_the_rotating_key() -> None:
+    buckets = of_type("AWS::S3::Bucket")
+    topics = of_type("AWS::SNS::Topic")
+    queues = of_type("AWS::SQS::Queue")
+    tables = of_type("AWS::DynamoDB::Table")
+
+    assert (len(buckets), len(topics), len(queues), len(tables)) == (1, 1, 1, 1)
+    for name, bucket in buckets.items():
+        for rule in bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]:
+            default = rule["ServerSideEncryptionByDefault"]
+            assert default["SSEAlgorithm"] == "aws:kms", name
+            assert is_the_key(default["KMSMasterKeyID"]), name
+    for name, topic in topics.items():
+        assert is_the_key(topic["Properties"]["KmsMasterKeyId"]), name
+    for name, queue in queues.items():
+        # A customer managed key, not SQS-managed SSE: EventBridge can only write to a CMK queue.
+        assert is_the_key(queue["Properties"]["KmsMasterKeyId"]), name
+        assert "SqsManagedSseEnabled" not in queue["Properties"], name
+    for name, table in tables.items():
+        sse = table["Properties"]["SSESpecification"]
+        assert (sse["SSEEnabled"], sse["SSEType"]) == (True, "KMS"), name
+        assert is_the_key(sse["KMSMasterKeyId"]), name
+    key = T_RESOURCES[KEY]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    assert T_RESOURCES[KEY]["DeletionPolicy"] == "Retain"
+
+
+def _tls_denials(policy_type: str, target_property: str, logical_id: str) -> list[dict[str, Any]]:
+    denials = []
+    for policy in of_type(policy_type).values():
+        targets = as_list(policy["Properties"][target_property])
+        if not any(refers_to(target, logical_id) for target in targets):
+            continue
+        for statement in as_list(policy["Properties"]["PolicyDocument"]["Statement"]):
+            if (
+                statement["Effect"] == "Deny"
+                and statement.get("Principal") == "*"
+                and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            ):
+                denials.append(statement)
+    return denials
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "policy_type", "target_property", "required_actions"),
+    [
+        ("AWS::S3::Bucket", "AWS::S3::BucketPolicy", "Bucket", {"s3:*"}),
+        ("AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "Queues", {"sqs:*"}),
+        ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "Topics", {"sns:Publish", "sns:Subscribe"}),
+    ],
+)
+def test_given_a_bucket_topic_or_queue_when_requested_without_tls_then_its_policy_denies_it(
+    resource_type: str, policy_type: str, target_property: str, required_actions: set[str]
+) -> None:
+    for logical_id in of_type(resource_type):
+        denials = _tls_denials(policy_type, target_property, logical_id)
+
+        assert denials, f"{logical_id}: no TLS-only policy"
+        actions = {action for statement in denials for action in as_list(statement["Action"])}
+        assert required_actions <= actions, logical_id
+        resources = [resource for statement in denials for resource in as_list(statement["Resource"])]
+        assert any(refers_to(resource, logical_id) for resource in resources), logical_id
+        if resource_type == "AWS::S3::Bucket":
+            assert {"Fn::Sub": f"${{{logical_id}.Arn}}/*"} in resources, "objects too, not only the bucket"
+
+
+def test_given_the_topic_when_someone_subscribes_a_plain_http_endpoint_then_the_policy_denies_it() -> None:
+    (policy,) = of_type("AWS::SNS::TopicPolicy").values()
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+    deny = statements["DenyPlainHttpSubscriptions"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Subscribe")
+    assert deny["Condition"] == {"StringEquals": {"sns:Protocol": "http"}}
+
+
+@pytest.mark.parametrize(
+    ("service", "why"),
+    [
+        ("events.amazonaws.com", "rules park undeliverable events in the encrypted dead-letter queue"),
+        ("cloudwatch.amazonaws.com", "the dead-letter alarm publishes to the encrypted topic"),
+    ],
+)
+def test_given_a_service_that_writes_encrypted_data_when_it_uses_the_key_then_the_key_policy_lets_it(
+    service: str, why: str
+) -> None:
+    granted = {
+        action
+        for logical_id, _, statement in policy_statements(TRANSLATED)
+        if logical_id == KEY
+        and statement["Effect"] == "Allow"
+        and service in as_list(statement["Principal"].get("Service", []))
+        for action in as_list(statement["Action"])
+    }
+
+    assert {"kms:GenerateDataKey", "kms:Decrypt"} <= granted, why
+
+
+def test_given_every_rule_with_a_dead_letter_queue_then_the_queue_policy_lets_eventbridge_write() -> None:
+    (queue_policy,) = of_type("AWS::SQS::QueuePolicy").values()
+    (allow,) = [
+        s
+        for s in queue_policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    (source_arn,) = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+    allowed_prefix = source_arn["Fn::Sub"].rsplit("/", 1)[1].removesuffix("*")
+
+    rules = of_type("AWS::Events::Rule")
+    assert rules
+    for name, rule in rules.items():
+        for target in rule["Properties"]["Targets"]:
+            assert refers_to(target["DeadLetterConfig"]["Arn"], "NotifierDeadLetterQueue"), name
+        assert rule["Properties"]["Name"]["Fn::Sub"].startswith(allowed_prefix), name

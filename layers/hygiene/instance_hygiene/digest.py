@@ -94,14 +94,17 @@ class CommandDigest:
     partial: bool = False
     excerpt_lines: int | None = None
     """How many excerpt lines each failure keeps in this rendering (None: all)."""
+    dropped_failures: int = 0
+    """Failures of whole groups left out of this rendering to fit the message (still counted)."""
 
     @property
     def omitted(self) -> int:
-        return sum(group.omitted for group in self.groups)
+        """Failures counted but not listed: cut from their group, or in a group left out."""
+        return sum(group.omitted for group in self.groups) + self.dropped_failures
 
     @property
     def failure_count(self) -> int:
-        return sum(group.count for group in self.groups)
+        return sum(group.count for group in self.groups) + self.dropped_failures
 
 
 def count_statuses(statuses: Iterable[str]) -> Counts:

@@ -1,16 +1,29 @@
 """Typed models of the aws.ssm EventBridge events the functions react to.
 
 A malformed event raises `InvalidEvent` with a one-line reason that names the field: Lambda then
-retries and the failure destination keeps the event, so nothing is lost in silence.
+retries and the failure destination keeps the event, so nothing is lost in silence. The reason is
+printable ASCII and short whatever the event holds (a 1 MB key, control characters), because it
+ends up in logs and in the dead-letter queue's error attribute.
+
+Only what the functions use or trust is checked strictly: the ids (they become S3 prefixes and
+idempotency keys), the statuses, the document name (SSM's own character set), the account (12
+digits) and the region (it becomes part of a console URL). Extra fields are ignored; unused
+fields (`parameters`, `resources`) only need their documented types.
+
+Events for another account or region: the template's rules only see this account's events in
+the stack's region. An event forwarded from elsewhere still parses (its region is valid), and the
+command is then looked up in the function's own region and account, where it does not exist:
+`fleet.CommandNotFound` is raised, so the event is retried and kept in the dead-letter queue.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 COMMAND_DETAIL_TYPE = "EC2 Command Status-change Notification"
 WINDOW_DETAIL_TYPE = "Maintenance Window Execution State-change Notification"
@@ -29,6 +42,15 @@ WindowStatus = Literal[
 
 COMMAND_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 WINDOW_ID_PATTERN = r"^mw-[0-9a-f]{17}$"
+# SSM's DocumentARN pattern (a name, or the ARN of a shared document), with our longer bound.
+DOCUMENT_NAME_PATTERN = r"^[a-zA-Z0-9_\-.:/]{3,256}$"
+ACCOUNT_PATTERN = r"^[0-9]{12}$"
+# us-east-1, eu-west-2, us-gov-west-1, cn-northwest-1, us-isob-east-1, eusc-de-east-1, ...
+REGION_PATTERN = r"^[a-z]{2,4}(?:-[a-z]{2,5})?-[a-z]{2,10}-[0-9]{1,2}$"
+
+MESSAGE_FIELD_MAX = 80
+MESSAGE_REASON_MAX = 160
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
 class InvalidEvent(ValueError):
@@ -39,16 +61,33 @@ class CommandDetail(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
 
     command_id: str = Field(alias="command-id", pattern=COMMAND_ID_PATTERN)
-    document_name: str = Field(alias="document-name", min_length=3, max_length=256)
+    document_name: str = Field(alias="document-name", pattern=DOCUMENT_NAME_PATTERN)
     status: CommandStatus
     requested_date_time: datetime | None = Field(default=None, alias="requested-date-time")
     expire_after: datetime | None = Field(default=None, alias="expire-after")
     parameters: dict[str, list[str]] = Field(default_factory=dict)
 
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _no_parameters(cls, value: Any) -> Any:
+        """A command without parameters may carry `"parameters": null`: read as none."""
+        return {} if value is None else value
 
-class CommandStatusEvent(EventBridgeModel):
-    detail_type: Literal["EC2 Command Status-change Notification"] = Field(alias="detail-type")
+    @field_validator("command_id")
+    @classmethod
+    def _lower_case_id(cls, value: str) -> str:
+        """SSM's ids are lower case: one spelling per command for S3 prefixes and idempotency keys."""
+        return value.lower()
+
+
+class _SsmEvent(EventBridgeModel):
     source: Literal["aws.ssm"]
+    account: str = Field(pattern=ACCOUNT_PATTERN)
+    region: str = Field(pattern=REGION_PATTERN)
+
+
+class CommandStatusEvent(_SsmEvent):
+    detail_type: Literal["EC2 Command Status-change Notification"] = Field(alias="detail-type")
     detail: CommandDetail
 
 
@@ -61,20 +100,35 @@ class WindowExecutionDetail(BaseModel):
     start_time: datetime | None = Field(default=None, alias="start-time")
     end_time: datetime | None = Field(default=None, alias="end-time")
 
+    @field_validator("window_execution_id")
+    @classmethod
+    def _lower_case_id(cls, value: str) -> str:
+        return value.lower()
 
-class WindowExecutionEvent(EventBridgeModel):
+
+class WindowExecutionEvent(_SsmEvent):
     detail_type: Literal["Maintenance Window Execution State-change Notification"] = Field(
         alias="detail-type"
     )
-    source: Literal["aws.ssm"]
     detail: WindowExecutionDetail
 
 
+def _printable(text: str, limit: int) -> str:
+    """One line of printable ASCII of at most `limit` characters (`?` for anything else)."""
+    flat = _UNPRINTABLE.sub("?", text)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
 def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "event"
+    """`<field path>: <what is wrong>`, e.g. `detail.command-id: String should match pattern ...`.
+
+    The path is built from the event's own keys, which may be anything (a dict key of 1 MB, a
+    line break): each part is made printable and cut, so the message stays one short line.
+    """
+    first = error.errors(include_url=False, include_context=False, include_input=False)[0]
+    where = ".".join(_printable(str(part), MESSAGE_FIELD_MAX) for part in first["loc"]) or "event"
     more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
+    return f"{where}: {_printable(first['msg'], MESSAGE_REASON_MAX)}{more}"
 
 
 def parse_command_event(event: Any) -> CommandStatusEvent:

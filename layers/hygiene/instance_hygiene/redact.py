@@ -29,6 +29,9 @@ _ACCESS_KEY_ID = "[REDACTED:aws-access-key-id]"
 _SECRET_KEY = "[REDACTED:aws-secret-key]"  # noqa: S105 - a marker, not a secret
 _SESSION_TOKEN = "[REDACTED:aws-session-token]"  # noqa: S105 - a marker
 _BLOB = "[REDACTED:base64]"
+_GITHUB_TOKEN = "[REDACTED:github-token]"  # noqa: S105 - a marker
+_SLACK_TOKEN = "[REDACTED:slack-token]"  # noqa: S105 - a marker
+_JWT = "[REDACTED:jwt]"
 
 # --------------------------------------------------------------------------- sanitize
 
@@ -112,9 +115,20 @@ _VALUE = (
 # with str.find on an ASCII-lowercased copy), which keeps a 10 MB line fast as well as linear.
 _KEY_WORDS = (
     r"(?:pass(?:word|wd|phrase)|pwd|secret(?!smanager)|token|a(?:pi[_-]?key|ccess[_-]?key)"
-    r"|private[_-]?key|x-amz-signature)"
+    r"|private[_-]?key|x-amz-signature|account[_-]?key|shared[_-]?access[_-]?(?:key|signature))"
 )
-_KEY_ANCHORS = ("pass", "pwd", "secret", "token", "api", "access", "private", "x-amz-signature")
+_KEY_ANCHORS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "api",
+    "access",
+    "private",
+    "x-amz-signature",
+    "account",
+    "shared",
+)
 
 _AUTHORIZATION = re.compile(
     r"(?<![A-Za-z0-9_])(?P<key>authorization)"
@@ -150,6 +164,43 @@ _SECURE_STRING = re.compile(
     rf"(?P<value>{_VALUE})",
     re.IGNORECASE | re.ASCII,
 )
+# Command lines whose `-p` is a password: `mysql -pSECRET`, `sshpass -p SECRET`,
+# `docker login -u me -p SECRET` (not `mkdir -p`, `ssh -p 22`: only after these tools).
+_CLI_VALUE = r"""(?P<value>"[^"\r\n\u2028\u2029]*+"?|'[^'\r\n\u2028\u2029]*+'?|(?!\[REDACTED)[^\s'"]++)"""
+_CLI_PASSWORD = re.compile(
+    r"(?<![\w-])(?P<key>(?i:mysql|mariadb|sshpass|login)[\w.-]{0,20}+"
+    r"(?:[ \t]++(?!-p)\S{1,256}+){0,16}+[ \t]++-p)(?P<sep>[ \t]*+)" + _CLI_VALUE
+)
+_CLI_PASSWORD_ANCHORS = ("mysql", "mariadb", "sshpass", "login")
+# .netrc lines: `machine HOST login USER password SECRET`.
+_NETRC = re.compile(
+    r"(?<![\w-])(?P<key>machine[ \t]++\S{1,256}+(?:[ \t]++(?:login|account)[ \t]++\S{1,256}+){0,4}+"
+    r"[ \t]++password)(?P<sep>[ \t]++)" + _CLI_VALUE,
+    re.IGNORECASE,
+)
+# curl -u USER:SECRET, --user USER:SECRET, --proxy-user, -U (the user stays visible).
+_CURL_USER = re.compile(
+    r"(?<![\w-])(?P<key>curl(?:[ \t]++(?!-u|-U|--user|--proxy-user)\S{1,4096}+){0,32}+[ \t]++"
+    r"(?:-u|-U|--user|--proxy-user)(?:[ \t]++|=)?+['\"]?+[^\s:'\"]{1,256}+:)(?P<sep>)"
+    r"(?P<value>(?!\[REDACTED)[^\s'\"]{1,256}+)",
+    re.IGNORECASE,
+)
+# Oracle's user/password@db: `jdbc:oracle:thin:scott/tiger@host`, `sqlplus scott/tiger@orcl`.
+_ORACLE_CREDENTIALS = re.compile(
+    r"(?P<key>(?:jdbc:oracle:[a-z]{1,10}+:|sqlplus(?:[ \t]++-\w{1,10}+)*+[ \t]++)[\w$#.-]{1,128}+/)(?P<sep>)"
+    r"(?P<value>(?!\[REDACTED)[^\s@/'\"]{1,256}+)(?=[@\s'\"]|\Z)",
+    re.IGNORECASE,
+)
+_GITHUB_TOKEN_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}+|github_pat_[A-Za-z0-9_]{22,251}+)(?![A-Za-z0-9_])"
+)
+_GITHUB_TOKEN_ANCHORS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
+_SLACK_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10,250}+")
+_SLACK_WEBHOOK = re.compile(
+    r"(?P<key>hooks\.slack\.com/(?:services|workflows|triggers)/)(?P<sep>)(?P<value>[A-Za-z0-9/_-]{8,}+)",
+    re.IGNORECASE,
+)
+_JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}+\.eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*+")
 _ACCESS_KEY_ID_RE = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")
 _ACCESS_KEY_ID_ANCHORS = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
 _SESSION_TOKEN_RE = re.compile(
@@ -298,15 +349,22 @@ def _kept_breaks(removed: str) -> str:
 
 
 def _redact_forty_char_secrets(text: str) -> str:
-    """40-character base64 runs (AWS secret access keys) on lines that mention a secret."""
+    """40-character base64 runs (AWS secret access keys) on lines that mention a secret, and
+    random-looking ones on lines with an access key id (a credentials CSV: `AKIA...,wJalr...`)."""
     folded = _fold(text)
-    if "secret" not in folded:
+    if "secret" not in folded and _ACCESS_KEY_ID not in text:
         return text
     lines = text.split("\n")
     for index, folded_line in enumerate(folded.split("\n")):
         if "secret" in folded_line:
             lines[index] = _FORTY_BASE64.sub(_SECRET_KEY, lines[index])
+        elif _ACCESS_KEY_ID in lines[index]:
+            lines[index] = _FORTY_BASE64.sub(_random_secret_key, lines[index])
     return "\n".join(lines)
+
+
+def _random_secret_key(match: re.Match[str]) -> str:
+    return _SECRET_KEY if _looks_random(match.group(0)) else match.group(0)
 
 
 def redact(text: str) -> str:
@@ -318,9 +376,16 @@ def redact(text: str) -> str:
     base64, such as key material whose BEGIN line was cut off). Key/value forms keep the key:
     `password=`, `passwd:`, `pwd=`, `token=`, `api_key=`, `secret=` and relatives
     (case-insensitive, any prefix such as `DB_PASSWORD`, `aws_secret_access_key`,
-    `SessionToken`), as `k=v`, `k: v`, `"k": "v"`, `--k v`; ADO/JDBC connection strings
-    (`Password=...;`); `Authorization:` headers (scheme kept); bare `Bearer` tokens; URL
-    credentials (`scheme://user:[REDACTED]@host`).
+    `SessionToken`, `AccountKey`), as `k=v`, `k: v`, `"k": "v"`, `--k v`; ADO/JDBC connection
+    strings (`Password=...;`); `Authorization:` headers (scheme kept); bare `Bearer` tokens; URL
+    credentials (`scheme://user:[REDACTED]@host`); command-line passwords (`mysql -p...`,
+    `sshpass -p`, `docker login -p`, `curl -u user:...`), `.netrc` lines, Oracle's
+    `user/password@db`; GitHub (`github-token`) and Slack (`slack-token`, webhook paths) tokens
+    and JSON web tokens (`jwt`).
+
+    Known limit: an unquoted value of several words keeps the words after the first
+    (`passphrase: correct horse battery` hides `correct` only); quoted values and `...;`
+    connection-string values are hidden whole.
     """
     text = _redact_private_keys(text)
     text = _sub_at(_AUTHORIZATION, text, ("authorization",), _keep_scheme)
@@ -329,8 +394,16 @@ def redact(text: str) -> str:
     text = _sub_at(_KEY_VALUE, text, _KEY_ANCHORS, _keep_key)
     text = _sub_at(_FLAG_VALUE, text, _KEY_ANCHORS, _keep_key)
     text = _sub_at(_SECURE_STRING, text, ("convertto-securestring",), _keep_key)
+    text = _sub_at(_CLI_PASSWORD, text, _CLI_PASSWORD_ANCHORS, _keep_key)
+    text = _sub_at(_NETRC, text, ("machine",), _keep_key)
+    text = _sub_at(_CURL_USER, text, ("curl",), _keep_key)
+    text = _sub_at(_ORACLE_CREDENTIALS, text, ("jdbc:oracle:", "sqlplus"), _keep_key)
     text = _sub_at(_ACCESS_KEY_ID_RE, text, _ACCESS_KEY_ID_ANCHORS, lambda _: _ACCESS_KEY_ID, fold=False)
     text = _sub_at(_SESSION_TOKEN_RE, text, _SESSION_TOKEN_ANCHORS, lambda _: _SESSION_TOKEN, fold=False)
+    text = _sub_at(_GITHUB_TOKEN_RE, text, _GITHUB_TOKEN_ANCHORS, lambda _: _GITHUB_TOKEN, fold=False)
+    text = _sub_at(_SLACK_TOKEN_RE, text, ("xox",), lambda _: _SLACK_TOKEN, fold=False)
+    text = _sub_at(_SLACK_WEBHOOK, text, ("hooks.slack.com/",), _keep_key)
+    text = _sub_at(_JWT_RE, text, ("eyJ",), lambda _: _JWT, fold=False)
     text = _redact_forty_char_secrets(text)
     return _LONG_BASE64_LINE.sub(_blob, text)
 

@@ -1,8 +1,12 @@
 """Three renderings of one digest (email text, chat JSON, machine JSON) that always fit SNS. Pure.
 
 Budget: SNS takes 262,144 bytes of UTF-8 including message attributes. When the renderings do not
-fit, excerpts shrink first, then groups keep fewer listed instances; counts, reasons and links
-always stay. Whatever was cut is in the full report written to S3 and linked.
+fit, excerpts shrink first, then groups keep fewer listed instances, then the smallest groups go;
+counts, the largest groups' reasons and links always stay, and every failure left out is counted
+in `omitted`. Whatever was cut is in the full report written to S3 and linked.
+
+Every rendering is valid UTF-8 (a lone surrogate in any field becomes U+FFFD), and text from
+logs or the API cannot add markup to the chat rendering (see `escape_markdown`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 from instance_hygiene.digest import CommandDigest, Failure, Group, to_dict, trim_groups
+from instance_hygiene.events import REGION_PATTERN
+from instance_hygiene.redact import sanitize
 
 SNS_LIMIT_BYTES = 262_144
 SUBJECT_MAX = 99
@@ -23,9 +29,14 @@ ENVELOPE_RESERVE = 4_096
 EXCERPT_STEPS = (None, 5, 2, 0)
 LISTED_STEPS = (None, 50, 10, 3, 1, 0)
 EMAIL_INSTANCES_PER_GROUP = 20
+NOTE_MAX_CHARS = 500
+"""Notes are cut to this in the last-resort rendering (no groups at all)."""
 
 _SUBJECT_UNSAFE = re.compile(r"[^\x20-\x7e]+")
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~&])")
+_LINE_BREAKS = re.compile(r"[\n\t\v\f\x85]+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_REGION = re.compile(REGION_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -65,8 +76,9 @@ def subject(digest: CommandDigest) -> str:
 
 
 def systems_manager_console(region: str, path: str) -> str:
-    """A Systems Manager console page in the region (us-east-1 when unknown)."""
-    region = region or "us-east-1"
+    """A Systems Manager console page in the region (us-east-1 when unknown or not a region name:
+    the region is part of the host name, so nothing else may reach the URL)."""
+    region = region if _REGION.fullmatch(region or "") else "us-east-1"
     return f"https://{region}.console.aws.amazon.com/systems-manager/{path}?region={region}"
 
 
@@ -153,8 +165,30 @@ def email_text(digest: CommandDigest) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Escape text for client-markdown so a log line cannot inject links, mentions or markup."""
-    return MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("@", "@\u200b"))
+    """Text from logs or the API as one inert line of client-markdown.
+
+    Whatever renders it (Slack mrkdwn, Teams, CommonMark), it cannot mention anyone, link
+    anywhere or start a block:
+    - escape sequences and control characters go (`redact.sanitize`), line breaks and tabs
+      become spaces, so no heading, list, quote or code block can start;
+    - `<` and `>` become single angle quotation marks (U+2039, U+203A): no `<!channel>`,
+      `<@U123>`, `<url|text>` or `<at>`, whether or not the client honours backslash escapes;
+    - `@` is followed by a zero-width space (`@here`, `@channel`, `@everyone` stay text);
+    - `://` gets a zero-width space after the colon, so a URL in a log is shown, not linked;
+    - every other markdown character is backslash-escaped (`*`, `_`, `` ` ``, `[`, `#`, `&`, ...);
+      `-`, `=` and `1.` only mean something at the start of a line, which this never is (the
+      renderings put a bullet or `_` before it).
+    """
+    flat = _LINE_BREAKS.sub(" ", sanitize(text))
+    flat = flat.replace("<", "\u2039").replace(">", "\u203a")
+    flat = flat.replace("@", "@\u200b").replace("://", ":\u200b//")
+    return MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+
+
+def utf8_safe(text: str) -> str:
+    """`text` with lone surrogates (from JSON `\\udXXX` escapes or undecodable bytes) as U+FFFD,
+    so that it always encodes to UTF-8."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def chat_json(digest: CommandDigest) -> str:
@@ -208,9 +242,9 @@ def chat_json(digest: CommandDigest) -> str:
 def render(digest: CommandDigest, trimmed: bool = False) -> Rendered:
     return Rendered(
         subject=subject(digest),
-        text=email_text(digest),
-        chat=chat_json(digest),
-        machine=json.dumps(to_dict(digest), ensure_ascii=False),
+        text=utf8_safe(email_text(digest)),
+        chat=utf8_safe(chat_json(digest)),
+        machine=utf8_safe(json.dumps(to_dict(digest), ensure_ascii=False)),
         trimmed=trimmed,
     )
 
@@ -233,16 +267,26 @@ def fit(
             rendered = renderer(candidate, trimmed)
             if message_bytes(rendered) <= limit:
                 return candidate, rendered
-    # Even one line per group is too much: keep counts, the biggest groups' reasons and links.
-    keep = max(1, len(digest.groups))
-    while keep > 1:
+    # Even one line per group is too much: keep counts, the biggest groups' reasons and links;
+    # the failures of the groups left out are counted in `omitted`. Last resort: no group at
+    # all and shortened notes.
+    keep = len(digest.groups)
+    while keep > 0:
         keep //= 2
-        candidate = replace(digest, groups=trim_groups(digest.groups[:keep], 0), excerpt_lines=0)
-        dropped = len(digest.groups) - keep
+        left_out = digest.groups[keep:]
+        notes = digest.notes if keep else tuple(_cut(note, NOTE_MAX_CHARS) for note in digest.notes[:10])
         candidate = replace(
-            candidate, notes=(*digest.notes, f"{dropped} smaller groups are only in the full report.")
+            digest,
+            groups=trim_groups(digest.groups[:keep], 0),
+            excerpt_lines=0,
+            dropped_failures=digest.dropped_failures + sum(group.count for group in left_out),
+            notes=(*notes, f"{len(left_out)} smaller group(s) of failures are only in the full report."),
         )
         rendered = renderer(candidate, True)
         if message_bytes(rendered) <= limit:
             return candidate, rendered
-    raise ValueError("digest cannot fit an SNS message even with one group")
+    raise ValueError("digest cannot fit an SNS message even without its groups")
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -32,7 +32,12 @@ When no ResponseCode is known, the agent's "failed to run commands: exit status 
 supplies it.
 
 Everything quoted from a log goes through `redact.clean` (escape sequences, control
-characters and secrets removed) before it reaches a reason or an excerpt.
+characters and secrets removed) before it reaches a reason, an excerpt or the patch operation.
+
+Where a stream was cut (the end of a head read, the start of a tail read that begins mid-line,
+the text before the agent's "---Output truncated---" marker in the API output), the word the
+cut went through is dropped: it may be the first or last characters of a secret that redaction
+cannot recognise from a fragment.
 """
 
 import ast
@@ -169,6 +174,7 @@ _MAX_SUMMARY_CHARS = 64 * 1024
 _MAX_WINDOWS_BLOCK_LINES = 80
 _MAX_SUMMARY_TRIES = 16
 """Only the last few summary marks are tried (earlier ones are superseded anyway)."""
+_OPERATION_MAX_CHARS = 32
 _REPR_PAIR = re.compile(
     r"""['"](?P<key>\w{1,64}+)['"][ \t]*+:[ \t]*+(?P<value>-?[0-9]{1,12}+|'[^'\n]{0,200}+')"""
 )
@@ -192,7 +198,12 @@ def _counts_from(fields: Mapping[str, object]) -> PatchCounts | None:
     if "OperationType" not in fields and not any(key in fields for key in _SUMMARY_FIELDS):
         return None
     reported = fields.get("OperationType")
-    operation = (reported.strip().strip("'\"") or None) if isinstance(reported, str) else None
+    # Text from the log like any other: redacted, one line, short ("Scan" or "Install").
+    operation = (
+        _cut(" ".join(clean(reported).split()).strip("'\""), _OPERATION_MAX_CHARS) or None
+        if isinstance(reported, str)
+        else None
+    )
     counts = {attribute: _count(fields.get(key)) for key, attribute in _SUMMARY_FIELDS.items()}
     return PatchCounts(operation=operation, **counts)
 
@@ -348,7 +359,12 @@ _MAX_LAST_LINES = 4_000
 """Of a head or tail with more lines, only its first and last lines are looked at."""
 
 _HARMLESS = re.compile(r"unable to gain necessary access for possible kernel updates", re.IGNORECASE)
-_NOISE = re.compile(r"[ \t]*+(?:--output truncated--|-{5,}+ERROR-{5,}+)[ \t]*+", re.IGNORECASE)
+_NOISE = re.compile(
+    r"[ \t]*+(?:-{2,}+(?:output|error) truncated-{2,}+|-{5,}+ERROR-{5,}+)[ \t]*+", re.IGNORECASE
+)
+_API_TRUNCATED = re.compile(r"\n-{2,3}+(?:Output|Error) truncated-{2,4}+")
+"""The agent's marker after the text it cut, in the API's 2,500-character output."""
+_TOKEN_BREAKS = (" ", "\t", "\n", "\r")
 _AGENT_EXIT = re.compile(r"failed to run commands: exit status (?P<code>-?[0-9]{1,10})\b")
 _HAS_WORD = re.compile(r"[A-Za-z0-9]")
 
@@ -430,6 +446,7 @@ _GENERIC_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
+
 _WINDOWS_UPDATE_ACTION = re.compile(
     r"error occurred when attempting to (?P<action>search|download|install)\b", re.IGNORECASE
 )
@@ -509,11 +526,53 @@ def _bounded_split(text: str) -> list[str]:
     return head + (tail[1:] if len(tail) > _MAX_LAST_LINES else tail)
 
 
+def _drop_last_token(text: str) -> str:
+    """`text` without the characters after its last space or line break."""
+    if not text or text[-1] in _TOKEN_BREAKS:
+        return text
+    return text[: max(text.rfind(c) for c in _TOKEN_BREAKS) + 1]
+
+
+def _drop_first_token(text: str) -> str:
+    """`text` from its first space or line break on."""
+    found = [index for index in (text.find(c) for c in _TOKEN_BREAKS) if index >= 0]
+    return text[min(found) :] if found else ""
+
+
+def _drop_api_cuts(text: str) -> str:
+    """Drop the word before each of the agent's truncation markers (it was cut)."""
+    if "truncated-" not in text:
+        return text
+    parts: list[str] = []
+    done = 0
+    for marker in _API_TRUNCATED.finditer(text):
+        parts.append(_drop_last_token(text[done : marker.start()]))
+        done = marker.start()
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _whole_words(stream: StreamText) -> list[str]:
+    """The parts of a stream to read, without the words a byte range cut through.
+
+    A head of a longer stream ends where the byte range ended; a tail begins mid-line when
+    `logs.decode` found no line break to start from (a single huge line).
+    """
+    if not stream.tail:
+        return [_drop_api_cuts(stream.head)]
+    head, tail = stream.head, stream.tail
+    if not stream.complete:
+        head = _drop_last_token(head)
+        if "\n" not in tail[:-1]:
+            tail = _drop_first_token(tail)
+    return [_drop_api_cuts(head), tail]
+
+
 def _lines(stream: StreamText | None, first_order: int) -> list[_Line]:
     """Lines of a stream, head then tail, numbered from `first_order`."""
     if stream is None:
         return []
-    parts = [stream.head, stream.tail] if stream.tail else [stream.head]
+    parts = _whole_words(stream)
     lines: list[_Line] = []
     for part in parts:
         # The whole part is cleaned (secrets can span lines); only its first and last lines are
