@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,9 +12,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
 from instance_hygiene.events import parse_command_event
-from instance_hygiene.idempotency import once
+from instance_hygiene.idempotency import NOT_RECORDED, once
 from instance_hygiene.notify import Clients, notify_command
 from instance_hygiene.settings import NotifierSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = Logger()
 tracer = Tracer()
@@ -22,7 +25,14 @@ metrics = Metrics()
 
 # The EventBridge rule sends only these; anything else (a manual invoke) is acknowledged quietly.
 NOTIFIED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
-RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, max_pool_connections=32)
+# Throttling and 5xx are retried with backoff (adaptive: the client also slows itself down);
+# bounded timeouts keep one hung connection from eating the time the digest needs.
+RETRIES = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    max_pool_connections=32,
+    connect_timeout=5,
+    read_timeout=20,
+)
 
 
 @cache
@@ -33,6 +43,12 @@ def _clients() -> Clients:
         ec2=boto3.client("ec2", config=RETRIES),
         sns=boto3.client("sns", config=RETRIES),
     )
+
+
+@cache
+def _dynamodb() -> DynamoDBClient:
+    """The idempotency store's client: built once per container, with the same retries."""
+    return boto3.client("dynamodb", config=RETRIES)
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
@@ -46,7 +62,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"notified": False, "status": parsed.detail.status}
 
     # One message per (command, status): a redelivered event returns the first outcome.
-    @once(settings, context)
+    @once(settings, context, dynamodb=_dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_command(
             parsed,
@@ -61,5 +77,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return outcome.as_dict()
 
     result = notify_once(key={"command_id": parsed.detail.command_id, "status": parsed.detail.status})
+    if result.get(NOT_RECORDED) is False:
+        metrics.add_metric(name="IdempotencyRecordsNotSaved", unit=MetricUnit.Count, value=1)
     logger.info("notified", extra=result)
     return result

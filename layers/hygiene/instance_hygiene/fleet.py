@@ -142,11 +142,20 @@ def read_command(ssm: SSMClient, command_id: str) -> Command:
 
 
 def read_invocations(ssm: SSMClient, command_id: str) -> Iterator[Invocation]:
-    """Every invocation with its steps, page by page (at most 50 a page)."""
+    """Every invocation with its steps, page by page (at most 50 a page).
+
+    Errors are raised (after botocore's retries), never taken for "no invocations": a throttled
+    or denied listing must not produce a digest that says nothing failed.
+    """
     paginator = ssm.get_paginator("list_command_invocations")
-    for page in paginator.paginate(CommandId=command_id, Details=True):
-        for raw in page.get("CommandInvocations", []):
-            yield parse_invocation(raw)
+    try:
+        for page in paginator.paginate(CommandId=command_id, Details=True):
+            for raw in page.get("CommandInvocations", []):
+                yield parse_invocation(raw)
+    except ClientError as error:
+        if _code(error) == "InvalidCommandId":
+            raise CommandNotFound(f"command {command_id} not found while listing its invocations") from error
+        raise
 
 
 def _tag(tags: Iterable[Mapping[str, str]], key: str) -> str | None:
@@ -178,7 +187,10 @@ def describe_instances(
                         )
     except (ClientError, BotoCoreError) as error:
         LOGGER.warning("EC2 names unavailable: %s", error)
-        notes.append(f"EC2 instance names unavailable ({_code(error)}); ids shown instead.")
+        notes.append(
+            f"EC2 instance names unavailable ({_code(error)}{_denied_hint(error, 'ec2:DescribeInstances')}); "
+            "instances are shown by the name Systems Manager reports for them, else by id."
+        )
     try:
         info_pages = ssm.get_paginator("describe_instance_information")
         for start in range(0, len(managed_ids), 50):
@@ -193,8 +205,18 @@ def describe_instances(
                     )
     except (ClientError, BotoCoreError) as error:
         LOGGER.warning("managed instance names unavailable: %s", error)
-        notes.append(f"Managed instance names unavailable ({_code(error)}); ids shown instead.")
+        notes.append(
+            f"Managed instance names unavailable ({_code(error)}"
+            f"{_denied_hint(error, 'ssm:DescribeInstanceInformation')}); instances are shown by the name "
+            "Systems Manager reports for them, else by id."
+        )
     return found, notes
+
+
+def _denied_hint(error: Exception, permission: str) -> str:
+    code = _code(error)
+    denied = code in {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException"}
+    return f": the function's role lacks {permission}" if denied else ""
 
 
 def _code(error: Exception) -> str:

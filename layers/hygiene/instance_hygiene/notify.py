@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.digest import to_dict
 from instance_hygiene.events import CommandStatusEvent, WindowExecutionEvent
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
+
+LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,13 +83,22 @@ def notify_command(
     report_uri = None
     if rendered.trimmed:
         key_base = f"{settings.report_prefix.rstrip('/')}/{detail.command_id}/{detail.status}"
-        report_uri = write_report(
-            clients.s3,
-            bucket=settings.report_bucket,
-            key_base=key_base,
-            machine=to_dict(digest),
-            text=email_text(digest),
-        )
+        try:
+            report_uri = write_report(
+                clients.s3,
+                bucket=settings.report_bucket,
+                key_base=key_base,
+                machine=to_dict(digest),
+                text=email_text(digest),
+            )
+        except (ClientError, BotoCoreError) as error:
+            # The cut message still tells what failed and where: send it, and say what is missing.
+            LOGGER.error("writing the full report failed: %s", error)
+            note = (
+                f"The full report could not be written to s3://{settings.report_bucket}/{key_base}.json "
+                f"({_code(error)}); this message is cut to fit and the rest is in the instances' logs."
+            )
+            digest = replace(digest, notes=(note, *digest.notes))
         fitted, rendered = fit(replace(digest, report_uri=report_uri))
     message_id = publish(
         clients.sns,
@@ -107,6 +121,12 @@ def notify_command(
         bytes_read=stats.bytes_read,
         log_fetch_failures=stats.fetch_failures,
     )
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or "error")
+    return type(error).__name__
 
 
 def notify_window(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ NOT_FAILED_STEP_STATUSES = frozenset({"Success", "Skipped", "Pending", "InProgre
 NEVER_RAN_DETAILS = frozenset({"DeliveryTimedOut", "Undeliverable", "InvalidPlatform", "NoInstancesInTag"})
 LOG_READ_WORKERS = 16
 TIME_RESERVE_SECONDS = 8.0
+"""No log listing, log read or name lookup starts with less time left than this."""
+SUMMARY_RESERVE_SECONDS = 4.0
+"""Summarising from logs stops with less time left than this: rendering and publishing remain."""
 
 MISSING_LOG_CAUSE = (
     "the instance role likely lacks s3:PutObject on the prefix, s3:GetEncryptionConfiguration on the "
@@ -50,6 +54,28 @@ class ReadStats:
     requests: int = 0
     fetch_failures: int = 0
     errors: list[str] = field(default_factory=list)
+    unread: int = 0
+    """Instances whose logs were listed but not read because time ran short."""
+
+
+class Deadline:
+    """The function's remaining time against the reserves kept for what must still happen."""
+
+    def __init__(self, remaining_seconds: Callable[[], float] | None) -> None:
+        self._remaining = remaining_seconds
+
+    def short(self, reserve: float = TIME_RESERVE_SECONDS) -> bool:
+        return self._remaining is not None and self._remaining() < reserve
+
+
+@dataclass(frozen=True)
+class _InstanceRead:
+    """What one worker read for one instance (workers share nothing)."""
+
+    instance_id: str
+    streams: dict[str, StreamRead]
+    errors: tuple[Exception, ...] = ()
+    skipped: bool = False
 
 
 def failed_step(invocation: Invocation) -> Plugin | None:
@@ -66,7 +92,10 @@ def _failure(
     links: tuple[str, ...],
     log_source: LogSourceName,
     instance: Instance | None,
+    use_logs: bool = True,
 ) -> Failure:
+    """One failed invocation summarised from its S3/local streams when read, else from the API's
+    truncated output; with `use_logs=False` (time ran short) from status and exit code only."""
     if reads:
         stdout = reads["stdout"].text if "stdout" in reads else None
         stderr = reads["stderr"].text if "stderr" in reads else None
@@ -77,14 +106,20 @@ def _failure(
             complete=all(r.text.complete for r in reads.values()),
             links=links,
         )
-    elif plugin is not None and plugin.output:
+    elif use_logs and plugin is not None and plugin.output:
         api_stdout, api_stderr = split_api_output(plugin.output)
         stdout = StreamText(head=api_stdout, tail="", complete=False)
         stderr = StreamText(head=api_stderr, tail="", complete=False) if api_stderr else None
-        log = LogInfo(source="api", bytes_total=None, bytes_read=len(plugin.output.encode()), complete=False)
+        log = LogInfo(
+            source="api",
+            bytes_total=None,
+            bytes_read=len(plugin.output.encode()),
+            complete=False,
+            links=links,
+        )
     else:
         stdout = stderr = None
-        log = LogInfo(source="none")
+        log = LogInfo(source="none", links=links)
     step = plugin.name if plugin else None
     summary = summarise_failure(
         document_name=command.document_name,
@@ -123,24 +158,53 @@ def build_digest(
     account: str = "",
     stats: ReadStats | None = None,
 ) -> CommandDigest:
-    """Counts, one summarised failure per invocation that did not succeed, grouped, with notes."""
+    """Counts, one summarised failure per invocation that did not succeed, grouped, with notes.
+
+    Counts are always complete: every invocation is listed, and a listing error is raised. What
+    follows watches the deadline (`remaining_seconds`): no log listing, name lookup or log read
+    starts with less than TIME_RESERVE_SECONDS left, and failures are summarised from their logs
+    until SUMMARY_RESERVE_SECONDS (then from status and exit code), leaving the rest for rendering
+    and publishing. What was left out is said in the first notes and `partial` is set. A log
+    listing or read that failed after botocore's retries is reported in a note with its likely
+    cause, never taken for "no log".
+    """
     stats = stats if stats is not None else ReadStats()
+    deadline = Deadline(remaining_seconds)
+    partial: list[str] = []
+    notes: list[str] = []
+
+    # Counts never depend on the deadline: every invocation is listed (errors are raised).
     all_invocations = list(invocations)
     failed = [i for i in all_invocations if i.status not in SUCCESS_STATUSES]
-    notes: list[str] = []
 
     index: LogIndex = {}
     listed = False
     if logs is not None and failed:
-        try:
-            index = logs.index(command.command_id)
-            listed = True
-        except (ClientError, BotoCoreError, OSError) as error:
-            LOGGER.warning("listing the command's logs failed: %s", error)
-            notes.append(
-                f"Could not list the logs ({_error_text(error)}); showing the API's truncated output."
+        if deadline.short():
+            partial.append(
+                "Partial digest: time ran short before the logs could be listed; "
+                "every instance shows the API's truncated output."
             )
-            stats.errors.append(_error_text(error))
+        else:
+            try:
+                index = logs.index(command.command_id)
+                listed = True
+            except (ClientError, BotoCoreError, OSError) as error:
+                LOGGER.warning("listing the command's logs failed: %s", error)
+                notes.append(
+                    f"Could not list the logs ({_error_code(error)}: {_listing_cause(error)}); every "
+                    "instance shows the API's truncated output. The logs may well exist."
+                )
+                stats.errors.append(_error_text(error))
+
+    # A few calls (200 ids each): before the reads, which take what time is left.
+    names: dict[str, Instance] = {}
+    if instances and failed:
+        if deadline.short():
+            partial.append("Partial digest: time ran short before instance names could be looked up.")
+        else:
+            names, name_notes = instances([i.instance_id for i in failed])
+            notes.extend(name_notes)
 
     steps = {i.instance_id: failed_step(i) for i in failed}
     wanted: dict[str, StepStreams] = {}
@@ -149,33 +213,37 @@ def build_digest(
         if plugin is not None and (streams := find_streams(index, invocation.instance_id, plugin.name)):
             wanted[invocation.instance_id] = streams
 
-    reads, out_of_time = _read_streams(logs, list(wanted.items()), remaining_seconds, stats)
-    if out_of_time:
-        notes.append(
-            f"Partial digest: time ran short after reading {len(reads)} of {len(wanted)} instances' logs; "
-            "the rest show the API's truncated output."
-        )
-    if stats.fetch_failures:
-        notes.append(
-            f"{stats.fetch_failures} log read(s) failed ({stats.errors[-1]}); those instances show the API's "
-            "truncated output. Check the function's s3:GetObject and kms:Decrypt permissions."
+    reads, unreadable = _read_streams(logs, list(wanted.items()), deadline, stats)
+    if stats.unread:
+        partial.append(
+            f"Partial digest: time ran short after reading {len(wanted) - stats.unread} of {len(wanted)} "
+            "instances' logs; the rest show the API's truncated output."
         )
 
-    names, name_notes = instances([i.instance_id for i in failed]) if instances and failed else ({}, [])
-    notes.extend(name_notes)
-
-    failures = [
-        _failure(
-            command,
-            invocation,
-            plugin=steps[invocation.instance_id],
-            reads=reads.get(invocation.instance_id, {}),
-            links=_links(logs, wanted.get(invocation.instance_id)),
-            log_source=logs.source if logs else "none",
-            instance=names.get(invocation.instance_id),
+    failures: list[Failure] = []
+    cut_at: int | None = None
+    for n, invocation in enumerate(failed):
+        if cut_at is None and deadline.short(SUMMARY_RESERVE_SECONDS):
+            cut_at = n
+            partial.append(
+                f"Partial digest: time ran short after summarising {n} of {len(failed)} failures; the rest "
+                "are described from their status and exit code only."
+            )
+        use_logs = cut_at is None
+        failures.append(
+            _failure(
+                command,
+                invocation,
+                plugin=steps[invocation.instance_id],
+                reads=reads.get(invocation.instance_id, {}) if use_logs else {},
+                links=_links(logs, wanted.get(invocation.instance_id)),
+                log_source=logs.source if logs else "none",
+                instance=names.get(invocation.instance_id),
+                use_logs=use_logs,
+            )
         )
-        for invocation in failed
-    ]
+    shown_as = {f.instance_id: f.instance_name or f.instance_id for f in failures}
+    notes.extend(_unreadable_notes(unreadable, shown_as))
     if listed or logs is None:
         # Only instances with nothing stored are "missing"; unreadable ones have their own note.
         notes.extend(_missing_log_notes(command, [f for f in failures if f.instance_id not in wanted], logs))
@@ -190,8 +258,8 @@ def build_digest(
         comment=command.comment,
         output_bucket=command.output_bucket,
         output_prefix=command.output_prefix,
-        notes=tuple(notes),
-        partial=out_of_time,
+        notes=(*partial, *notes),
+        partial=bool(partial),
     )
 
 
@@ -204,47 +272,129 @@ def _links(logs: LogStore | None, streams: StepStreams | None) -> tuple[str, ...
 def _read_streams(
     logs: LogStore | None,
     wanted: list[tuple[str, StepStreams]],
-    remaining_seconds: Callable[[], float] | None,
+    deadline: Deadline,
     stats: ReadStats,
-) -> tuple[dict[str, dict[str, StreamRead]], bool]:
-    """Read the failed steps' streams with bounded concurrency until time runs short."""
-    reads: dict[str, dict[str, StreamRead]] = {}
-    if logs is None or not wanted:
-        return reads, False
-    out_of_time = False
+) -> tuple[dict[str, dict[str, StreamRead]], dict[str, tuple[Exception, ...]]]:
+    """Read the failed steps' streams with bounded concurrency until time runs short.
 
-    def read_one(item: tuple[str, StepStreams]) -> tuple[str, dict[str, StreamRead], list[str]]:
+    Returns the instances read completely, and the instances with a stream that could not be
+    read (after botocore's retries) with their errors: those use the API's output instead, so a
+    log is never presented as complete when part of it was not read. Each read checks the
+    deadline first, so no read starts once time runs short.
+    """
+    reads: dict[str, dict[str, StreamRead]] = {}
+    unreadable: dict[str, tuple[Exception, ...]] = {}
+    if logs is None or not wanted:
+        return reads, unreadable
+
+    def read_one(item: tuple[str, StepStreams]) -> _InstanceRead:
         """Runs in a worker thread: returns what it read and its errors, shares nothing."""
         instance_id, streams = item
         result: dict[str, StreamRead] = {}
-        errors: list[str] = []
+        errors: list[Exception] = []
         for name, ref in (("stdout", streams.stdout), ("stderr", streams.stderr)):
             if ref is None:
                 continue
+            if deadline.short():
+                return _InstanceRead(instance_id, {}, skipped=True)
             try:
                 result[name] = logs.read(ref)
             except (ClientError, BotoCoreError, OSError) as error:
                 LOGGER.warning("reading %s failed: %s", ref.location, error)
-                errors.append(_error_text(error))
-        return instance_id, result, errors
+                errors.append(error)
+        return _InstanceRead(instance_id, result, tuple(errors))
 
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=LOG_READ_WORKERS) as pool:
-        batch = LOG_READ_WORKERS * 4
-        for start in range(0, len(wanted), batch):
-            if remaining_seconds is not None and remaining_seconds() < TIME_RESERVE_SECONDS:
-                out_of_time = True
-                break
-            for instance_id, result, errors in pool.map(read_one, wanted[start : start + batch]):
-                stats.fetch_failures += len(errors)
-                stats.errors.extend(errors)
-                if result:
-                    reads[instance_id] = result
-                    stats.streams += len(result)
-                    stats.bytes_read += sum(r.bytes_read for r in result.values())
-                    stats.requests += sum(r.requests for r in result.values())
+        for read in pool.map(read_one, wanted):
+            if read.skipped:
+                stats.unread += 1
+                continue
+            stats.streams += len(read.streams)
+            stats.bytes_read += sum(r.bytes_read for r in read.streams.values())
+            stats.requests += sum(r.requests for r in read.streams.values())
+            if read.errors:
+                stats.fetch_failures += len(read.errors)
+                stats.errors.extend(_error_text(e) for e in read.errors)
+                unreadable[read.instance_id] = read.errors
+            elif read.streams:
+                reads[read.instance_id] = read.streams
     LOGGER.info("read %d streams in %.2fs", stats.streams, time.monotonic() - started)
-    return reads, out_of_time
+    return reads, unreadable
+
+
+READ_FAILURE_CAUSES = {
+    "kms": "the function may not decrypt with the bucket's KMS key (kms:Decrypt on the key policy "
+    "or the function's role)",
+    "denied": "the function's role lacks s3:GetObject on the log prefix",
+    "gone": "the object was deleted or expired (lifecycle rule) between the listing and the read",
+    "busy": "S3 kept throttling or failing after botocore's retries",
+    "local": "the local copy could not be read",
+}
+THROTTLED_OR_UNAVAILABLE = frozenset(
+    {
+        "SlowDown",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "500",
+        "503",
+    }
+)
+
+
+def _read_failure_cause(error: Exception) -> str:
+    """kms, denied, gone, busy (throttled, 5xx, no connection), local, or the error code."""
+    if isinstance(error, OSError):
+        return "local"
+    code = _error_code(error)
+    message = _error_message(error).lower()
+    if code.startswith("KMS") or "kms" in message:
+        return "kms"
+    if code in {"AccessDenied", "AllAccessDisabled", "403"}:
+        return "denied"
+    if code in {"NoSuchKey", "404", "NoSuchBucket"}:
+        return "gone"
+    if code in THROTTLED_OR_UNAVAILABLE or not isinstance(error, ClientError):
+        return "busy"
+    return code
+
+
+def _unreadable_notes(
+    unreadable: Mapping[str, tuple[Exception, ...]], shown_as: Mapping[str, str]
+) -> list[str]:
+    """One note per cause: how many instances, the error code, what it likely means, which."""
+    by_cause: dict[str, list[str]] = {}
+    codes: dict[str, Counter[str]] = {}
+    for instance_id, errors in unreadable.items():
+        for cause in dict.fromkeys(_read_failure_cause(e) for e in errors):
+            by_cause.setdefault(cause, []).append(instance_id)
+        for error in errors:
+            codes.setdefault(_read_failure_cause(error), Counter())[_error_code(error)] += 1
+    notes = []
+    for cause, ids in sorted(by_cause.items(), key=lambda item: (-len(item[1]), item[0])):
+        code_text = ", ".join(f"{code} x{n}" if n > 1 else code for code, n in codes[cause].most_common())
+        meaning = READ_FAILURE_CAUSES.get(cause, "see the function's log")
+        shown = ", ".join(shown_as.get(i, i) for i in ids[:5]) + (
+            f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+        )
+        notes.append(
+            f"{len(ids)} instance(s)' logs could not be read ({code_text}): {meaning}. "
+            f"They show the API's truncated output instead ({shown})."
+        )
+    return notes
+
+
+def _listing_cause(error: Exception) -> str:
+    cause = _read_failure_cause(error)
+    if cause in {"denied", "kms"}:
+        return "the function's role lacks s3:ListBucket on the log bucket"
+    if cause == "busy":
+        return "S3 kept throttling or failing after botocore's retries"
+    return _error_message(error)[:200] or "see the log of the run"
 
 
 def _missing_log_notes(command: Command, failures: list[Failure], logs: LogStore | None) -> list[str]:
@@ -272,6 +422,18 @@ def _missing_log_notes(command: Command, failures: list[Failure], logs: LogStore
         f"{len(missing)} instance(s) wrote no log to {where} ({ids}{more}): {MISSING_LOG_CAUSE}. "
         "Showing the API's truncated output instead."
     ]
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or "error")
+    return type(error).__name__
+
+
+def _error_message(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Message") or "")
+    return str(error)
 
 
 def _error_text(error: Exception) -> str:

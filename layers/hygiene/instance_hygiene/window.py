@@ -6,15 +6,20 @@ Reads (adapter functions taking the SSM client) and the report and its rendering
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.render import Rendered, escape_markdown, safe_subject, systems_manager_console
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
+
+LOGGER = logging.getLogger(__name__)
 
 SCHEMA = "instance-hygiene/window-report@1"
 
@@ -114,9 +119,20 @@ def assemble(
 def read_window_report(
     ssm: SSMClient, *, window_id: str, window_execution_id: str, region: str = ""
 ) -> WindowReport:
-    """The execution (whose API response has no window id: it comes from the event) and its tasks."""
+    """The execution (whose API response has no window id: it comes from the event) and its tasks.
+
+    The execution and its tasks are what the report is about: a failure to read them is raised
+    (after botocore's retries), so the event is retried and kept. The window's name and each
+    task's command ids are extras: without them the report is sent with a note saying so.
+    """
+    notes: list[str] = []
     execution = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id)
-    window_name = str(ssm.get_maintenance_window(WindowId=window_id).get("Name", ""))
+    try:
+        window_name = str(ssm.get_maintenance_window(WindowId=window_id).get("Name", ""))
+    except (ClientError, BotoCoreError) as error:
+        LOGGER.warning("window name unavailable: %s", error)
+        window_name = ""
+        notes.append(f"The window's name is unavailable ({_code(error)}); it is shown by id.")
     registered = [
         task
         for page in ssm.get_paginator("describe_maintenance_window_tasks").paginate(WindowId=window_id)
@@ -129,18 +145,27 @@ def read_window_report(
             WindowExecutionId=window_execution_id, TaskId=task_execution_id
         )
         registered_task = by_arn_priority.get((detail.get("TaskArn"), detail.get("Priority")), {})
-        command_ids = tuple(
-            inv["ExecutionId"]
-            for page in ssm.get_paginator("describe_maintenance_window_execution_task_invocations").paginate(
-                WindowExecutionId=window_execution_id, TaskId=task_execution_id
+        name = str(registered_task.get("Name") or detail.get("TaskArn", ""))
+        try:
+            command_ids = tuple(
+                inv["ExecutionId"]
+                for page in ssm.get_paginator(
+                    "describe_maintenance_window_execution_task_invocations"
+                ).paginate(WindowExecutionId=window_execution_id, TaskId=task_execution_id)
+                for inv in page.get("WindowExecutionTaskInvocationIdentities", [])
+                if inv.get("ExecutionId")
             )
-            for inv in page.get("WindowExecutionTaskInvocationIdentities", [])
-            if inv.get("ExecutionId")
-        )
+        except (ClientError, BotoCoreError) as error:
+            LOGGER.warning("task invocations unavailable: %s", error)
+            command_ids = ()
+            notes.append(
+                f"Task {name}: its command ids are unavailable ({_code(error)}); each failed command "
+                "still sends its own notification."
+            )
         executed.append(
             TaskRun(
                 task_id=str(registered_task.get("WindowTaskId", task_execution_id)),
-                name=str(registered_task.get("Name") or detail.get("TaskArn", "")),
+                name=name,
                 task_arn=str(detail.get("TaskArn", "")),
                 priority=detail.get("Priority"),
                 status=str(detail.get("Status", "")),
@@ -152,13 +177,20 @@ def read_window_report(
                 end=_stamp(detail.get("EndTime")),
             )
         )
-    return assemble(
+    report = assemble(
         execution={**execution, "WindowId": window_id},
         registered=registered,
         executed=executed,
         window_name=window_name,
         region=region,
     )
+    return replace(report, notes=(*report.notes, *notes))
+
+
+def _code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code") or "error")
+    return type(error).__name__
 
 
 def to_dict(report: WindowReport) -> dict[str, Any]:
