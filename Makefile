@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # checkov: no calls home for guidelines (offline machines).
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv test unit lint typecheck template-lint security check build demo container-test clean
+.PHONY: venv test unit lint typecheck template-lint security check build demo container-test bench bench-quick clean
 
 venv: $(VENV)/.installed
 
@@ -58,6 +58,14 @@ demo: venv
 ## in a Lambda container against the stand-in (needs a Docker engine; .ci/run installs one)
 container-test: venv
 	$(BIN)/pytest tests/container -p no:cacheprovider
+
+## bench: benchmarks on the offline stand-in (10-13 min, with the 1 GiB log): writes docs/benchmarks.md
+bench: venv
+	$(BIN)/python -m bench --with-1gb
+
+## bench-quick: the same, smaller (under 2 min); CI runs it to keep the harness working
+bench-quick: venv
+	$(BIN)/python -m bench --quick --out $(or $(BENCH_OUT),/tmp/instance-hygiene-bench)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
