@@ -471,7 +471,7 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
         "Attributes"
     ]["QueueArn"]
     clients.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    document = f"instance-hygiene-HealthcheckDocument-{_physical_id(seed, 'HealthcheckDocument')}"
+    document = "instance-hygiene-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
     clients.ssm.create_document(
         Name=document,
         Content=(ROOT / "documents" / "healthcheck.yaml").read_text(),

@@ -32,15 +32,16 @@ pytestmark = pytest.mark.container
 LOGS = ROOT / "tests" / "fixtures" / "logs"
 SH, PS = "aws:runShellScript", "aws:runPowerShellScript"
 FUNCTIONS = {"command-": "CommandFailedFunction", "window-": "WindowFailedFunction"}
-HEALTHCHECK = "instance-hygiene-HealthcheckDocument-Q2W3E4R5T6Y7"  # as named in the sample events
+HEALTHCHECK = "instance-hygiene-Healthcheck"  # as named in the sample events
 
-# What the topic carries for each sample event: the subject, or None for no message. SNS takes
-# subjects under 100 characters: the long healthcheck document name pushes the context out.
+# What the topic carries for each sample event: the subject, or None for no message.
 EXPECTED: dict[str, str | None] = {
     "command-failed.json": "FAILED AWS-RunPatchBaseline: 2 of 3 instances (PatchWithHealthcheck patch)",
     "command-timed-out.json": "TIMEDOUT AWS-RunPatchBaseline: 1 of 3 instances (PatchWithHealthcheck patch)",
-    "command-cancelled.json": f"CANCELLED {HEALTHCHECK}: 3 of 3 instances (PatchWithHealthch...",
-    "command-healthcheck-failed.json": f"FAILED {HEALTHCHECK}: 1 of 3 instances (PatchWithHealthcheck...",
+    "command-cancelled.json": f"CANCELLED {HEALTHCHECK}: 3 of 3 instances (PatchWithHealthcheck healthcheck)",
+    "command-healthcheck-failed.json": (
+        f"FAILED {HEALTHCHECK}: 1 of 3 instances (PatchWithHealthcheck healthcheck)"
+    ),
     "command-success.json": None,
     "window-failed.json": "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed",
     "window-timed-out.json": (

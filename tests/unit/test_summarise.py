@@ -990,3 +990,24 @@ def test_given_any_text_when_parsed_for_patch_summary_then_never_raises(text: st
     result = parse_patch_summary(text)
 
     assert result is None or isinstance(result, PatchCounts)
+
+
+@pytest.mark.parametrize(
+    ("status", "details"), [("TimedOut", "Execution Timed Out"), ("Cancelled", "Cancelled")]
+)
+@pytest.mark.parametrize("code", [137, 143])
+def test_given_a_step_stopped_by_ssm_when_summarised_then_its_kill_code_is_not_blamed_on_memory(
+    status: str, details: str, code: int
+) -> None:
+    summary = summarise_failure(
+        document_name="AWS-RunPatchBaseline",
+        status=status,
+        status_details=details,
+        step="PatchLinux",
+        response_code=code,
+        stdout=StreamText(head="Running transaction\n  Updating   : bind-libs 1/16\n"),
+        stderr=None,
+    )
+
+    assert summary.exit_code == code
+    assert summary.exit_meaning == "stopped by Systems Manager (timeout or cancel)"

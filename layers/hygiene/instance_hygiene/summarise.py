@@ -817,6 +817,7 @@ _NOT_RUN = MappingProxyType(
 )
 _CANCELLED = "cancelled (e.g. window cutoff reached or operator)"
 _STOPPED = frozenset({"executiontimedout", "timedout", "cancelled", "cancelling"})
+_KILL_CODES = frozenset({137, 143, -1, 4294967295})
 
 
 def _log_reason(
@@ -882,6 +883,9 @@ def summarise_failure(
                 exit_code = int(agent.group("code"))
                 break
     meaning = describe_exit_code(exit_code, document_name=document_name, step=step)
+    if detail in _STOPPED and exit_code in _KILL_CODES:
+        # The agent kills a step it stops; the code says how, not why (not out of memory).
+        meaning = "stopped by Systems Manager (timeout or cancel)"
     in_step = f" (step {step})" if step else ""
 
     if detail in _NOT_RUN:
