@@ -41,6 +41,7 @@ from moto.sns.models import sns_backends
 
 from local import outputs, simulator
 from local.outputs import HEALTHCHECK, LINUX, PATCH, WINDOWS, Host
+from local.runtime import create_runtime
 from local.simulator import ACCOUNT, Outcome, PlayedCommand, TaskRun
 from local.standin import ssm as standin
 from local.standin.server import running
@@ -453,24 +454,18 @@ def _physical_id(seed: int, logical: str, length: int = 13) -> str:
 def provision(clients: Clients, *, region: str, seed: int) -> Stack:
     """The stack's runtime resources: log bucket (no KMS here) with the healthcheck scripts,
     topic with an SQS subscriber (not raw), idempotency table, healthcheck document."""
-    bucket = f"instance-hygiene-logbucket-{_physical_id(seed, 'LogBucket', 12).lower()}"
-    clients.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})  # type: ignore[typeddict-item]
+    runtime = create_runtime(
+        lambda service: getattr(clients, service),
+        region=region,
+        bucket=f"instance-hygiene-logbucket-{_physical_id(seed, 'LogBucket', 12).lower()}",
+        table=f"instance-hygiene-IdempotencyTable-{_physical_id(seed, 'IdempotencyTable')}",
+        topic=f"instance-hygiene-NotificationTopic-{_physical_id(seed, 'NotificationTopic')}",
+        queue="digest-subscriber",
+    )
+    bucket, table, topic_arn = runtime.bucket, runtime.table, runtime.topic_arn
+    queue_url = str(runtime.queue_url)
     for script in sorted((ROOT / "documents" / "scripts").glob("healthcheck.*")):
         clients.s3.put_object(Bucket=bucket, Key=f"{SCRIPTS_PREFIX}{script.name}", Body=script.read_bytes())
-    table = f"instance-hygiene-IdempotencyTable-{_physical_id(seed, 'IdempotencyTable')}"
-    clients.dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    topic = f"instance-hygiene-NotificationTopic-{_physical_id(seed, 'NotificationTopic')}"
-    topic_arn = clients.sns.create_topic(Name=topic)["TopicArn"]
-    queue_url = clients.sqs.create_queue(QueueName="digest-subscriber")["QueueUrl"]
-    queue_arn = clients.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    clients.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     document = "instance-hygiene-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
     clients.ssm.create_document(
         Name=document,

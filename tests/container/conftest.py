@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.runtime import create_runtime
 from local.standin.server import FAKE_CREDENTIALS, Endpoint, free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,20 +200,8 @@ class Stack:
 def stack(standin: Endpoint) -> Stack:
     """What `sam deploy` creates that the functions call: bucket, idempotency table, topic."""
     stack = Stack(endpoint=standin, topic_arn="", queue_url="")
-    stack.client("s3").create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    stack.client("dynamodb").create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    sns, sqs = stack.client("sns"), stack.client("sqs")
-    stack.topic_arn = sns.create_topic(Name=TOPIC)["TopicArn"]
-    stack.queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    runtime = create_runtime(stack.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
+    stack.topic_arn, stack.queue_url = runtime.topic_arn, str(runtime.queue_url)
     return stack
 
 

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.runtime import create_runtime
 from local.standin import ssm as standin
 from tests.functions import load_function
 
@@ -95,21 +96,11 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     standin.install()
     with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        runtime = create_runtime(
+            boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic="hygiene-notifications"
         )
-        sns, sqs = boto3.client("sns"), boto3.client("sqs")
-        topic_arn = sns.create_topic(Name="hygiene-notifications")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        topic_arn, queue_url = runtime.topic_arn, str(runtime.queue_url)
+        s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
         monkeypatch.setenv("TOPIC_ARN", topic_arn)
         yield Stack(
             ssm=boto3.client("ssm"),
