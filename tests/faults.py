@@ -325,6 +325,6 @@ def wire(monkeypatch: pytest.MonkeyPatch, app: ModuleType, faults: Faults) -> di
         built: Any = Clients(ssm=clients["ssm"], s3=clients["s3"], ec2=clients["ec2"], sns=clients["sns"])
     else:
         built = (clients["ssm"], clients["sns"])
-    monkeypatch.setattr(app, "_clients", lambda: built)
+    monkeypatch.setattr(app, "_clients", lambda *_: built)
     monkeypatch.setattr(app, "_dynamodb", lambda: clients["dynamodb"])
     return clients

@@ -36,11 +36,13 @@ RETRIES = Config(
 
 
 @cache
-def _clients() -> Clients:
+def _clients(region: str | None = None) -> Clients:
+    """Clients per event region: the command and its instances are read where they ran (an event
+    routed from another region's bus names that region); the topic is this function's own."""
     return Clients(
-        ssm=boto3.client("ssm", config=RETRIES),
+        ssm=boto3.client("ssm", region_name=region, config=RETRIES),
         s3=boto3.client("s3", config=RETRIES),
-        ec2=boto3.client("ec2", config=RETRIES),
+        ec2=boto3.client("ec2", region_name=region, config=RETRIES),
         sns=boto3.client("sns", config=RETRIES),
     )
 
@@ -66,7 +68,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_command(
             parsed,
-            clients=_clients(),
+            clients=_clients(parsed.region),
             settings=settings,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
         )

@@ -141,12 +141,11 @@ def test_every_invalid_command_event_file_is_raised_and_nothing_is_published(
     assert published(stack) == []
 
 
-def test_an_event_from_another_region_is_raised_for_the_dead_letter_queue_not_read_here(
+def test_an_event_from_another_region_is_read_in_its_region(
     stack: Stack, command_function: ModuleType
 ) -> None:
     # EventBridge only forwards another region's events when someone routes them to this bus.
-    # The command must then be read in its own region; the handler reads its own region, finds
-    # nothing and raises, so the event is retried and kept (never a wrong or empty message).
+    # The command is then read where it ran; the message goes to this stack's topic.
     elsewhere = "us-east-1"
     ssm_elsewhere = boto3.client("ssm", region_name=elsewhere)
     (instance,) = stack.instances(1)
@@ -159,9 +158,12 @@ def test_an_event_from_another_region_is_raised_for_the_dead_letter_queue_not_re
         bucket=BUCKET,
     )
 
-    with pytest.raises(CommandNotFound, match="another region"):
-        invoke(command_function, command_event(played, region=elsewhere))
-    assert published(stack) == []
+    invoke(command_function, command_event(played, region=elsewhere))
+
+    (message,) = published(stack)
+    digest = json.loads(message["default"])
+    assert (digest["command_id"], digest["region"]) == (played.command_id, elsewhere)
+    assert digest["counts"]["failed"] == 1
 
 
 def test_an_event_from_another_account_is_raised_for_the_dead_letter_queue(
