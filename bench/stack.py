@@ -17,6 +17,8 @@ from typing import Any
 
 import boto3
 
+from local.runtime import create_runtime
+
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"
@@ -52,26 +54,10 @@ class Stack:
 
 def create_stack() -> Stack:
     """Bucket, idempotency table and topic, as `sam deploy` makes them (clients from the env)."""
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})  # type: ignore[typeddict-item]
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
+    runtime = create_runtime(
+        boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic="hygiene-notifications", queue=None
     )
-    sns = boto3.client("sns")
-    topic_arn = sns.create_topic(Name="hygiene-notifications")["TopicArn"]
-    os.environ["TOPIC_ARN"] = topic_arn
-    return Stack(
-        ssm=boto3.client("ssm"),
-        s3=s3,
-        ec2=boto3.client("ec2"),
-        sns=sns,
-        dynamodb=dynamodb,
-        topic_arn=topic_arn,
-    )
+    return connect_stack(runtime.topic_arn)
 
 
 def connect_stack(topic_arn: str) -> Stack:
