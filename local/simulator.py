@@ -188,6 +188,23 @@ def instance_arn(instance_id: str, *, region: str) -> str:
     return f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{instance_id}"
 
 
+def _envelope(
+    detail_type: str, *, key: str, moment: datetime, region: str, resources: list[str], detail: dict[str, Any]
+) -> dict[str, Any]:
+    """An aws.ssm EventBridge event; its id is derived from `key` (the same change, the same id)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
+        "detail-type": detail_type,
+        "source": "aws.ssm",
+        "account": ACCOUNT,
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": resources,
+        "detail": detail,
+    }
+
+
 def command_event(
     played: PlayedCommand,
     *,
@@ -202,16 +219,13 @@ def command_event(
     `requested` (default: ten minutes before `time`) and `time` (default: now) date it.
     """
     now = time or datetime.now(UTC)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{played.command_id}/{status or played.status}")),
-        "detail-type": "EC2 Command Status-change Notification",
-        "source": "aws.ssm",
-        "account": ACCOUNT,
-        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [instance_arn(i, region=region) for i in played.instance_ids],
-        "detail": {
+    return _envelope(
+        "EC2 Command Status-change Notification",
+        key=f"{played.command_id}/{status or played.status}",
+        moment=now,
+        region=region,
+        resources=[instance_arn(i, region=region) for i in played.instance_ids],
+        detail={
             "command-id": played.command_id,
             "document-name": played.document_name,
             "expire-after": _iso((requested or now) + timedelta(hours=2)),
@@ -219,7 +233,7 @@ def command_event(
             "requested-date-time": _iso(requested or now - timedelta(minutes=10)),
             "status": status or played.status,
         },
-    }
+    )
 
 
 @dataclass(frozen=True)
@@ -374,23 +388,20 @@ def window_event(
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when a window execution changes state."""
     now = end or datetime.now(UTC)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{window_execution_id}/{status}")),
-        "detail-type": "Maintenance Window Execution State-change Notification",
-        "source": "aws.ssm",
-        "account": ACCOUNT,
-        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
-        "detail": {
+    return _envelope(
+        "Maintenance Window Execution State-change Notification",
+        key=f"{window_execution_id}/{status}",
+        moment=now,
+        region=region,
+        resources=[f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
+        detail={
             "start-time": _iso(start or now - timedelta(hours=2)),
             "end-time": _iso(now),
             "window-id": window_id,
             "window-execution-id": window_execution_id,
             "status": status,
         },
-    }
+    )
 
 
 def window_task_event(
@@ -405,17 +416,13 @@ def window_task_event(
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when a task of a window execution changes state
     (IN_PROGRESS, SUCCESS, FAILED, TIMED_OUT)."""
-    moment = end or start
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{task_execution_id}/{status}")),
-        "detail-type": "Maintenance Window Task Execution State-change Notification",
-        "source": "aws.ssm",
-        "account": ACCOUNT,
-        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
-        "detail": {
+    return _envelope(
+        "Maintenance Window Task Execution State-change Notification",
+        key=f"{task_execution_id}/{status}",
+        moment=end or start,
+        region=region,
+        resources=[f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
+        detail={
             "start-time": _iso(start),
             "end-time": _iso(end) if end else "",
             "window-id": window_id,
@@ -423,7 +430,7 @@ def window_task_event(
             "task-execution-id": task_execution_id,
             "status": status,
         },
-    }
+    )
 
 
 def invocation_event(
@@ -437,21 +444,17 @@ def invocation_event(
     time: datetime | None = None,
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when one instance's invocation of a command changes state."""
-    moment = time or datetime.now(UTC)
-    return {
-        "version": "0",
-        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{command_id}/{instance_id}/{status}")),
-        "detail-type": "EC2 Command Invocation Status-change Notification",
-        "source": "aws.ssm",
-        "account": ACCOUNT,
-        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [instance_arn(instance_id, region=region)],
-        "detail": {
+    return _envelope(
+        "EC2 Command Invocation Status-change Notification",
+        key=f"{command_id}/{instance_id}/{status}",
+        moment=time or datetime.now(UTC),
+        region=region,
+        resources=[instance_arn(instance_id, region=region)],
+        detail={
             "command-id": command_id,
             "document-name": document_name,
             "instance-id": instance_id,
             "requested-date-time": _iso(requested),
             "status": status,
         },
-    }
+    )

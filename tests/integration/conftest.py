@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from local.runtime import create_runtime
 from local.standin import ssm as standin
+from tests.faults import RetryClock
 from tests.functions import load_function
 
 REGION = "eu-west-2"
@@ -112,6 +113,14 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
             queue_url=queue_url,
         )
     standin.reset()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> RetryClock:
+    """botocore's retry backoff on a virtual clock: retries are counted, never waited for."""
+    retry_clock = RetryClock()
+    retry_clock.install(monkeypatch)
+    return retry_clock
 
 
 @pytest.fixture

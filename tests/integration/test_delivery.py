@@ -37,13 +37,6 @@ Event = dict[str, Any]
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> RetryClock:
-    retry_clock = RetryClock()
-    retry_clock.install(monkeypatch)
-    return retry_clock
-
-
-@pytest.fixture
 def aws(
     stack: Stack,
     command_function: ModuleType,

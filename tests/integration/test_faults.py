@@ -65,13 +65,6 @@ MAX_ATTEMPTS = 9
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> RetryClock:
-    retry_clock = RetryClock()
-    retry_clock.install(monkeypatch)
-    return retry_clock
-
-
-@pytest.fixture
 def aws(
     stack: Stack, command_function: ModuleType, clock: RetryClock, monkeypatch: pytest.MonkeyPatch
 ) -> Faults:
