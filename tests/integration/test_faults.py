@@ -206,6 +206,30 @@ def test_a_log_expired_between_listing_and_reading_says_so(
     assert {failures_by_name(digest)[n]["log"]["source"] for n in S3_LOGGED} == {"api"}
 
 
+def test_a_log_expired_between_listing_and_reading_is_not_called_a_permission_problem_when_s3_says_403(
+    stack: Stack, aws: Faults, command_function: ModuleType
+) -> None:
+    # S3 answers a GET of a missing key with 403 AccessDenied, not 404, unless the caller may list
+    # the bucket (GetObject API reference); the function may list only under the log prefix.
+    played = play(stack, outcomes=night(stack))
+
+    def expired_after_the_listing(_request: AWSPreparedRequest) -> bool:
+        for key in played.keys_written:  # the lifecycle rule runs between the listing and the reads
+            stack.s3.delete_object(Bucket=BUCKET, Key=key)
+        return True
+
+    aws.fail("s3", "GetObject", S3_ACCESS_DENIED, where=expired_after_the_listing)
+
+    invoke(command_function, command_event(played, region=REGION))
+
+    digest = only_digest(stack)
+    (note,) = [n for n in digest["notes"] if "could not be read" in n]
+    assert "(AccessDenied x4)" in note
+    assert "expired" in note
+    assert "s3:GetObject" not in note, "the role is not blamed for a log that is gone"
+    assert {failures_by_name(digest)[n]["log"]["source"] for n in S3_LOGGED} == {"api"}
+
+
 def test_one_unreadable_stream_means_the_log_is_not_called_complete(
     stack: Stack, aws: Faults, command_function: ModuleType
 ) -> None:

@@ -23,7 +23,9 @@ OLD = ScriptFile(name="healthcheck.sh", body=b"#!/bin/bash\necho old\n")
     ids=["absent", "same-as-packaged", "our-older-version", "replaced-by-operator"],
 )
 def test_plan_per_existing_object(existing: ExistingObject | None, expected: Action) -> None:
-    (decision,) = plan([NEW], {"scripts/healthcheck.sh": existing}, prefix="scripts/")
+    in_bucket = {} if existing is None else {"scripts/healthcheck.sh": existing}
+
+    (decision,) = plan([NEW], in_bucket, prefix="scripts/")
 
     assert decision.key == "scripts/healthcheck.sh"
     assert decision.action is expected

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from botocore.exceptions import ClientError
+
 from instance_hygiene.summarise import StreamText
 
 if TYPE_CHECKING:
@@ -54,6 +56,19 @@ class StreamRead:
     bytes_read: int
     requests: int
 
+
+class StreamGone(FileNotFoundError):
+    """A listed stream is no longer there (deleted or expired between the listing and the read)."""
+
+    def __init__(self, location: str, code: str) -> None:
+        super().__init__(f"{location} is no longer in the bucket (S3 answered {code})")
+        self.location = location
+        self.code = code
+
+
+# S3 answers a GET of a missing key with 403 instead of 404 when the caller may not list the bucket
+# (GetObject API reference); a role allowed to list only under a prefix may get either.
+_DENIED_OR_MISSING = frozenset({"AccessDenied", "403"})
 
 # (instance id, step name as in the key) -> its streams
 LogIndex = dict[tuple[str, str], StepStreams]
@@ -171,8 +186,19 @@ class S3Logs:
         response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")
         return response["Body"].read()
 
+    def _listed(self, key: str) -> bool:
+        response = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        return any(obj["Key"] == key for obj in response.get("Contents", []))
+
     def read(self, ref: StreamRef) -> StreamRead:
-        return read_bounded(lambda first, last: self._get(ref.location, first, last), ref.size)
+        """Read a listed stream; raises StreamGone when S3 denies it because it no longer exists."""
+        try:
+            return read_bounded(lambda first, last: self._get(ref.location, first, last), ref.size)
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in _DENIED_OR_MISSING and not self._listed(ref.location):
+                raise StreamGone(ref.location, code) from error
+            raise
 
     def link(self, ref: StreamRef) -> str:
         return f"s3://{self.bucket}/{ref.location}"

@@ -24,7 +24,15 @@ from instance_hygiene.digest import (
     group_failures,
 )
 from instance_hygiene.fleet import Command, Instance, Invocation, Plugin, split_api_output
-from instance_hygiene.logs import LogIndex, LogSourceName, LogStore, StepStreams, StreamRead, find_streams
+from instance_hygiene.logs import (
+    LogIndex,
+    LogSourceName,
+    LogStore,
+    StepStreams,
+    StreamGone,
+    StreamRead,
+    find_streams,
+)
 from instance_hygiene.redact import clean
 from instance_hygiene.summarise import StreamText, summarise_failure
 
@@ -348,6 +356,8 @@ THROTTLED_OR_UNAVAILABLE = frozenset(
 
 def _read_failure_cause(error: Exception) -> str:
     """kms, denied, gone, busy (throttled, 5xx, no connection), local, or the error code."""
+    if isinstance(error, StreamGone):
+        return "gone"
     if isinstance(error, OSError):
         return "local"
     code = _error_code(error)
@@ -425,6 +435,8 @@ def _missing_log_notes(command: Command, failures: list[Failure], logs: LogStore
 
 
 def _error_code(error: Exception) -> str:
+    if isinstance(error, StreamGone):
+        return error.code
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code") or "error")
     return type(error).__name__

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -44,7 +42,7 @@ class ScriptFile:
 
 @dataclass(frozen=True)
 class ExistingObject:
-    """What HEAD says about the object already at a script's key."""
+    """What the object already at a script's key says about who wrote it."""
 
     published_sha256: str | None
     """Our hash from the object's metadata; None when someone else wrote the object."""
@@ -65,11 +63,11 @@ class Decision:
 
 def plan(
     scripts: Iterable[ScriptFile],
-    existing: dict[str, ExistingObject | None],
+    existing: Mapping[str, ExistingObject],
     *,
     prefix: str,
 ) -> list[Decision]:
-    """Decide, per script, whether to write it. Pure: `existing` maps each key to HEAD's answer."""
+    """Decide, per script, whether to write it. Pure: `existing` holds the keys already in the bucket."""
     decisions = []
     for script in sorted(scripts, key=lambda s: s.name):
         key = f"{prefix}{script.name}"
@@ -98,20 +96,36 @@ def load_scripts(folder: Path) -> list[ScriptFile]:
     return scripts
 
 
-def head(s3: S3Client, bucket: str, key: str) -> ExistingObject | None:
-    try:
-        response = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            return None
-        raise
-    return ExistingObject(published_sha256=response.get("Metadata", {}).get(SHA_METADATA_KEY))
+def existing_scripts(
+    s3: S3Client, *, bucket: str, prefix: str, keys: Iterable[str]
+) -> dict[str, ExistingObject]:
+    """What is already at `keys`: one listing of `prefix` says which exist, a HEAD of each listed key
+    reads its metadata. Keys not listed are absent.
+
+    Existence comes from the listing, never from a HEAD of a missing key: S3 answers that with 403,
+    not 404, when the caller may not list the bucket (GetObject and HeadObject API reference), and
+    a caller allowed to list only under a prefix cannot rely on either answer.
+    """
+    wanted = set(keys)
+    paginator = s3.get_paginator("list_objects_v2")
+    listed = [
+        obj["Key"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for obj in page.get("Contents", [])
+        if obj["Key"] in wanted
+    ]
+    return {
+        key: ExistingObject(
+            published_sha256=s3.head_object(Bucket=bucket, Key=key).get("Metadata", {}).get(SHA_METADATA_KEY)
+        )
+        for key in listed
+    }
 
 
 def publish_scripts(s3: S3Client, *, bucket: str, prefix: str, folder: Path) -> list[Decision]:
     """Write the packaged scripts that need writing; return what was decided for each."""
     scripts = load_scripts(folder)
-    existing = {f"{prefix}{s.name}": head(s3, bucket, f"{prefix}{s.name}") for s in scripts}
+    existing = existing_scripts(s3, bucket=bucket, prefix=prefix, keys=(f"{prefix}{s.name}" for s in scripts))
     decisions = plan(scripts, existing, prefix=prefix)
     for decision in decisions:
         if decision.action is Action.PUT:
