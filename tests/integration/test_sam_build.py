@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +53,34 @@ def test_layer_ships_the_package_and_its_dependencies(build_dir: Path) -> None:
     assert (site / "instance_hygiene" / "__init__.py").is_file()
     assert (site / "aws_lambda_powertools").is_dir()
     assert (site / "pydantic").is_dir()
+
+
+# What the Lambda Python runtime provides (boto3 and its dependencies): the layer must not ship a
+# second copy that would shadow the runtime's.
+RUNTIME_PROVIDED = {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "python-dateutil", "six"}
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_layer_leaves_boto3_and_botocore_to_the_runtime_and_holds_every_other_dependency(
+    build_dir: Path,
+) -> None:
+    site = build_dir / "HygieneLayer" / "python"
+    shipped = {
+        dist.metadata["Name"].lower().replace("_", "-"): dist
+        for dist in importlib.metadata.distributions(path=[str(site)])
+    }
+
+    assert not RUNTIME_PROVIDED & set(shipped), "the runtime's boto3 and botocore are not shadowed"
+    assert not (site / "botocore").exists()
+    for name, dist in shipped.items():
+        for requirement in dist.requires or []:
+            if "extra ==" in requirement:
+                continue
+            needed = _requirement_name(requirement)
+            assert needed in shipped or needed in RUNTIME_PROVIDED, f"{name} needs {needed}"
 
 
 def test_built_template_still_includes_the_document_file(build_dir: Path) -> None:
