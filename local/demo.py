@@ -531,6 +531,18 @@ class Night:
     def commands(self) -> list[PlayedTask]:
         return [t for t in self.tasks.values() if t.command is not None]
 
+    def worth_telling(self, event: Mapping[str, Any]) -> bool:
+        """The truth of the night, from what was played (not from what a handler decided)."""
+        detail = event["detail"]
+        if "command-id" in detail:
+            played = next(
+                t for t in self.commands() if t.command and t.command.command_id == detail["command-id"]
+            )
+            return any(o.status != "Success" for o in played.outcomes.values()) or not played.outcomes
+        return self.window_status != "SUCCESS" or any(
+            t.task_status == "NOT_RUN" or t.command is None or not t.outcomes for t in self.tasks.values()
+        )
+
 
 def _context(scenario: Scenario, task: str, command_id: str, started: datetime) -> outputs.TaskContext:
     patch = scenario.patch.parameters
@@ -953,7 +965,7 @@ class Rule:
 
 def stack_rules(stack: Stack, window_id: str) -> tuple[Rule, ...]:
     """The stack's two EventBridge rules as template.yaml writes them (defaults: the window's two
-    documents only, failures only)."""
+    documents only; every end state, the functions deciding what to tell)."""
     return (
         Rule(
             COMMAND_FUNCTION,
@@ -961,7 +973,7 @@ def stack_rules(stack: Stack, window_id: str) -> tuple[Rule, ...]:
                 "source": ["aws.ssm"],
                 "detail-type": ["EC2 Command Status-change Notification"],
                 "detail": {
-                    "status": ["Failed", "TimedOut", "Cancelled"],
+                    "status": [{"anything-but": ["Pending", "InProgress", "Delayed", "Cancelling"]}],
                     "document-name": [PATCH_DOCUMENT, stack.healthcheck_document],
                 },
             },
@@ -973,21 +985,33 @@ def stack_rules(stack: Stack, window_id: str) -> tuple[Rule, ...]:
                 "detail-type": ["Maintenance Window Execution State-change Notification"],
                 "detail": {
                     "window-id": [window_id],
-                    "status": ["FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED_OVERLAPPING"],
+                    "status": [{"anything-but": ["PENDING", "IN_PROGRESS", "CANCELLING"]}],
                 },
             },
         ),
     )
 
 
+def _value_matches(expected: Any, value: Any) -> bool:
+    """One element of a pattern's list: an exact value, or {"anything-but": [values]} (EventBridge
+    user guide, "Content filtering": anything-but matches any value not listed)."""
+    if isinstance(expected, Mapping):
+        (operator, operand), *more = expected.items()
+        if operator != "anything-but" or more:
+            raise ValueError(f"pattern operator not modelled: {expected}")
+        return value is not None and value not in operand
+    return bool(value == expected)
+
+
 def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    """EventBridge matching for the patterns the stack uses: nested objects, lists of exact values."""
+    """EventBridge matching for the patterns the stack uses: nested objects, lists of exact values
+    and anything-but."""
     for key, expected in pattern.items():
         value = event.get(key)
         if isinstance(expected, Mapping):
             if not isinstance(value, Mapping) or not matches(expected, value):
                 return False
-        elif value not in expected:
+        elif not any(_value_matches(e, value) for e in expected):
             return False
     return True
 
@@ -1183,12 +1207,15 @@ class Result:
         return [d for d in self.deliveries if d.function]
 
     def expected_notifications(self) -> set[tuple[str, str]]:
-        """One per (command, status) and (window execution, status) the rules matched."""
+        """One per (command, status) and (window execution, status) the rules matched whose truth,
+        as the night played it, is worth telling: a command that did not succeed on every
+        instance, a window execution that did not succeed or ran a task on no instance."""
         keys = set()
         for delivery in self.invoked:
             detail = delivery.event["detail"]
             identity = detail.get("command-id") or detail.get("window-execution-id")
-            keys.add((str(identity), str(detail["status"])))
+            if self.night.worth_telling(delivery.event):
+                keys.add((str(identity), str(detail["status"])))
         return keys
 
 
@@ -1425,19 +1452,20 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
     for delivery in result.deliveries:
         if delivery.redelivery:
             what = f"{delivery.event['detail-type']} {delivery.event['detail']['status']}"
-            outcome = (
-                f"{delivery.function} returned the stored outcome, no second message"
-                if delivery.function
-                else "no rule matches it, nothing ran"
-            )
+            if not delivery.function:
+                outcome = "no rule matches it, nothing ran"
+            elif delivery.result and delivery.result.get("notified") is False:
+                outcome = f"{delivery.function} found nothing to tell again, no message"
+            else:
+                outcome = f"{delivery.function} returned the stored outcome, no second message"
             write(f"  redelivered {what} (same id {delivery.event['id'][:8]}...): {outcome}")
     if not result.notifications:
         write("")
         write(
             "No failures: every invocation succeeded and the window execution ended "
-            f"{night.window_status}. The rules match only Failed/TimedOut/Cancelled commands and "
-            "FAILED/TIMED_OUT/CANCELLED/SKIPPED_OVERLAPPING window executions, so no function ran "
-            "and no notification was sent."
+            f"{night.window_status} with every task run on its targets. The functions checked each "
+            "end state against the API (the commands' counts, the window's tasks), found nothing "
+            "to tell, and no notification was sent."
         )
     else:
         write(

@@ -755,7 +755,7 @@ def _windows_update_error(
 
 
 def _healthcheck_steps(platform: str, run: Step | None, *, download: Step | None = None) -> tuple[Step, ...]:
-    """The four steps of documents/healthcheck.yaml: the other platform's two are skipped."""
+    """The five steps of documents/healthcheck.yaml: the other platform's two and macOS's are skipped."""
     linux = platform == LINUX
     mine_download = download or Step(f"Download{'Linux' if linux else 'Windows'}Healthcheck", DOWNLOAD)
     steps: list[Step] = []
@@ -770,6 +770,7 @@ def _healthcheck_steps(platform: str, run: Step | None, *, download: Step | None
         else:
             other = "Linux" if step_platform == LINUX else "Windows"
             steps += [skipped(download_name, DOWNLOAD, other), skipped(run_name, action, other)]
+    steps.append(skipped("RunMacOSHealthcheck", SHELL, "MacOS"))
     return tuple(steps)
 
 

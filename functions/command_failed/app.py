@@ -1,4 +1,4 @@
-"""EventBridge: a Run Command finished Failed, TimedOut or Cancelled -> one digest on SNS."""
+"""EventBridge: a Run Command ended -> one digest on SNS unless it succeeded everywhere."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from botocore.config import Config
 
 from instance_hygiene.events import parse_command_event
 from instance_hygiene.idempotency import NOT_RECORDED, once
-from instance_hygiene.notify import Clients, notify_command
+from instance_hygiene.notify import Clients, decide_command, notify_command
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
@@ -23,8 +23,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-# The EventBridge rule sends only these; anything else (a manual invoke) is acknowledged quietly.
-NOTIFIED_STATUSES = frozenset({"Failed", "TimedOut", "Cancelled"})
 # Throttling and 5xx are retried with backoff (adaptive: the client also slows itself down);
 # bounded timeouts keep one hung connection from eating the time the digest needs.
 RETRIES = Config(
@@ -59,15 +57,18 @@ def _dynamodb() -> DynamoDBClient:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_command_event(event)
-    if parsed.detail.status not in NOTIFIED_STATUSES:
-        logger.info("nothing failed: not notified", extra={"status": parsed.detail.status})
-        return {"notified": False, "status": parsed.detail.status}
+    # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.
+    decision = decide_command(parsed, ssm=_clients(parsed.region).ssm)
+    if not decision.verdict.notify:
+        logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})
+        return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 
     # One message per (command, status): a redelivered event returns the first outcome.
     @once(settings, context, dynamodb=_dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_command(
             parsed,
+            decision=decision,
             clients=_clients(parsed.region),
             settings=settings,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,

@@ -1,4 +1,5 @@
-"""EventBridge: this stack's maintenance window execution ended badly -> one window report on SNS."""
+"""EventBridge: this stack's maintenance window execution ended -> one window report on SNS when it
+did not succeed, or succeeded without running on every target (or NOTIFY_ON_SUCCESS is set)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from botocore.config import Config
 
 from instance_hygiene.events import parse_window_event
 from instance_hygiene.idempotency import NOT_RECORDED, once
-from instance_hygiene.notify import notify_window
+from instance_hygiene.notify import decide_window, notify_window
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-# The end states the EventBridge rule sends (SUCCESS too when NOTIFY_ON_SUCCESS=true).
-ENDED_BADLY = frozenset({"FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED_OVERLAPPING"})
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
 
 
@@ -47,19 +46,17 @@ def _dynamodb() -> DynamoDBClient:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_window_event(event)
-    if parsed.detail.status == "SUCCESS" and not settings.notify_on_success:
-        logger.info("success not notified (NOTIFY_ON_SUCCESS=false)")
-        return {"notified": False}
-    if parsed.detail.status not in ENDED_BADLY | {"SUCCESS"}:
-        # Not an end state (PENDING, IN_PROGRESS, CANCELLING): the rule does not send these,
-        # and one arriving late or by hand must not produce a message of its own.
-        logger.info("not an end state: not notified", extra={"status": parsed.detail.status})
-        return {"notified": False, "status": parsed.detail.status}
+    ssm, sns = _clients()
+    # FAILED, TIMED_OUT, CANCELLED, SKIPPED_OVERLAPPING are told; a SUCCESS is checked for tasks
+    # that never ran or ran on no instance; a status not known is decided on the API's.
+    decision = decide_window(parsed, ssm=ssm, settings=settings)
+    if not decision.verdict.notify:
+        logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})
+        return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 
     @once(settings, context, dynamodb=_dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
-        ssm, sns = _clients()
-        outcome = notify_window(parsed, ssm=ssm, sns=sns, settings=settings)
+        outcome = notify_window(parsed, decision=decision, ssm=ssm, sns=sns, settings=settings)
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
         return outcome
 

@@ -3,7 +3,8 @@ against the offline stand-in. What a subscriber receives is read back from a que
 
 Given the state each sample event refers to (its command, window and execution ids) in the stand-in,
 when its function is invoked with it in a container, then the invocation succeeds and the topic
-carries exactly the notification expected (none for the success events: NOTIFY_ON_SUCCESS=false).
+carries exactly the notification expected (none for the success events: every instance succeeded and
+NOTIFY_ON_SUCCESS=false).
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ def outcomes_for(status: str, document: str) -> list[Outcome]:
             return [Outcome("Failed", "Failed", steps), ok, ok]
     if status == "Cancelled":
         return [Outcome("Cancelled", "Cancelled")] * 3
+    if status == "Success":
+        return [ok] * 3
     raise AssertionError(f"no sample outcome for a {status} {document} command")
 
 
@@ -154,12 +157,13 @@ def seeded(stack: Stack) -> Stack:
         DocumentType="Command",
         DocumentFormat="YAML",
     )
+    # Every sample command, the successful one too: a Success is checked against ListCommands.
     commands = {
         event["detail"]["command-id"]: seed_command(stack, event)
         for event in map(load, sorted(EVENTS.glob("command-*.json")))
-        if event["detail"]["status"] != "Success"
     }
     failed_patch = commands[load(EVENTS / "command-failed.json")["detail"]["command-id"]]
+    succeeded = commands[load(EVENTS / "command-success.json")["detail"]["command-id"]]
     window_ids = {load(path)["detail"]["window-id"] for path in EVENTS.glob("window-*.json")}
     assert len(window_ids) == 1, "the sample window events are executions of one window"
     window = create_window(
@@ -169,7 +173,11 @@ def seeded(stack: Stack) -> Stack:
         detail = load(path)["detail"]
         status = detail["status"]
         if status == "SUCCESS":
-            tasks = [TaskRun(window.patch_task_id, "SUCCESS"), TaskRun(window.healthcheck_task_id, "SUCCESS")]
+            # Both tasks ran on the instances: a SUCCESS that ran on none would be told.
+            tasks = [
+                TaskRun(window.patch_task_id, "SUCCESS", command=succeeded),
+                TaskRun(window.healthcheck_task_id, "SUCCESS", command=succeeded),
+            ]
         elif status == "SKIPPED_OVERLAPPING":
             tasks = []
         elif status == "FAILED":

@@ -283,13 +283,107 @@ def test_every_sample_command_event_runs_through_the_handler(
     assert result["failed_instances"] == len(ids)
 
 
-def test_a_successful_command_is_acknowledged_without_a_message(
+def succeeded(stack: Stack, count: int) -> dict[str, Outcome]:
+    return {
+        i: Outcome(
+            "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
+        )
+        for i in stack.instances(count)
+    }
+
+
+def test_a_command_that_succeeded_everywhere_is_acknowledged_without_a_message(
     stack: Stack, command_function: ModuleType
 ) -> None:
-    result = invoke(command_function, load_event("command-success.json"))
+    played = play(stack, outcomes=succeeded(stack, 3))
 
-    assert result == {"notified": False, "status": "Success"}
+    result = invoke(command_function, command_event(played, region=REGION, status="Success"))
+
+    assert result == {"notified": False, "status": "Success", "why": "every invocation succeeded"}
     assert stack.received() == []
+
+
+def test_the_sample_success_event_of_a_command_nobody_knows_is_raised_not_taken_for_success(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    # A Success is checked against ListCommands; a command the API does not know (another
+    # region, expired) cannot be called a success: raised, so the failure destination keeps it.
+    with pytest.raises(CommandNotFound):
+        invoke(command_function, load_event("command-success.json"))
+    assert stack.received() == []
+
+
+def test_a_success_with_failed_invocations_under_max_errors_is_told_as_incomplete(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    # With MaxErrors above 0, a command whose failures stay within it can end Success (or
+    # Incomplete): SSM API reference, Command StatusDetails.
+    outcomes = succeeded(stack, 8)
+    (bad,) = stack.instances(1, name="db")
+    outcomes[bad] = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    played = play(stack, outcomes=outcomes, max_errors="25%")
+
+    result = invoke(command_function, command_event(played, region=REGION, status="Success"))
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"].startswith("INCOMPLETE AWS-RunPatchBaseline: 1 of 9 instances")
+    digest = json.loads(envelope["Message"])
+    assert digest["status"] == "Incomplete"
+    assert digest["counts"]["failed"] == 1
+    assert "yum lock" in digest["groups"][0]["reason"]
+    assert result["failed_instances"] == 1
+
+
+def test_a_success_with_an_unreachable_instance_is_told(stack: Stack, command_function: ModuleType) -> None:
+    # Delivery Timed Out invocations do not count against MaxErrors but keep the command from
+    # being a plain Success (SSM API reference, CommandInvocation StatusDetails).
+    outcomes = succeeded(stack, 4)
+    (offline,) = stack.instances(1, name="offline")
+    outcomes[offline] = Outcome("TimedOut", "Delivery Timed Out")
+    played = play(stack, outcomes=outcomes, max_errors="25%")
+
+    invoke(command_function, command_event(played, region=REGION, status="Success"))
+
+    (envelope,) = stack.received()
+    digest = json.loads(envelope["Message"])
+    assert digest["counts"]["timed_out"] == 1
+    assert "delivery" in digest["groups"][0]["reason"].lower()
+
+
+@pytest.mark.parametrize("status", ["Incomplete", "DeliveryTimedOut", "AccessDenied", "No Instances In Tag"])
+def test_a_status_the_product_does_not_know_is_told_when_the_api_shows_a_failure(
+    stack: Stack, command_function: ModuleType, status: str
+) -> None:
+    # Statuses AWS's multi-account patch-reporting sample matches on; whether EventBridge sends
+    # them is not documented (aws-ssm-facts.md, section 1).
+    played = play(stack, outcomes=night(stack))
+
+    invoke(command_function, command_event(played, region=REGION, status=status))
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"].startswith(f"{status.upper()} AWS-RunPatchBaseline: 5 of 7 instances")
+
+
+def test_a_status_the_product_does_not_know_is_acknowledged_when_the_api_shows_success(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    played = play(stack, outcomes=succeeded(stack, 2))
+
+    result = invoke(command_function, command_event(played, region=REGION, status="Exploded"))
+
+    assert result["notified"] is False
+    assert stack.received() == []
+
+
+def test_a_command_that_reached_no_instance_is_told(stack: Stack, command_function: ModuleType) -> None:
+    played = play(stack, outcomes={})
+
+    invoke(command_function, command_event(played, region=REGION, status="Success"))
+
+    (envelope,) = stack.received()
+    digest = json.loads(envelope["Message"])
+    assert digest["counts"]["targets"] == 0
+    assert digest["notes"][0].startswith("The command reached no instance (TargetCount 0)")
 
 
 def test_short_on_time_publishes_a_partial_digest_that_says_so(

@@ -254,8 +254,10 @@ def test_command_and_window_events_out_of_order_notify_once_per_command_and_stat
         results[name] = deliver(function_for(events[name], command_function, window_function), events[name])
 
     assert sorted(message_keys(stack)) == sorted(key_of(events[name]) for name in NOTIFYING)
-    assert results["patch in progress (late)"] == {"notified": False, "status": "InProgress"}
-    assert results["window in progress (late)"] == {"notified": False, "status": "IN_PROGRESS"}
+    assert results["patch in progress (late)"]["notified"] is False
+    assert results["patch in progress (late)"]["status"] == "InProgress"
+    assert results["window in progress (late)"]["notified"] is False
+    assert results["window in progress (late)"]["status"] == "IN_PROGRESS"
 
 
 def test_a_later_status_of_the_same_command_is_its_own_message(

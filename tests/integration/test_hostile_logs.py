@@ -226,7 +226,7 @@ def test_a_non_terminal_status_is_acknowledged_without_a_message(
 
     result = invoke(command_function, command_event(played, region=REGION, status="InProgress"))
 
-    assert result == {"notified": False, "status": "InProgress"}
+    assert (result["notified"], result["status"]) == (False, "InProgress")
     assert published(stack) == []
 
 

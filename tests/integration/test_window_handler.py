@@ -94,11 +94,108 @@ def command_event_for(stack: Stack, command_id: str) -> dict[str, object]:
     return command_event(played, region=REGION)
 
 
-def test_success_is_quiet_unless_asked(stack: Stack, window_function: ModuleType) -> None:
-    result = window_function.handler(load_event("window-success.json"), FakeContext())
+def successful_night(stack: Stack, *, targets: int = 2, healthcheck_runs: bool = True) -> tuple[str, str]:
+    """A SUCCESS execution: the patch task on `targets` instances (0: the target matched none)."""
+    window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
+    ids = stack.instances(targets) if targets else []
+    patch = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes={i: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)) for i in ids},
+        bucket=BUCKET,
+    )
+    runs = [TaskRun(window.patch_task_id, "SUCCESS", command=patch if targets else None)]
+    if healthcheck_runs:
+        runs.append(TaskRun(window.healthcheck_task_id, "SUCCESS", command=patch if targets else None))
+    execution = play_window_execution(region=REGION, window=window, status="SUCCESS", tasks=runs)
+    return window.window_id, execution
 
-    assert result == {"notified": False}
-    assert stack.received() == []
+
+def test_success_on_every_target_is_quiet_unless_asked(
+    stack: Stack, window_function: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window_id, execution = successful_night(stack)
+    event = window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION)
+
+    quiet = window_function.handler(event, FakeContext())
+    monkeypatch.setenv("NOTIFY_ON_SUCCESS", "true")
+    told = window_function.handler(event, FakeContext())
+
+    assert quiet == {"notified": False, "status": "SUCCESS", "why": "every task ran on its targets"}
+    (envelope,) = stack.received()
+    assert (
+        envelope["Subject"] == "SUCCESS maintenance window PatchWithHealthcheck: 0 of 2 tasks did not succeed"
+    )
+    assert told["subject"] == envelope["Subject"]
+
+
+def test_a_success_that_ran_on_no_instance_is_told_whatever_notify_on_success(
+    stack: Stack, window_function: ModuleType
+) -> None:
+    # The tag matched nothing (or every instance id is gone): the window "succeeds" and nothing
+    # was patched. That is the most important message there is.
+    window_id, execution = successful_night(stack, targets=0)
+
+    window_function.handler(
+        window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION),
+        FakeContext(),
+    )
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"] == (
+        "NOTHING RAN maintenance window PatchWithHealthcheck: no instance was patched or checked"
+    )
+    report = json.loads(envelope["Message"])
+    assert report["status"] == "SUCCESS"
+    assert [t["invocations"] for t in report["tasks"]] == [0, 0]
+    assert report["shortfalls"][0].startswith("task Patch ran on no instance")
+
+
+def test_a_success_with_a_task_that_never_ran_is_told(stack: Stack, window_function: ModuleType) -> None:
+    window_id, execution = successful_night(stack, healthcheck_runs=False)
+
+    window_function.handler(
+        window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION),
+        FakeContext(),
+    )
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"] == (
+        "INCOMPLETE maintenance window PatchWithHealthcheck: 1 of 2 tasks ran on no instance"
+    )
+    assert json.loads(envelope["Message"])["shortfalls"] == ["task Healthcheck never ran"]
+
+
+@pytest.mark.parametrize(
+    ("api_status", "told"), [("SUCCESS", False), ("FAILED", True), ("IN_PROGRESS", False)]
+)
+def test_a_window_status_the_product_does_not_know_is_decided_on_the_api(
+    stack: Stack, window_function: ModuleType, api_status: str, told: bool
+) -> None:
+    window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
+    (instance,) = stack.instances(1)
+    patch = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes={instance: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),))},
+        bucket=BUCKET,
+    )
+    runs = [TaskRun(t, "SUCCESS", command=patch) for t in (window.patch_task_id, window.healthcheck_task_id)]
+    execution = play_window_execution(region=REGION, window=window, status=api_status, tasks=runs)
+
+    result = window_function.handler(
+        window_event(
+            window_id=window.window_id, window_execution_id=execution, status="EXPLODED", region=REGION
+        ),
+        FakeContext(),
+    )
+
+    assert (len(stack.received()) == 1) is told
+    assert result.get("notified", True) is told
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from instance_hygiene.summarise import StreamText, summarise_failure
+
 DOCUMENTS = Path(__file__).resolve().parents[2] / "documents"
 DOCUMENT_PATH = DOCUMENTS / "healthcheck.yaml"
 LINUX_SCRIPT = DOCUMENTS / "scripts" / "healthcheck.sh"
@@ -26,6 +28,7 @@ EXPECTED_STEPS = [
     ("RunLinuxHealthcheck", "aws:runShellScript", "Linux"),
     ("DownloadWindowsHealthcheck", "aws:downloadContent", "Windows"),
     ("RunWindowsHealthcheck", "aws:runPowerShellScript", "Windows"),
+    ("RunMacOSHealthcheck", "aws:runShellScript", "MacOS"),
 ]
 EXPECTED_DEFAULTS: dict[str, str | None] = {
     "ScriptBucket": None,
@@ -416,3 +419,25 @@ def test_scripts_validate_options_with_the_document_patterns(
     pattern = parameters[name]["allowedPattern"]
     # Then the script checks its argument against the same pattern (defence in depth)
     assert pattern in script.read_text(encoding="utf-8")
+
+
+def test_on_macos_the_healthcheck_fails_with_a_line_that_says_why(steps: dict[str, dict[str, Any]]) -> None:
+    # platformType is Linux, Windows or MacOS (SSM API reference, PlatformType). Without a macOS
+    # step, every step is skipped there and the command reports Success with nothing checked.
+    step = steps["RunMacOSHealthcheck"]
+    (script,) = step["inputs"]["runCommand"]
+    run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False, timeout=10)
+
+    assert run.returncode == 1
+    assert run.stdout.splitlines()[0].startswith("CHECK platform:macOS FAIL no healthcheck script for macOS")
+    summary = summarise_failure(
+        document_name="instance-hygiene-Healthcheck",
+        status="Failed",
+        status_details="Failed",
+        step="RunMacOSHealthcheck",
+        response_code=run.returncode,
+        stdout=StreamText(head=run.stdout, tail="", complete=True),
+        stderr=StreamText(head=run.stderr, tail="", complete=True),
+    )
+    assert summary.reason == "healthcheck: 1 of 1 checks failed: platform:macOS"
+    assert any("no healthcheck script for macOS" in line for line in summary.excerpt)

@@ -28,7 +28,8 @@ WILDCARD_RESOURCE_ALLOWED = {
     ("LogKey", "AccountPrincipalsUseTheKeyThroughIamPolicies"): "a key policy's resource is the key",
     ("MaintenanceWindowRole", "FollowAndCancelCommands"): "Run Command reads support no resource ARNs",
     ("MaintenanceWindowRole", "ResolveInstanceTargets"): "Describe calls support no resource ARNs",
-    ("LogKey", "CloudWatchAlarmsPublishToTheEncryptedTopic"): "a key policy's resource is the key",
+    ("AlarmKey", "AccountAdministersAndUsesTheKey"): "a key policy's resource is the key",
+    ("AlarmKey", "CloudWatchAlarmsPublishToTheEncryptedTopic"): "a key policy's resource is the key",
     ("LogKey", "EventBridgeParksEventsInTheEncryptedDeadLetterQueue"): "a key policy's resource is the key",
     ("CommandFailedFunctionRole", "ReadCommandsAndInstances"): "Run Command reads support no resource ARNs",
     ("WindowFailedFunctionRole", "ReadWindowExecutions"): "window execution reads support no resource ARNs",
@@ -386,8 +387,30 @@ def _rule(function: str) -> dict[str, Any]:
     return event["Properties"]  # type: ignore[no-any-return]
 
 
+def _status_matches(pattern: dict[str, Any], status: str) -> bool:
+    """EventBridge's matching of one status against a pattern's list (exact values, anything-but)."""
+    for expected in pattern["detail"]["status"]:
+        if isinstance(expected, dict):
+            if status not in expected["anything-but"]:
+                return True
+        elif expected == status:
+            return True
+    return False
+
+
+COMMAND_END_STATES = ["Success", "Failed", "TimedOut", "Cancelled"]
+# Beyond the documented ones: what AWS's multi-account patch-reporting sample matches on.
+COMMAND_OTHER_STATES = [
+    "Incomplete",
+    "DeliveryTimedOut",
+    "RateExceeded",
+    "AccessDenied",
+    "No Instances In Tag",
+]
+
+
 @pytest.mark.parametrize(("watch_all", "documents"), [(False, True), (True, False)])
-def test_command_rule_watches_failures_of_the_windows_documents_or_all(
+def test_command_rule_sends_every_end_state_of_the_windows_documents_or_all(
     watch_all: bool, documents: bool
 ) -> None:
     rule = resolve_if(_rule("CommandFailedFunction"), {"WatchAllCommandsCondition": watch_all})
@@ -395,20 +418,27 @@ def test_command_rule_watches_failures_of_the_windows_documents_or_all(
 
     assert pattern["source"] == ["aws.ssm"]
     assert pattern["detail-type"] == ["EC2 Command Status-change Notification"]
-    assert pattern["detail"]["status"] == ["Failed", "TimedOut", "Cancelled"]
+    for status in COMMAND_END_STATES + COMMAND_OTHER_STATES:
+        assert _status_matches(pattern, status), f"{status}: a Success may hide failures; others are checked"
+    for status in ["Pending", "InProgress", "Delayed", "Cancelling"]:
+        assert not _status_matches(pattern, status), f"{status} is not an end state"
     assert ("document-name" in pattern["detail"]) is documents
     if documents:
         assert pattern["detail"]["document-name"] == ["AWS-RunPatchBaseline", {"Ref": "HealthcheckDocument"}]
 
 
-@pytest.mark.parametrize("on_success", [False, True])
-def test_window_rule_watches_this_window_and_success_only_when_asked(on_success: bool) -> None:
-    pattern = resolve_if(_rule("WindowFailedFunction"), {"NotifyOnSuccessCondition": on_success})["Pattern"]
+def test_window_rule_sends_every_end_state_of_this_window_whatever_notify_on_success() -> None:
+    pattern = _rule("WindowFailedFunction")["Pattern"]
 
     assert pattern["detail-type"] == ["Maintenance Window Execution State-change Notification"]
     assert pattern["detail"]["window-id"] == [{"Ref": "MaintenanceWindow"}]
-    assert set(pattern["detail"]["status"]) >= {"FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED_OVERLAPPING"}
-    assert ("SUCCESS" in pattern["detail"]["status"]) is on_success
+    for status in ["SUCCESS", "FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED_OVERLAPPING"]:
+        assert _status_matches(pattern, status), f"{status}: a SUCCESS may have run on no instance"
+    for status in ["PENDING", "IN_PROGRESS", "CANCELLING"]:
+        assert not _status_matches(pattern, status)
+    assert props("WindowFailedFunction")["Environment"]["Variables"]["NOTIFY_ON_SUCCESS"] == {
+        "Ref": "NotifyOnSuccess"
+    }
 
 
 @pytest.mark.parametrize("function", ["CommandFailedFunction", "WindowFailedFunction"])
@@ -463,7 +493,56 @@ def test_dead_letter_queue_is_encrypted_and_alarmed() -> None:
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["NotifierDeadLetterQueue", "QueueName"]}}
     ]
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
-    assert alarm["AlarmActions"] == [{"Ref": "NotificationTopic"}]
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert props("NotifierDeadLetterArrivalAlarm")["MetricName"] == "NumberOfMessagesSent", "every arrival"
+
+
+@pytest.mark.parametrize("logical_id", ["NotifierDeadLetterQueue", "IdempotencyTable"])
+def test_the_dead_letter_queue_and_the_idempotency_records_outlive_the_stack(logical_id: str) -> None:
+    assert RESOURCES[logical_id]["DeletionPolicy"] == "Retain"
+    assert RESOURCES[logical_id]["UpdateReplacePolicy"] == "Retain"
+
+
+def _alarms_on(namespace: str, metric: str) -> dict[str, Any]:
+    return {
+        str(a["Properties"]["Dimensions"][0]["Value"]): a["Properties"]
+        for a in RESOURCES.values()
+        if a["Type"] == "AWS::CloudWatch::Alarm"
+        and (a["Properties"]["Namespace"], a["Properties"]["MetricName"]) == (namespace, metric)
+    }
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles", "AsyncEventsDropped", "DeadLetterErrors"])
+def test_every_notifier_function_is_alarmed_on_its_own_failures(metric: str) -> None:
+    alarmed = _alarms_on("AWS/Lambda", metric)
+
+    assert set(alarmed) == {str({"Ref": "CommandFailedFunction"}), str({"Ref": "WindowFailedFunction"})}
+
+
+@pytest.mark.parametrize("metric", ["FailedInvocations", "InvocationsFailedToBeSentToDlq"])
+def test_every_rule_is_alarmed_when_eventbridge_cannot_deliver(metric: str) -> None:
+    rules = [
+        name for name, r in translated_template()["Resources"].items() if r["Type"] == "AWS::Events::Rule"
+    ]
+
+    assert set(_alarms_on("AWS/Events", metric)) == {str({"Ref": name}) for name in rules}
+
+
+def test_alarms_reach_a_person_without_the_notification_topic_or_its_key() -> None:
+    alarms = {n: r["Properties"] for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    subscription = props("AlarmEmailSubscription")
+
+    assert len(alarms) == 14
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+    assert props("AlarmTopic")["KmsMasterKeyId"] == {"Ref": "AlarmKey"}
+    assert props("AlarmKey")["EnableKeyRotation"] is True
+    assert "LogKey" not in str(props("AlarmKey")) + str(props("AlarmTopic"))
+    assert subscription["Endpoint"] == {
+        "Fn::If": ["HasAlarmEmail", {"Ref": "AlarmEmail"}, {"Ref": "NotificationEmail"}]
+    }
+    assert RESOURCES["AlarmEmailSubscription"]["Condition"] == "HasAnyAlarmEmail"
 
 
 def test_idempotency_table_is_encrypted_and_expires_records() -> None:
@@ -575,14 +654,17 @@ def test_given_every_data_store_then_it_is_encrypted_at_rest_with_the_rotating_k
     queues = of_type("AWS::SQS::Queue")
     tables = of_type("AWS::DynamoDB::Table")
 
-    assert (len(buckets), len(topics), len(queues), len(tables)) == (1, 1, 1, 1)
+    assert (len(buckets), len(topics), len(queues), len(tables)) == (1, 2, 1, 1)
     for name, bucket in buckets.items():
         for rule in bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]:
             default = rule["ServerSideEncryptionByDefault"]
             assert default["SSEAlgorithm"] == "aws:kms", name
             assert is_the_key(default["KMSMasterKeyID"]), name
     for name, topic in topics.items():
-        assert is_the_key(topic["Properties"]["KmsMasterKeyId"]), name
+        # The alarm topic has a rotating key of its own (test_alarms_reach_a_person_...).
+        expected = {"Ref": "AlarmKey"} if name == "AlarmTopic" else None
+        key_ref = topic["Properties"]["KmsMasterKeyId"]
+        assert key_ref == expected if expected else is_the_key(key_ref), name
     for name, queue in queues.items():
         # A customer managed key, not SQS-managed SSE: EventBridge can only write to a CMK queue.
         assert is_the_key(queue["Properties"]["KmsMasterKeyId"]), name
@@ -635,29 +717,35 @@ def test_given_a_bucket_topic_or_queue_when_requested_without_tls_then_its_polic
             assert {"Fn::Sub": f"${{{logical_id}.Arn}}/*"} in resources, "objects too, not only the bucket"
 
 
-def test_given_the_topic_when_someone_subscribes_a_plain_http_endpoint_then_the_policy_denies_it() -> None:
-    (policy,) = of_type("AWS::SNS::TopicPolicy").values()
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+def test_given_a_topic_when_someone_subscribes_a_plain_http_endpoint_then_the_policy_denies_it() -> None:
+    policies = of_type("AWS::SNS::TopicPolicy").values()
 
-    deny = statements["DenyPlainHttpSubscriptions"]
-    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Subscribe")
-    assert deny["Condition"] == {"StringEquals": {"sns:Protocol": "http"}}
+    assert len(policies) == 2
+    for policy in policies:
+        statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+        deny = statements["DenyPlainHttpSubscriptions"]
+        assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sns:Subscribe")
+        assert deny["Condition"] == {"StringEquals": {"sns:Protocol": "http"}}
 
 
 @pytest.mark.parametrize(
-    ("service", "why"),
+    ("key", "service", "why"),
     [
-        ("events.amazonaws.com", "rules park undeliverable events in the encrypted dead-letter queue"),
-        ("cloudwatch.amazonaws.com", "the dead-letter alarm publishes to the encrypted topic"),
+        (
+            "LogKey",
+            "events.amazonaws.com",
+            "rules park undeliverable events in the encrypted dead-letter queue",
+        ),
+        ("AlarmKey", "cloudwatch.amazonaws.com", "alarms publish to the encrypted alarm topic"),
     ],
 )
 def test_given_a_service_that_writes_encrypted_data_when_it_uses_the_key_then_the_key_policy_lets_it(
-    service: str, why: str
+    key: str, service: str, why: str
 ) -> None:
     granted = {
         action
         for logical_id, _, statement in policy_statements(TRANSLATED)
-        if logical_id == KEY
+        if logical_id == key
         and statement["Effect"] == "Allow"
         and service in as_list(statement["Principal"].get("Service", []))
         for action in as_list(statement["Action"])

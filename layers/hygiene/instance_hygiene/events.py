@@ -28,17 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 COMMAND_DETAIL_TYPE = "EC2 Command Status-change Notification"
 WINDOW_DETAIL_TYPE = "Maintenance Window Execution State-change Notification"
 
-CommandStatus = Literal["Pending", "InProgress", "Success", "Cancelled", "Failed", "TimedOut", "Cancelling"]
-WindowStatus = Literal[
-    "PENDING",
-    "IN_PROGRESS",
-    "SUCCESS",
-    "FAILED",
-    "TIMED_OUT",
-    "SKIPPED_OVERLAPPING",
-    "CANCELLING",
-    "CANCELLED",
-]
+# Statuses are not a closed list: the user guide documents seven for command events and eight for
+# window executions, but AWS's own multi-account patch-reporting sample also matches command
+# events on Incomplete, DeliveryTimedOut, RateExceeded, AccessDenied and "No Instances In Tag".
+# A status the product does not know is read back from the API (statuses.py), never refused here:
+# refusing it would park a real outcome in the dead-letter queue. Only its shape is checked, since
+# it becomes part of an idempotency key and of a subject.
+STATUS_PATTERN = r"^[A-Za-z][A-Za-z0-9 _-]{0,63}$"
 
 COMMAND_ID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 WINDOW_ID_PATTERN = r"^mw-[0-9a-f]{17}$"
@@ -62,7 +58,7 @@ class CommandDetail(BaseModel):
 
     command_id: str = Field(alias="command-id", pattern=COMMAND_ID_PATTERN)
     document_name: str = Field(alias="document-name", pattern=DOCUMENT_NAME_PATTERN)
-    status: CommandStatus
+    status: str = Field(pattern=STATUS_PATTERN, strict=True)
     requested_date_time: datetime | None = Field(default=None, alias="requested-date-time")
     expire_after: datetime | None = Field(default=None, alias="expire-after")
     parameters: dict[str, list[str]] = Field(default_factory=dict)
@@ -96,7 +92,7 @@ class WindowExecutionDetail(BaseModel):
 
     window_id: str = Field(alias="window-id", pattern=WINDOW_ID_PATTERN)
     window_execution_id: str = Field(alias="window-execution-id", pattern=COMMAND_ID_PATTERN)
-    status: WindowStatus
+    status: str = Field(pattern=STATUS_PATTERN, strict=True)
     start_time: datetime | None = Field(default=None, alias="start-time")
     end_time: datetime | None = Field(default=None, alias="end-time")
 

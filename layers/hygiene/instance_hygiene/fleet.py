@@ -35,6 +35,7 @@ class Command:
     document_name: str
     status: str
     comment: str = ""
+    status_details: str = ""
     requested_at: datetime | None = None
     output_bucket: str | None = None
     output_prefix: str | None = None
@@ -85,6 +86,7 @@ def parse_command(raw: Mapping[str, Any]) -> Command:
         document_name=_text(raw.get("DocumentName")),
         status=_text(raw.get("Status")),
         comment=_text(raw.get("Comment")),
+        status_details=_text(raw.get("StatusDetails")),
         requested_at=raw.get("RequestedDateTime")
         if isinstance(raw.get("RequestedDateTime"), datetime)
         else None,

@@ -11,13 +11,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.digest import to_dict
 from instance_hygiene.events import CommandStatusEvent, WindowExecutionEvent
-from instance_hygiene.fleet import describe_instances, read_command, read_invocations
+from instance_hygiene.fleet import Command, describe_instances, read_command, read_invocations
 from instance_hygiene.logs import S3Logs
 from instance_hygiene.publish import publish, write_report
 from instance_hygiene.render import email_text, fit
 from instance_hygiene.report import ReadStats, build_digest
 from instance_hygiene.settings import NotifierSettings
-from instance_hygiene.window import read_window_report
+from instance_hygiene.statuses import (
+    COMMAND_FAILED,
+    COMMAND_RUNNING,
+    WINDOW_FAILED,
+    WINDOW_RUNNING,
+    Verdict,
+    judge_command,
+    judge_window,
+    needs_api,
+)
+from instance_hygiene.window import WindowReport, read_window_report, shortfalls
 from instance_hygiene.window import render as render_window
 
 if TYPE_CHECKING:
@@ -52,15 +62,37 @@ class Outcome:
         return dict(self.__dict__)
 
 
+@dataclass(frozen=True)
+class CommandDecision:
+    verdict: Verdict
+    command: Command | None
+    """ListCommands' view, when it was needed to decide."""
+
+
+def decide_command(event: CommandStatusEvent, *, ssm: SSMClient) -> CommandDecision:
+    """Whether the event is told (statuses.judge_command); reads the command only when its status
+    alone cannot decide (a Success, or a status the product does not know)."""
+    status = event.detail.status
+    command = (
+        read_command(ssm, event.detail.command_id)
+        if needs_api(status, failed=COMMAND_FAILED, running=COMMAND_RUNNING)
+        else None
+    )
+    return CommandDecision(judge_command(status, command), command)
+
+
 def notify_command(
     event: CommandStatusEvent,
     *,
+    decision: CommandDecision,
     clients: Clients,
     settings: NotifierSettings,
     remaining_seconds: Callable[[], float] | None = None,
 ) -> Outcome:
+    """One digest of the command, about the status `decision` tells."""
     detail = event.detail
-    command = read_command(clients.ssm, detail.command_id)
+    status = decision.verdict.status
+    command = decision.command or read_command(clients.ssm, detail.command_id)
     logs = (
         S3Logs(clients.s3, bucket=command.output_bucket, prefix=command.output_prefix or "")
         if command.output_bucket
@@ -77,12 +109,21 @@ def notify_command(
         account=event.account,
         stats=stats,
     )
-    # The event's status is the one this notification is about (ListCommands may lag behind it).
-    digest = replace(digest, status=detail.status)
+    # The decided status is the one this notification is about (ListCommands may lag behind it).
+    digest = replace(digest, status=status)
+    if command.target_count == 0:
+        digest = replace(
+            digest,
+            notes=(
+                "The command reached no instance (TargetCount 0): its tag or instance ids matched "
+                "nothing, so nothing was patched or checked.",
+                *digest.notes,
+            ),
+        )
     fitted, rendered = fit(digest)
     report_uri = None
     if rendered.trimmed:
-        key_base = f"{settings.report_prefix.rstrip('/')}/{detail.command_id}/{detail.status}"
+        key_base = f"{settings.report_prefix.rstrip('/')}/{detail.command_id}/{_key_part(status)}"
         try:
             report_uri = write_report(
                 clients.s3,
@@ -107,7 +148,7 @@ def notify_command(
         attributes={
             "kind": "command",
             "document": command.document_name,
-            "status": detail.status,
+            "status": status,
             "window_id": fitted.window_id,
         },
     )
@@ -123,26 +164,68 @@ def notify_command(
     )
 
 
+def _key_part(status: str) -> str:
+    """A status as one S3 key segment (statuses such as "No Instances In Tag" have spaces)."""
+    return status.replace(" ", "")
+
+
 def _code(error: Exception) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code") or "error")
     return type(error).__name__
 
 
-def notify_window(
-    event: WindowExecutionEvent, *, ssm: SSMClient, sns: SNSClient, settings: NotifierSettings
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class WindowDecision:
+    verdict: Verdict
+    report: WindowReport | None
+    """The execution as the API reports it, when it was needed to decide."""
+
+
+def _read_report(event: WindowExecutionEvent, ssm: SSMClient) -> WindowReport:
     detail = event.detail
-    report = read_window_report(
+    return read_window_report(
         ssm, window_id=detail.window_id, window_execution_id=detail.window_execution_id, region=event.region
     )
-    # The event's status is the one this notification is about.
-    report = replace(report, status=detail.status)
+
+
+def decide_window(
+    event: WindowExecutionEvent, *, ssm: SSMClient, settings: NotifierSettings
+) -> WindowDecision:
+    """Whether the event is told (statuses.judge_window); reads the execution only when its status
+    alone cannot decide (a SUCCESS, which may have run on no instance, or a status not known)."""
+    status = event.detail.status
+    report = (
+        _read_report(event, ssm) if needs_api(status, failed=WINDOW_FAILED, running=WINDOW_RUNNING) else None
+    )
+    verdict = judge_window(
+        status,
+        report.status if report else None,
+        shortfalls(report) if report else (),
+        on_success=settings.notify_on_success,
+    )
+    return WindowDecision(verdict, report)
+
+
+def notify_window(
+    event: WindowExecutionEvent,
+    *,
+    decision: WindowDecision,
+    ssm: SSMClient,
+    sns: SNSClient,
+    settings: NotifierSettings,
+) -> dict[str, Any]:
+    """One window report, about the status `decision` tells."""
+    detail = event.detail
+    status = decision.verdict.status
+    report = decision.report or _read_report(event, ssm)
+    # The decided status is the one this notification is about.
+    report = replace(report, status=status)
     rendered = render_window(report)
     message_id = publish(
         sns,
         topic_arn=settings.topic_arn,
         rendered=rendered,
-        attributes={"kind": "window", "status": detail.status, "window_id": detail.window_id},
+        attributes={"kind": "window", "status": status, "window_id": detail.window_id},
     )
     return {"message_id": message_id, "subject": rendered.subject, "tasks": len(report.tasks)}

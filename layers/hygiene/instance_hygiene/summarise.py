@@ -112,7 +112,13 @@ HEALTHCHECK_EXIT_CODES: Mapping[int, str] = MappingProxyType(
 
 PATCH_STEPS = frozenset({"PatchLinux", "PatchWindows", "PatchMacOS"})
 HEALTHCHECK_STEPS = frozenset(
-    {"DownloadLinuxHealthcheck", "RunLinuxHealthcheck", "DownloadWindowsHealthcheck", "RunWindowsHealthcheck"}
+    {
+        "DownloadLinuxHealthcheck",
+        "RunLinuxHealthcheck",
+        "DownloadWindowsHealthcheck",
+        "RunWindowsHealthcheck",
+        "RunMacOSHealthcheck",
+    }
 )
 
 # Codes whose meaning is too vague to be the reason while the log may say more.

@@ -38,6 +38,8 @@ class TaskRun:
     command_ids: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    invocations: int | None = None
+    """How many task invocations (one per batch of targets) the task had; None when unknown."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,26 @@ def explain_not_run(task: TaskRun, earlier: Sequence[TaskRun], window_status: st
     if window_status == "SKIPPED_OVERLAPPING":
         return "never ran: the previous execution of this window was still running"
     return "never ran"
+
+
+def ran_on_no_instance(task: TaskRun) -> bool:
+    """A task that executed but was invoked on no target: its target matched nothing."""
+    return task.status != "NOT_RUN" and task.invocations == 0
+
+
+def shortfalls(report: WindowReport) -> tuple[str, ...]:
+    """What an execution did not do, whatever its status says: tasks that never ran and tasks that
+    ran on no instance. Pure; an empty tuple means every task ran on some target."""
+    found = []
+    for task in report.tasks:
+        if task.status == "NOT_RUN":
+            found.append(f"task {task.name} {task.status_details or 'never ran'}")
+        elif ran_on_no_instance(task):
+            found.append(
+                f"task {task.name} ran on no instance: the window's target matched 0 instances, "
+                "so nothing was sent to any"
+            )
+    return tuple(found)
 
 
 def assemble(
@@ -146,18 +168,21 @@ def read_window_report(
         )
         registered_task = by_arn_priority.get((detail.get("TaskArn"), detail.get("Priority")), {})
         name = str(registered_task.get("Name") or detail.get("TaskArn", ""))
+        invocations: int | None
         try:
-            command_ids = tuple(
-                inv["ExecutionId"]
+            identities = [
+                inv
                 for page in ssm.get_paginator(
                     "describe_maintenance_window_execution_task_invocations"
                 ).paginate(WindowExecutionId=window_execution_id, TaskId=task_execution_id)
                 for inv in page.get("WindowExecutionTaskInvocationIdentities", [])
-                if inv.get("ExecutionId")
-            )
+            ]
+            invocations = len(identities)
+            command_ids = tuple(inv["ExecutionId"] for inv in identities if inv.get("ExecutionId"))
         except (ClientError, BotoCoreError) as error:
             LOGGER.warning("task invocations unavailable: %s", error)
             command_ids = ()
+            invocations = None
             notes.append(
                 f"Task {name}: its command ids are unavailable ({_code(error)}); each failed command "
                 "still sends its own notification."
@@ -175,6 +200,7 @@ def read_window_report(
                 command_ids=tuple(dict.fromkeys(command_ids)),
                 start=_stamp(detail.get("StartTime")),
                 end=_stamp(detail.get("EndTime")),
+                invocations=invocations,
             )
         )
     report = assemble(
@@ -213,15 +239,24 @@ def to_dict(report: WindowReport) -> dict[str, Any]:
                 "status_details": t.status_details,
                 "task_execution_id": t.task_execution_id,
                 "command_ids": list(t.command_ids),
+                "invocations": t.invocations,
             }
             for t in report.tasks
         ],
+        "shortfalls": list(shortfalls(report)),
         "notes": list(report.notes),
     }
 
 
 def subject(report: WindowReport) -> str:
     name = report.window_name or report.window_id
+    idle = [t for t in report.tasks if t.status == "NOT_RUN" or ran_on_no_instance(t)]
+    if report.status == "SUCCESS" and idle:
+        # Whatever the status says, the first words say what did not happen.
+        if len(idle) == len(report.tasks):
+            return safe_subject(f"NOTHING RAN maintenance window {name}: no instance was patched or checked")
+        count = f"{len(idle)} of {len(report.tasks)}"
+        return safe_subject(f"INCOMPLETE maintenance window {name}: {count} tasks ran on no instance")
     bad = [t for t in report.tasks if t.status not in {"SUCCESS"}]
     tail = f": {len(bad)} of {len(report.tasks)} tasks did not succeed" if report.tasks else ""
     return safe_subject(f"{report.status} maintenance window {name}{tail}")
@@ -243,6 +278,10 @@ def text(report: WindowReport) -> str:
     ]
     if report.status_details:
         lines.append(report.status_details)
+    missing = shortfalls(report)
+    if missing:
+        lines += ["", "What did not happen:"]
+        lines.extend(f"- {item}" for item in missing)
     lines.append("")
     for t in report.tasks:
         lines.append(f"- priority {t.priority}: {t.name} [{t.task_arn}] {t.status}")
