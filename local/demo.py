@@ -1414,6 +1414,14 @@ def _command_line(task: PlayedTask) -> str:
     )
 
 
+def _redelivery_outcome(delivery: Delivery) -> str:
+    if not delivery.function:
+        return "no rule matches it, nothing ran"
+    if delivery.result and delivery.result.get("notified") is False:
+        return f"{delivery.function} found nothing to tell again, no message"
+    return f"{delivery.function} returned the stored outcome, no second message"
+
+
 def report(result: Result, *, detail: str = "text", write: Callable[[str], object] = print) -> None:
     """The console story: what was played, what EventBridge delivered, each notification."""
     night = result.night
@@ -1452,12 +1460,7 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
     for delivery in result.deliveries:
         if delivery.redelivery:
             what = f"{delivery.event['detail-type']} {delivery.event['detail']['status']}"
-            if not delivery.function:
-                outcome = "no rule matches it, nothing ran"
-            elif delivery.result and delivery.result.get("notified") is False:
-                outcome = f"{delivery.function} found nothing to tell again, no message"
-            else:
-                outcome = f"{delivery.function} returned the stored outcome, no second message"
+            outcome = _redelivery_outcome(delivery)
             write(f"  redelivered {what} (same id {delivery.event['id'][:8]}...): {outcome}")
     if not result.notifications:
         write("")
