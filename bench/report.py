@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench import coldstart, findings
+from bench import coldstart, findings, flood
 from bench.aws_model import (
     CPU_FACTOR,
     DEFAULT_LATENCY_SECONDS,
@@ -694,6 +694,7 @@ def write(results: Results, out: Path) -> Path:
             cold_section(results, "bench/coldstart.png"),
             emulator_section(results),
             cost_section(results),
+            flood.section(results.flood),
             profile_section(results),
         )
         if part

@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, delivery, emulator, micro, scenarios, server_mode
+from bench import coldstart, delivery, emulator, flood, micro, scenarios, server_mode
 from bench.aws_model import Usage
 from bench.calls import CALLS
 from bench.measure import Options, Replay, Run, invoke, product, replay, say
@@ -228,6 +228,8 @@ class Results:
     http_fleet: dict[str, dict[str, Any]] = field(default_factory=dict)
     worst: WorstCase | None = None
     micro: Micro | None = None
+    flood: list[flood.FloodPoint] = field(default_factory=list)
+    """Issue 10: the log listing before and now, under a flood and in the normal case."""
     code: str = ""
     """The product code measured: commit, and whether product files had uncommitted changes."""
     http_fleet_point: tuple[int, float] = (0, 0.0)
@@ -527,6 +529,7 @@ def run_all(config: Config) -> Results:
         ("fleet, over HTTP", lambda: fleet_http(config, results)),
         ("worst case and deadline", lambda: worst_case(config, results)),
         ("product micro-costs", lambda: micro_costs(results)),
+        ("log listing under a flood", lambda: setattr(results, "flood", flood.measure(config.quick, say))),
     ]
     for name, step in steps:
         say(f"{name} ...")

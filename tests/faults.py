@@ -195,6 +195,13 @@ DYNAMODB_THROTTLED = error(
 )
 SNS_INTERNAL_ERROR = error(500, "InternalError", "Internal Error")
 SNS_THROTTLED = error(400, "Throttling", "Rate exceeded")
+# Codes, statuses and texts from botocore's SNS model (Publish's NotFoundException, KMSDisabledException).
+SNS_TOPIC_DELETED = error(404, "NotFound", "Indicates that the requested resource does not exist.")
+SNS_KEY_DISABLED = error(
+    400,
+    "KMSDisabled",
+    "The request was rejected because the specified Amazon Web Services KMS key isn't enabled.",
+)
 SNS_KMS_ACCESS_DENIED = error(
     400,
     "KMSAccessDenied",

@@ -10,20 +10,27 @@ Each fault ends one of three ways, and each test says which:
 
 from __future__ import annotations
 
+import datetime
 import json
-from types import ModuleType
+import threading
+from collections.abc import Callable
+from types import ModuleType, SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.idempotency import base as powertools_idempotency
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyPersistenceLayerError,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence import base as powertools_persistence
+from aws_lambda_powertools.utilities.idempotency.persistence import datarecord, dynamodb
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError
 
+from instance_hygiene import idempotency
 from instance_hygiene.fleet import CommandNotFound
 from instance_hygiene.render import SNS_LIMIT_BYTES
 from local.simulator import (
@@ -46,8 +53,10 @@ from tests.faults import (
     S3_KMS_ACCESS_DENIED,
     S3_SLOW_DOWN,
     SNS_INTERNAL_ERROR,
+    SNS_KEY_DISABLED,
     SNS_KMS_ACCESS_DENIED,
     SNS_THROTTLED,
+    SNS_TOPIC_DELETED,
     SSM_ACCESS_DENIED,
     SSM_INVALID_COMMAND_ID,
     SSM_THROTTLED,
@@ -507,7 +516,7 @@ def test_sns_and_the_store_failing_together_keep_the_event_until_the_lock_expire
         invoke(command_function, event)  # Lambda's retry while the first attempt's lock holds
     assert stack.received() == []
 
-    # The lock lasts until the first attempt's deadline; once that has passed a retry sends.
+    # The lock is a 30 s lease (idempotency.LeasedStore); once it has lapsed a retry sends.
     (record,) = idempotency_records()
     boto3.client("dynamodb").update_item(
         TableName=TABLE,
@@ -539,8 +548,18 @@ def test_sns_failing_for_a_moment_is_retried_and_sends_once(
 
 @pytest.mark.parametrize(
     ("fault", "attempts"),
-    [(SNS_INTERNAL_ERROR, MAX_ATTEMPTS), (SNS_KMS_ACCESS_DENIED, 1)],
-    ids=["InternalError-after-retries", "KMSAccessDenied-at-once"],
+    [
+        (SNS_INTERNAL_ERROR, MAX_ATTEMPTS),
+        (SNS_KMS_ACCESS_DENIED, 1),
+        (SNS_KEY_DISABLED, 1),
+        (SNS_TOPIC_DELETED, 1),
+    ],
+    ids=[
+        "InternalError-after-retries",
+        "KMSAccessDenied-at-once",
+        "KeyDisabled-at-once",
+        "TopicDeleted-at-once",
+    ],
 )
 def test_sns_failing_for_good_is_raised_and_the_record_removed_so_a_retry_sends(
     stack: Stack, aws: Faults, command_function: ModuleType, fault: Any, attempts: int
@@ -769,3 +788,166 @@ def test_window_extras_denied_degrade_with_notes(
         "Task Patch: its command ids are unavailable (AccessDeniedException); each failed command still "
         "sends its own notification.",
     ]
+
+
+# ------------------------------------------------------------------------------ listing: deadline
+
+
+def test_running_out_of_time_while_listing_logs_publishes_a_partial_digest(
+    stack: Stack, aws: Faults, command_function: ModuleType, clock: RetryClock
+) -> None:
+    ids = [f"i-{n:017x}" for n in range(1200)]  # not in EC2: names are not the point here
+    yum = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    played = play(stack, outcomes=dict.fromkeys(ids, yum))
+    aws.latency[("s3", "ListObjectsV2")] = 3.0
+    # 10 s left: the first page (1,000 keys) starts, the second would start with 7 s left.
+    invoke(command_function, command_event(played, region=REGION), Deadline(clock, 10.0))
+
+    digest = only_digest(stack)
+    assert aws.calls[("s3", "ListObjectsV2")] == 1, "no listing page starts once time is short"
+    assert digest["partial"] is True
+    assert (
+        "Partial digest: time ran short while listing the logs; 200 instance(s)' logs were not looked for "
+        "and show the API's truncated output."
+    ) in digest["notes"]
+    assert not any("wrote no log" in n for n in digest["notes"]), "not looked for is not missing"
+    assert digest["counts"]["failed"] == 1200
+
+
+# -------------------------------------------------------------- idempotency: a crashed invocation
+
+LAMBDA_FIRST_RETRY_SECONDS = 60
+"""Lambda retries a failed asynchronous invocation after about a minute, then after two more."""
+
+
+class RuntimeKilled(BaseException):
+    """An invocation that dies (out of memory, runtime exit): no `except Exception` runs, so nothing
+    deletes its idempotency record."""
+
+
+@pytest.fixture
+def store_clock(clock: RetryClock, monkeypatch: pytest.MonkeyPatch) -> RetryClock:
+    """Powertools' idempotency records (their expiry checks) and the lease on the retry clock, so
+    Lambda's retry delays can pass without waiting."""
+
+    class VirtualDatetime(datetime.datetime):
+        @classmethod
+        def now(cls, tz: datetime.tzinfo | None = None) -> VirtualDatetime:
+            moment = datetime.datetime.fromtimestamp(clock.now(), tz)
+            return cls.combine(moment.date(), moment.timetz())
+
+    shim = SimpleNamespace(datetime=VirtualDatetime, timedelta=datetime.timedelta)
+    for module in (powertools_idempotency, powertools_persistence, datarecord, dynamodb, idempotency):
+        monkeypatch.setattr(module, "dt", shim)
+    return clock
+
+
+def test_a_crashed_attempt_leaves_a_lock_that_lapses_before_lambdas_first_retry(
+    stack: Stack, aws: Faults, command_function: ModuleType, store_clock: RetryClock
+) -> None:
+    played = play(stack, outcomes=night(stack))
+    event = command_event(played, region=REGION)
+
+    def killed(_request: AWSPreparedRequest) -> None:
+        raise RuntimeKilled
+
+    aws.before[("s3", "ListObjectsV2")] = killed  # after the record is written, before anything is sent
+    crashed_at = store_clock.now()
+    with pytest.raises(RuntimeKilled):
+        invoke(command_function, event)  # FakeContext: 300 s left, as the command function has
+    del aws.before[("s3", "ListObjectsV2")]
+
+    (record,) = idempotency_records()
+    assert record["status"]["S"] == "INPROGRESS", "nothing ran to delete it"
+    lapses_in = int(record["in_progress_expiration"]["N"]) / 1000 - crashed_at
+    assert 0 < lapses_in <= idempotency.LEASE_SECONDS + 1, "a lease, not the invocation's 300 s deadline"
+
+    store_clock.spend(10)  # a duplicate delivered meanwhile still finds the lock held
+    with pytest.raises(IdempotencyAlreadyInProgressError):
+        invoke(command_function, event)
+
+    store_clock.spend(LAMBDA_FIRST_RETRY_SECONDS - 10)  # Lambda's first retry
+    invoke(command_function, event)
+    assert_clean(only_digest(stack))
+
+    store_clock.spend(120)  # Lambda's second retry would not come (the first succeeded); a redelivery
+    invoke(command_function, event)
+    assert stack.received() == []
+    (record,) = idempotency_records()
+    assert record["status"]["S"] == "COMPLETED"
+
+
+def test_a_live_attempt_renews_its_lock_so_a_duplicate_after_the_lease_still_waits(
+    stack: Stack,
+    aws: Faults,
+    command_function: ModuleType,
+    store_clock: RetryClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    renewals: list[Callable[[], bool]] = []
+
+    class Heartbeat:
+        """The heartbeat thread, driven by the test: it renews when the test says time has passed."""
+
+        def __init__(self, renew: Callable[[], bool], *_: Any, **__: Any) -> None:
+            renewals.append(renew)
+
+        def __enter__(self) -> Heartbeat:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+    monkeypatch.setattr(idempotency, "Heartbeat", Heartbeat)
+    played = play(stack, outcomes=night(stack))
+    event = command_event(played, region=REGION)
+    duplicate: list[BaseException | dict[str, Any]] = []
+
+    def long_digest(_request: AWSPreparedRequest) -> None:
+        """Before the publish: 80 s of work, renewed every 10 s, then a duplicate arrives."""
+        if duplicate:
+            return
+        duplicate.append({})
+        for _ in range(8):
+            store_clock.spend(idempotency.RENEW_EVERY_SECONDS)
+            assert renewals[0]() is True
+        worker = threading.Thread(target=lambda: duplicate.append(attempt(command_function, event)))
+        worker.start()
+        worker.join()
+
+    aws.before[("sns", "Publish")] = long_digest
+    invoke(command_function, event)
+
+    assert isinstance(duplicate[-1], IdempotencyAlreadyInProgressError), duplicate[-1]
+    assert_clean(only_digest(stack))
+    store_clock.spend(LAMBDA_FIRST_RETRY_SECONDS)
+    invoke(command_function, event)  # the duplicate's retry gets the stored outcome
+    assert stack.received() == []
+    assert renewals[0]() is False, "a completed record is no longer renewed"
+
+
+def attempt(app: ModuleType, event: dict[str, Any]) -> BaseException | dict[str, Any]:
+    try:
+        return invoke(app, event)
+    except Exception as error:  # the outcome under test
+        return error
+
+
+def test_sns_and_the_store_failing_together_are_sent_by_lambdas_retry_once_the_lease_lapses(
+    stack: Stack, aws: Faults, command_function: ModuleType, store_clock: RetryClock
+) -> None:
+    played = play(stack, outcomes=night(stack))
+    event = command_event(played, region=REGION)
+    aws.fail("sns", "Publish", SNS_KMS_ACCESS_DENIED)
+    aws.fail("dynamodb", "DeleteItem", DYNAMODB_UNAVAILABLE)
+
+    with pytest.raises(IdempotencyPersistenceLayerError):
+        invoke(command_function, event)  # nothing sent, and the record could not be deleted
+    aws.clear()
+    (record,) = idempotency_records()
+    assert record["status"]["S"] == "INPROGRESS"
+
+    store_clock.spend(LAMBDA_FIRST_RETRY_SECONDS)
+    invoke(command_function, event)
+    invoke(command_function, event)
+    assert_clean(only_digest(stack))

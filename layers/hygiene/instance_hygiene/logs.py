@@ -1,16 +1,22 @@
-"""Command output logs: where they are (one listing per command) and bounded head/tail reads.
+"""Command output logs: where they are (one bounded listing per command) and bounded head/tail reads.
 
 Run Command writes `<prefix>/<command-id>/<instance-id>/<action>/<step>/stdout|stderr`, with ':'
 removed from the action and step names, and only for non-empty streams. A local copy made with
 `aws s3 sync s3://BUCKET/PREFIX/ID DIR` has the same layout under DIR. Either way a stream is read
 as a bounded head and tail, so a 2 GB log costs what a 2 KB one does.
+
+The listing looks only where the digest needs it: the folders of the failed instances. It keeps
+the failed step's streams and nothing else, jumps (StartAfter) over every other instance's folder,
+and stops looking in one failed instance's folder after MAX_KEYS_PER_INSTANCE keys, so an instance
+that fills its folder with a million objects costs a page or two, not the function's memory.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -24,6 +30,11 @@ if TYPE_CHECKING:
 HEAD_BYTES = 16 * 1024
 TAIL_BYTES = 48 * 1024
 STREAMS = ("stdout", "stderr")
+PAGE_KEYS = 1000
+"""Keys per ListObjectsV2 page (S3's maximum)."""
+MAX_KEYS_PER_INSTANCE = 1000
+"""Keys looked at in one failed instance's folder before the listing skips the rest of it. A step
+leaves at most two streams, so only a folder flooded by something else than the agent gets near it."""
 
 LogSourceName = Literal["s3", "local", "api", "none"]
 
@@ -74,10 +85,28 @@ _DENIED_OR_MISSING = frozenset({"AccessDenied", "403"})
 LogIndex = dict[tuple[str, str], StepStreams]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """What a bounded listing found for the failed steps, and where it did not look."""
+
+    index: LogIndex
+    """The failed steps' streams that were found."""
+    cut: Mapping[str, int] = field(default_factory=dict)
+    """Instance -> keys looked at in its folder, which held more: the rest were skipped unlisted."""
+    unlisted: frozenset[str] = frozenset()
+    """Instances the listing did not finish before time ran short (and found nothing for)."""
+    requests: int = 0
+
+
 class LogStore(Protocol):
     source: LogSourceName
 
-    def index(self, command_id: str) -> LogIndex: ...
+    def find(
+        self, command_id: str, wanted: Mapping[str, str], *, stop: Callable[[], bool] | None = None
+    ) -> Listing:
+        """The streams of `wanted` (instance id -> name of its failed step); no page starts once
+        `stop()` is true. Listing errors are raised."""
+        ...
 
     def read(self, ref: StreamRef) -> StreamRead: ...
 
@@ -122,6 +151,102 @@ def find_streams(index: LogIndex, instance_id: str, step_name: str) -> StepStrea
     return next(matches, None)
 
 
+def _step_matches(folder: str, step: str) -> bool:
+    """`folder` (as in a key) is the one `find_streams` would take for `step` (already key_name'd)."""
+    return folder == step or folder.endswith(f".{step}")
+
+
+def _folder_end(folder: str) -> str:
+    """The smallest string above every key under `folder` (which ends with '/'; '0' follows '/')."""
+    return folder[:-1] + "0"
+
+
+class ListingPlan:
+    """Which keys of one command's folder to keep, and where the next page should start. Pure.
+
+    Pages arrive in S3's order (UTF-8 bytes, which is str order). Kept: the streams of each wanted
+    instance's failed step. Each wanted instance's folder is listed until `cap` keys were looked at
+    (then it is `cut` and skipped); every page starts at the next wanted folder not yet passed, so
+    the folders of other instances are crossed only where a page happens to run into them. Never
+    more pages than a full listing of the command's folder.
+    """
+
+    def __init__(
+        self, root: str, wanted: Mapping[str, str], *, cap: int | None = MAX_KEYS_PER_INSTANCE
+    ) -> None:
+        self.root = root
+        self._steps = {instance: key_name(step) for instance, step in wanted.items()}
+        # Folders (not ids) in order: 'i-1-2/' sorts before 'i-1/' although 'i-1' < 'i-1-2'.
+        self._folders = sorted(f"{root}{instance}/" for instance in self._steps)
+        self._cap = cap
+        self._position = ""
+        self._next = 0
+        self._done = not self._folders
+        self._stopped = False
+        self._seen: Counter[str] = Counter()
+        self._cut: set[str] = set()
+        self._kept: list[tuple[str, int]] = []
+        self.pages = 0
+
+    def next_start(self) -> str | None:
+        """StartAfter for the next page, or None when every wanted folder has been looked at."""
+        if self._done or self._stopped:
+            return None
+        while self._next < len(self._folders):
+            folder = self._folders[self._next]
+            if folder[len(self.root) : -1] not in self._cut and _folder_end(folder) > self._position:
+                # Every key of the folder sorts after the folder's name without its slash.
+                return max(self._position, folder[:-1])
+            self._next += 1
+        self._done = True
+        return None
+
+    def take(self, keys: Iterable[tuple[str, int]], *, more: bool) -> None:
+        """One page, `(key, size)` in order; `more` is S3's IsTruncated."""
+        self.pages += 1
+        last = self._position
+        for key, size in keys:
+            last = key
+            instance, slash, rest = key[len(self.root) :].partition("/")
+            step = self._steps.get(instance) if slash and key.startswith(self.root) else None
+            if step is None or instance in self._cut:
+                continue
+            self._seen[instance] += 1
+            if self._cap is not None and self._seen[instance] > self._cap:
+                self._seen[instance] = self._cap
+                self._cut.add(instance)
+                continue
+            parts = rest.split("/")
+            if len(parts) == 3 and parts[2] in STREAMS and _step_matches(parts[1], step):
+                self._kept.append((key, size))
+        if not more or last == self._position:  # the end, or a page that moved nowhere
+            self._done = True
+        self._position = last
+
+    def stop(self) -> None:
+        """Time ran short: no more pages; the folders not passed yet are `unlisted`."""
+        self._stopped = True
+
+    def result(self) -> Listing:
+        index = build_index(self._kept, self.root)
+        unlisted: frozenset[str] = frozenset()
+        if self._stopped and not self._done:
+            found = {instance for instance, _ in index}
+            unlisted = frozenset(
+                instance
+                for folder in self._folders[self._next :]
+                if _folder_end(folder) > self._position
+                and (instance := folder[len(self.root) : -1]) not in self._cut
+                and instance not in found
+            )
+        return Listing(
+            index=index,
+            cut={instance: self._seen[instance] for instance in sorted(self._cut)},
+            unlisted=unlisted,
+            requests=self.pages,
+        )
+
+
 def plan_ranges(size: int, head: int = HEAD_BYTES, tail: int = TAIL_BYTES) -> list[tuple[int, int]]:
     """Inclusive byte ranges to read: the whole object when small, else its head and its tail."""
     if size <= 0:
@@ -163,7 +288,7 @@ def command_root(prefix: str, command_id: str) -> str:
 
 
 class S3Logs:
-    """Logs in the command's output bucket: one paginated listing, ranged GETs."""
+    """Logs in the command's output bucket: one bounded listing (ListingPlan), ranged GETs."""
 
     source: LogSourceName = "s3"
 
@@ -172,15 +297,20 @@ class S3Logs:
         self.bucket = bucket
         self.prefix = prefix
 
-    def index(self, command_id: str) -> LogIndex:
-        root = command_root(self.prefix, command_id)
-        paginator = self._s3.get_paginator("list_objects_v2")
-        entries = [
-            (obj["Key"], obj["Size"])
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=root)
-            for obj in page.get("Contents", [])
-        ]
-        return build_index(entries, root)
+    def find(
+        self, command_id: str, wanted: Mapping[str, str], *, stop: Callable[[], bool] | None = None
+    ) -> Listing:
+        plan = ListingPlan(command_root(self.prefix, command_id), wanted)
+        while (start := plan.next_start()) is not None:
+            if stop is not None and stop():
+                plan.stop()
+                break
+            page = self._s3.list_objects_v2(
+                Bucket=self.bucket, Prefix=plan.root, StartAfter=start, MaxKeys=PAGE_KEYS
+            )
+            contents = page.get("Contents", [])
+            plan.take(((obj["Key"], obj["Size"]) for obj in contents), more=page.get("IsTruncated", False))
+        return plan.result()
 
     def _get(self, key: str, first: int, last: int) -> bytes:
         response = self._s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes={first}-{last}")
@@ -214,14 +344,18 @@ class LocalLogs:
             raise FileNotFoundError(f"log folder not found: {folder}")
         self.folder = folder
 
-    def index(self, command_id: str) -> LogIndex:
-        root = str(self.folder)
+    def find(
+        self, command_id: str, wanted: Mapping[str, str], *, stop: Callable[[], bool] | None = None
+    ) -> Listing:
+        """Every file is looked at (a local copy has no pages and no cap)."""
+        plan = ListingPlan(os.path.join(self.folder, ""), wanted, cap=None)
         entries = []
         for directory, _, files in os.walk(self.folder):
             for name in files:
                 path = os.path.join(directory, name)
                 entries.append((path, os.path.getsize(path)))
-        return build_index(entries, root)
+        plan.take(sorted(entries), more=False)
+        return plan.result()
 
     def read(self, ref: StreamRef) -> StreamRead:
         with open(ref.location, "rb") as handle:

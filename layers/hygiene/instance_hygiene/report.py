@@ -25,12 +25,13 @@ from instance_hygiene.digest import (
 )
 from instance_hygiene.fleet import Command, Instance, Invocation, Plugin, split_api_output
 from instance_hygiene.logs import (
-    LogIndex,
+    Listing,
     LogSourceName,
     LogStore,
     StepStreams,
     StreamGone,
     StreamRead,
+    command_root,
     find_streams,
 )
 from instance_hygiene.redact import clean
@@ -64,6 +65,8 @@ class ReadStats:
     errors: list[str] = field(default_factory=list)
     unread: int = 0
     """Instances whose logs were listed but not read because time ran short."""
+    list_requests: int = 0
+    """ListObjectsV2 pages the log listing took."""
 
 
 class Deadline:
@@ -185,25 +188,11 @@ def build_digest(
     all_invocations = list(invocations)
     failed = [i for i in all_invocations if i.status not in SUCCESS_STATUSES]
 
-    index: LogIndex = {}
-    listed = False
+    steps = {i.instance_id: failed_step(i) for i in failed}
+    listing: Listing | None = Listing(index={})  # None: the listing failed (nothing is "missing")
     if logs is not None and failed:
-        if deadline.short():
-            partial.append(
-                "Partial digest: time ran short before the logs could be listed; "
-                "every instance shows the API's truncated output."
-            )
-        else:
-            try:
-                index = logs.index(command.command_id)
-                listed = True
-            except (ClientError, BotoCoreError, OSError) as error:
-                LOGGER.warning("listing the command's logs failed: %s", error)
-                notes.append(
-                    f"Could not list the logs ({_error_code(error)}: {_listing_cause(error)}); every "
-                    "instance shows the API's truncated output. The logs may well exist."
-                )
-                stats.errors.append(_error_text(error))
+        listing = _list_failed_steps(logs, command, steps, deadline, stats, partial=partial, notes=notes)
+    found = listing or Listing(index={})
 
     # A few calls (200 ids each): before the reads, which take what time is left.
     names: dict[str, Instance] = {}
@@ -214,11 +203,10 @@ def build_digest(
             names, name_notes = instances([i.instance_id for i in failed])
             notes.extend(name_notes)
 
-    steps = {i.instance_id: failed_step(i) for i in failed}
     wanted: dict[str, StepStreams] = {}
     for invocation in failed:
         plugin = steps[invocation.instance_id]
-        if plugin is not None and (streams := find_streams(index, invocation.instance_id, plugin.name)):
+        if plugin is not None and (streams := find_streams(found.index, invocation.instance_id, plugin.name)):
             wanted[invocation.instance_id] = streams
 
     reads, unreadable = _read_streams(logs, list(wanted.items()), deadline, stats)
@@ -252,9 +240,13 @@ def build_digest(
         )
     shown_as = {f.instance_id: f.instance_name or f.instance_id for f in failures}
     notes.extend(_unreadable_notes(unreadable, shown_as))
-    if listed or logs is None:
-        # Only instances with nothing stored are "missing"; unreadable ones have their own note.
-        notes.extend(_missing_log_notes(command, [f for f in failures if f.instance_id not in wanted], logs))
+    notes.extend(_cut_notes(command, found, shown_as, read=wanted))
+    if listing is not None:
+        # Only instances with nothing stored are "missing"; unreadable ones have their own note, and
+        # instances whose folder was cut or not reached may well have a log.
+        not_looked = {*found.cut, *found.unlisted}
+        missing = [f for f in failures if f.instance_id not in wanted and f.instance_id not in not_looked]
+        notes.extend(_missing_log_notes(command, missing, logs))
     return CommandDigest(
         command_id=command.command_id,
         document_name=command.document_name,
@@ -269,6 +261,44 @@ def build_digest(
         notes=(*partial, *notes),
         partial=bool(partial),
     )
+
+
+def _list_failed_steps(
+    logs: LogStore,
+    command: Command,
+    steps: Mapping[str, Plugin | None],
+    deadline: Deadline,
+    stats: ReadStats,
+    *,
+    partial: list[str],
+    notes: list[str],
+) -> Listing | None:
+    """The failed steps' streams, no listing page started once time runs short; None when the
+    listing failed (then nothing may be called missing). Adds its notes to `partial` and `notes`."""
+    if deadline.short():
+        partial.append(
+            "Partial digest: time ran short before the logs could be listed; "
+            "every instance shows the API's truncated output."
+        )
+        return Listing(index={}, unlisted=frozenset(i for i, p in steps.items() if p is not None))
+    failed_steps = {instance: plugin.name for instance, plugin in steps.items() if plugin is not None}
+    try:
+        listing = logs.find(command.command_id, failed_steps, stop=deadline.short)
+    except (ClientError, BotoCoreError, OSError) as error:
+        LOGGER.warning("listing the command's logs failed: %s", error)
+        notes.append(
+            f"Could not list the logs ({_error_code(error)}: {_listing_cause(error)}); every "
+            "instance shows the API's truncated output. The logs may well exist."
+        )
+        stats.errors.append(_error_text(error))
+        return None
+    stats.list_requests = listing.requests
+    if listing.unlisted:
+        partial.append(
+            f"Partial digest: time ran short while listing the logs; {len(listing.unlisted)} instance(s)' "
+            "logs were not looked for and show the API's truncated output."
+        )
+    return listing
 
 
 def _links(logs: LogStore | None, streams: StepStreams | None) -> tuple[str, ...]:
@@ -396,6 +426,34 @@ def _unreadable_notes(
             f"They show the API's truncated output instead ({shown})."
         )
     return notes
+
+
+def _cut_notes(
+    command: Command, listing: Listing, shown_as: Mapping[str, str], *, read: Mapping[str, StepStreams]
+) -> list[str]:
+    """One note for the instances whose log folder held more objects than the listing looks at."""
+    if not listing.cut:
+        return []
+    where = f"s3://{command.output_bucket}/{command_root(command.output_prefix or '', command.command_id)}"
+    looked = max(listing.cut.values())
+    ids = list(listing.cut)
+    named = ", ".join(shown_as.get(i, i) for i in ids[:5]) + (
+        f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    )
+    lost = [shown_as.get(i, i) for i in ids if i not in read]
+    lost_named = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+    outcome = (
+        f"For {len(lost)} of them ({lost_named}) the failed step's log was not among those looked at: "
+        "the API's truncated output is shown instead."
+        if lost
+        else "Each one's failed step log was among those looked at and is shown."
+    )
+    return [
+        f"{len(ids)} instance(s) hold more than {looked:,} objects in their log folder under {where} "
+        f"({named}): only the first {looked:,} of each were looked at, to keep the notifier within its "
+        "memory and time. The rest were skipped without listing them, so how many were not looked at "
+        f"is unknown (S3 counts objects only by listing them). {outcome}"
+    ]
 
 
 def _listing_cause(error: Exception) -> str:
