@@ -11,7 +11,7 @@ one of them twice, hands those the stack's rules match to the real handlers of
 functions/*/app.py, and prints each notification as the e-mail subscriber reads it. Every
 rendering is saved under --out (default out/demo/<scenario>/). Nothing here calls AWS.
 
-Scenario files are JSON; the format is in docs/demo.md and `load_scenario` checks it.
+Scenario files are JSON; the format is in docs/demo.md and `local.scenario.load_scenario` checks it.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import traceback
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -40,8 +40,19 @@ import boto3
 from moto.sns.models import sns_backends
 
 from local import outputs, simulator
-from local.outputs import HEALTHCHECK, LINUX, PATCH, WINDOWS, Host
+from local.outputs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS, Host
 from local.runtime import create_runtime
+from local.scenario import (
+    PATCH_GROUP,
+    TASKS,
+    OutcomeCount,
+    Scenario,
+    ScenarioError,
+    StandinPlan,
+    load_scenario,
+    scenario_names,
+    task_context,
+)
 from local.simulator import ACCOUNT, Outcome, PlayedCommand, TaskRun
 from local.standin import ssm as standin
 from local.standin.server import running
@@ -55,15 +66,12 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 PATCH_DOCUMENT = "AWS-RunPatchBaseline"
 LOG_PREFIX = "ssm_output/"
 SCRIPTS_PREFIX = "scripts/"
 REPORT_PREFIX = "reports/"
-TASKS = (PATCH, HEALTHCHECK)
 LINUX_AMI = "ami-760aaa0f"
 WINDOWS_AMI = "ami-12c6146b"
-PATCH_GROUP = "prod"
 COMMAND_FUNCTION = "CommandFailedFunction"
 WINDOW_FUNCTION = "WindowFailedFunction"
 # Timeouts of the two functions in template.yaml: the handlers see the remaining time shrink.
@@ -75,321 +83,13 @@ ERROR_DETAILS = frozenset({"Failed", "Execution Timed Out"})
 DELIVERY_TIMEOUT_SECONDS = {PATCH: 3600, HEALTHCHECK: 600}
 STICKY_KINDS = frozenset({"delivery-timed-out"})
 """Kinds that stay with an instance all night (a stopped instance misses every task)."""
-
-
-class ScenarioError(ValueError):
-    """A scenario file that cannot be played as written."""
+# An EC2 Mac instance as DescribeInstanceInformation shows it: the agent reads PlatformName and
+# PlatformVersion from `sw_vers -productName` / `-productVersion` (amazon-ssm-agent, platform_darwin.go).
+MACOS_PLATFORM = ("macOS", "14.6.1")
 
 
 class DemoError(RuntimeError):
     """The demo could not show what it should (a handler raised, a message is missing...)."""
-
-
-# --------------------------------------------------------------------------- scenario files
-
-_MAX_ERRORS = re.compile(r"^([0-9]{1,7}|[0-9]{1,2}%|100%)$")
-_MAX_CONCURRENCY = re.compile(r"^([1-9][0-9]{0,6}|[1-9][0-9]?%|100%)$")
-_NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
-_WINDOW_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,128}$")
-PATCH_PARAMETERS = {"Operation": ("Scan", "Install"), "RebootOption": ("NoReboot", "RebootIfNeeded")}
-HEALTHCHECK_PARAMETERS = (
-    "RequiredServices",
-    "MinFreeDiskPercent",
-    "MinFreeMemoryPercent",
-    "HttpEndpoint",
-    "FailOnPendingReboot",
-    "ExecutionTimeout",
-)
-
-
-@dataclass(frozen=True)
-class FleetGroup:
-    count: int
-    platform: str
-    name_prefix: str
-    managed: bool = False
-    """Hybrid nodes (mi-) registered with an activation instead of EC2 instances."""
-
-
-@dataclass(frozen=True)
-class OutcomeCount:
-    """`count` instances end a task as `kind` (see local.outputs.KINDS)."""
-
-    kind: str
-    count: int
-    platform: str | None = None
-    """Only instances of this platform (default: any the kind can happen on)."""
-    logs_reach_s3: bool | None = None
-    """False: the instance role cannot write its output (default: as the kind says)."""
-    size_mb: float | None = None
-    """For large-log: the size of the log."""
-
-
-@dataclass(frozen=True)
-class TaskPlan:
-    task: str
-    outcomes: tuple[OutcomeCount, ...] = ()
-    parameters: Mapping[str, str] = field(default_factory=dict)
-
-    def failures(self) -> int:
-        return sum(o.count for o in self.outcomes if outputs.KINDS[o.kind].failed)
-
-
-@dataclass(frozen=True)
-class Cutoff:
-    task: str
-    when: str
-    """before: the task never starts; during: CancelCommand stops it (CANCEL_TASK)."""
-
-
-@dataclass(frozen=True)
-class WindowPlan:
-    name: str = "PatchWithHealthcheck"
-    max_errors: str = "0"
-    max_concurrency: str = "100%"
-    cutoff_behavior: str = "CONTINUE_TASK"
-    cutoff: Cutoff | None = None
-    max_errors_why: str = ""
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    seed: int
-    region: str
-    fleet: tuple[FleetGroup, ...]
-    window: WindowPlan
-    patch: TaskPlan
-    healthcheck: TaskPlan
-
-    @property
-    def size(self) -> int:
-        return sum(group.count for group in self.fleet)
-
-    def plan(self, task: str) -> TaskPlan:
-        return self.patch if task == PATCH else self.healthcheck
-
-
-def scenario_names() -> list[str]:
-    return sorted(path.stem for path in SCENARIOS.glob("*.json"))
-
-
-def scenario_path(name_or_path: str) -> Path:
-    """A scenario by name (local/scenarios/<name>.json) or by file path."""
-    path = Path(name_or_path)
-    if path.suffix == ".json" and path.is_file():
-        return path
-    candidate = SCENARIOS / f"{name_or_path}.json"
-    if candidate.is_file():
-        return candidate
-    raise ScenarioError(f"no scenario {name_or_path!r}; known: {', '.join(scenario_names())}")
-
-
-def _keys(
-    where: str, raw: Mapping[str, Any], allowed: Collection[str], required: Collection[str] = ()
-) -> None:
-    unknown = set(raw) - set(allowed)
-    if unknown:
-        raise ScenarioError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    missing = set(required) - set(raw)
-    if missing:
-        raise ScenarioError(f"{where}: missing key(s) {sorted(missing)}")
-
-
-def _object(where: str, value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ScenarioError(f"{where}: expected an object, got {type(value).__name__}")
-    return value
-
-
-def _count(where: str, value: Any, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ScenarioError(f"{where}: expected a whole number >= {minimum}, got {value!r}")
-    return value
-
-
-def _choice(where: str, value: Any, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        raise ScenarioError(f"{where}: {value!r} is not one of {list(allowed)}")
-    return str(value)
-
-
-def _fleet(raw: Any) -> tuple[FleetGroup, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise ScenarioError("fleet: expected a non-empty list of {count, platform, name_prefix}")
-    groups = []
-    for number, item in enumerate(raw):
-        where = f"fleet[{number}]"
-        entry = _object(where, item)
-        _keys(
-            where,
-            entry,
-            {"count", "platform", "name_prefix", "managed"},
-            {"count", "platform", "name_prefix"},
-        )
-        prefix = entry["name_prefix"]
-        if not isinstance(prefix, str) or not _NAME_PREFIX.match(prefix):
-            raise ScenarioError(f"{where}.name_prefix: {prefix!r} is not lower-case letters, digits and -")
-        groups.append(
-            FleetGroup(
-                count=_count(f"{where}.count", entry["count"], 1),
-                platform=_choice(f"{where}.platform", entry["platform"], (LINUX, WINDOWS)),
-                name_prefix=prefix,
-                managed=bool(entry.get("managed", False)),
-            )
-        )
-    prefixes = [g.name_prefix for g in groups]
-    if len(set(prefixes)) != len(prefixes):
-        raise ScenarioError(f"fleet: name prefixes repeat: {prefixes}")
-    return tuple(groups)
-
-
-def _outcomes(task: str, raw: Any) -> tuple[OutcomeCount, ...]:
-    where = f"{task}.outcomes"
-    entries = []
-    for kind, value in _object(where, raw).items():
-        spec = outputs.KINDS.get(kind)
-        if spec is None:
-            raise ScenarioError(f"{where}: unknown kind {kind!r}; known: {', '.join(sorted(outputs.KINDS))}")
-        if task not in spec.tasks:
-            raise ScenarioError(f"{where}: {kind!r} does not happen in the {task} task")
-        if kind == "success":
-            raise ScenarioError(f"{where}: 'success' is implied (every instance not listed succeeds)")
-        if isinstance(value, int) and not isinstance(value, bool):
-            entries.append(OutcomeCount(kind, _count(f"{where}.{kind}", value)))
-            continue
-        entry = _object(f"{where}.{kind}", value)
-        _keys(f"{where}.{kind}", entry, {"count", "platform", "logs_reach_s3", "size_mb"}, {"count"})
-        platform = entry.get("platform")
-        if platform is not None:
-            platform = _choice(f"{where}.{kind}.platform", platform, spec.platforms)
-        size_mb = entry.get("size_mb")
-        if size_mb is not None and (not isinstance(size_mb, int | float) or not 0 < size_mb <= 200):
-            raise ScenarioError(f"{where}.{kind}.size_mb: expected a number of MB in (0, 200]")
-        reach = entry.get("logs_reach_s3")
-        if reach is not None and not isinstance(reach, bool):
-            raise ScenarioError(f"{where}.{kind}.logs_reach_s3: expected true or false")
-        entries.append(
-            OutcomeCount(
-                kind,
-                _count(f"{where}.{kind}.count", entry["count"]),
-                platform=platform,
-                logs_reach_s3=reach,
-                size_mb=float(size_mb) if size_mb is not None else None,
-            )
-        )
-    return tuple(e for e in entries if e.count)
-
-
-def _task(task: str, raw: Any) -> TaskPlan:
-    entry = _object(task, raw if raw is not None else {})
-    _keys(task, entry, {"outcomes", "parameters"})
-    parameters = {
-        str(k): str(v) for k, v in _object(f"{task}.parameters", entry.get("parameters", {})).items()
-    }
-    if task == PATCH:
-        for name, value in parameters.items():
-            _choice(f"patch.parameters.{name}", value, PATCH_PARAMETERS.get(name, ()))
-    else:
-        unknown = set(parameters) - set(HEALTHCHECK_PARAMETERS)
-        if unknown:
-            raise ScenarioError(f"healthcheck.parameters: unknown {sorted(unknown)}")
-    return TaskPlan(task, _outcomes(task, entry.get("outcomes", {})), parameters)
-
-
-def _window(raw: Any) -> WindowPlan:
-    entry = _object("window", raw if raw is not None else {})
-    _keys(
-        "window",
-        entry,
-        {"name", "max_errors", "max_errors_why", "max_concurrency", "cutoff_behavior", "cutoff"},
-    )
-    plan = WindowPlan(
-        name=str(entry.get("name", WindowPlan.name)),
-        max_errors=str(entry.get("max_errors", WindowPlan.max_errors)),
-        max_concurrency=str(entry.get("max_concurrency", WindowPlan.max_concurrency)),
-        cutoff_behavior=_choice(
-            "window.cutoff_behavior",
-            entry.get("cutoff_behavior", WindowPlan.cutoff_behavior),
-            ("CONTINUE_TASK", "CANCEL_TASK"),
-        ),
-        max_errors_why=str(entry.get("max_errors_why", "")),
-    )
-    if not _WINDOW_NAME.match(plan.name):
-        raise ScenarioError(f"window.name: {plan.name!r} is not 3-128 of A-Z a-z 0-9 _ . -")
-    if not _MAX_ERRORS.match(plan.max_errors):
-        raise ScenarioError(f"window.max_errors: {plan.max_errors!r} (a number, or a percentage up to 100%)")
-    if not _MAX_CONCURRENCY.match(plan.max_concurrency):
-        raise ScenarioError(f"window.max_concurrency: {plan.max_concurrency!r}")
-    cutoff = entry.get("cutoff")
-    if cutoff is not None:
-        raw_cutoff = _object("window.cutoff", cutoff)
-        _keys("window.cutoff", raw_cutoff, {"task", "when"}, {"task", "when"})
-        plan = replace(
-            plan,
-            cutoff=Cutoff(
-                task=_choice("window.cutoff.task", raw_cutoff["task"], TASKS),
-                when=_choice("window.cutoff.when", raw_cutoff["when"], ("before", "during")),
-            ),
-        )
-    return plan
-
-
-def parse_scenario(name: str, raw: Any) -> Scenario:
-    """A scenario from its JSON document, checked (ScenarioError says what is wrong where)."""
-    entry = _object(name, raw)
-    _keys(
-        name, entry, {"description", "seed", "region", "fleet", "window", "patch", "healthcheck"}, {"fleet"}
-    )
-    scenario = Scenario(
-        name=name,
-        description=str(entry.get("description", "")),
-        seed=_count("seed", entry.get("seed", 1)),
-        region=str(entry.get("region", "eu-west-2")),
-        fleet=_fleet(entry["fleet"]),
-        window=_window(entry.get("window")),
-        patch=_task(PATCH, entry.get(PATCH)),
-        healthcheck=_task(HEALTHCHECK, entry.get(HEALTHCHECK)),
-    )
-    _check_plan(scenario)
-    return scenario
-
-
-def _check_plan(scenario: Scenario) -> None:
-    cutoff = scenario.window.cutoff
-    for task in TASKS:
-        plan = scenario.plan(task)
-        listed = sum(o.count for o in plan.outcomes)
-        if listed > scenario.size:
-            raise ScenarioError(f"{task}: {listed} outcomes listed for a fleet of {scenario.size}")
-        cancelled = sum(o.count for o in plan.outcomes if o.kind == "cancelled")
-        cut_during = cutoff is not None and cutoff.task == task and cutoff.when == "during"
-        if cancelled and not cut_during:
-            raise ScenarioError(f"{task}: 'cancelled' needs window.cutoff {{task: {task}, when: during}}")
-        if cutoff is not None and cutoff.task == task and cutoff.when == "before" and plan.outcomes:
-            raise ScenarioError(f"{task}: the cutoff comes before it starts, so it can have no outcomes")
-    if cutoff is not None and cutoff.when == "during" and scenario.window.cutoff_behavior != "CANCEL_TASK":
-        raise ScenarioError(
-            "window.cutoff during a task needs cutoff_behavior CANCEL_TASK (with CONTINUE_TASK, the "
-            "template's, a running command goes on past the cutoff)"
-        )
-    context = _context(scenario, PATCH, "00000000-0000-4000-8000-000000000000", datetime.now(UTC))
-    for task in TASKS:
-        task_context = replace(context, task=task)
-        for entry in scenario.plan(task).outcomes:
-            problem = outputs.KINDS[entry.kind].needs(task_context)
-            if problem:
-                raise ScenarioError(f"{task}.outcomes.{entry.kind}: {problem}")
-
-
-def load_scenario(name_or_path: str) -> Scenario:
-    path = scenario_path(name_or_path)
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ScenarioError(f"{path}: not valid JSON: {error}") from None
-    return parse_scenario(path.stem, raw)
 
 
 # --------------------------------------------------------------------------- the stack
@@ -544,56 +244,45 @@ class Night:
         )
 
 
-def _context(scenario: Scenario, task: str, command_id: str, started: datetime) -> outputs.TaskContext:
-    patch = scenario.patch.parameters
-    health = scenario.healthcheck.parameters
-    services = tuple(s for s in health.get("RequiredServices", "").split(",") if s)
-    return outputs.TaskContext(
-        task=task,
-        command_id=command_id,
-        started=started,
-        seed=scenario.seed,
-        region=scenario.region,
-        operation=patch.get("Operation", "Install"),
-        reboot_option=patch.get("RebootOption", "RebootIfNeeded"),
-        patch_group=PATCH_GROUP,
-        healthcheck=outputs.HealthcheckSettings(
-            required_services=services,
-            min_free_disk_percent=int(health.get("MinFreeDiskPercent", "10")),
-            min_free_memory_percent=int(health.get("MinFreeMemoryPercent", "5")),
-            http_endpoint=health.get("HttpEndpoint", ""),
-            fail_on_pending_reboot=health.get("FailOnPendingReboot", "false") == "true",
-        ),
-    )
-
-
 def _uuid(scenario: Scenario, *parts: object) -> str:
     return str(uuid.UUID(int=outputs.seeded(scenario.seed, *parts).getrandbits(128), version=4))
 
 
 def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
-    """EC2 instances (Name and Patch Group tags) and hybrid nodes, in the scenario's order."""
+    """EC2 instances (Name and Patch Group tags) and hybrid nodes, in the scenario's order. A macOS
+    group is EC2 Mac instances (mac1.metal on moto's image; moto keeps no dedicated hosts): the
+    stand-in reports them as PlatformType MacOS, as SSM does from the agent (sw_vers)."""
     hosts: list[Host] = []
     for group in scenario.fleet:
         width = max(2, len(str(group.count)))
         names = [f"{group.name_prefix}-{n:0{width}d}" for n in range(1, group.count + 1)]
         if group.managed:
             ids = [
-                _register_node(scenario, name, group.platform, len(hosts) + n) for n, name in enumerate(names)
+                _register_node(scenario, name, group.platform, len(hosts) + n, patch_group=group.patch_group)
+                for n, name in enumerate(names)
             ]
         else:
             reservation = clients.ec2.run_instances(
                 ImageId=WINDOWS_AMI if group.platform == WINDOWS else LINUX_AMI,
                 MinCount=group.count,
                 MaxCount=group.count,
-                InstanceType="t3.medium",
+                InstanceType="mac1.metal" if group.platform == MACOS else "t3.medium",
                 TagSpecifications=[
-                    {"ResourceType": "instance", "Tags": [{"Key": "Patch Group", "Value": PATCH_GROUP}]}
+                    {"ResourceType": "instance", "Tags": [{"Key": "Patch Group", "Value": group.patch_group}]}
                 ],
             )
             ids = [i["InstanceId"] for i in reservation["Instances"]]
             for instance_id, name in zip(ids, names, strict=True):
                 clients.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "Name", "Value": name}])
+                if group.platform == MACOS:
+                    standin.set_instance_information(
+                        ACCOUNT,
+                        scenario.region,
+                        instance_id,
+                        platform_type="MacOS",
+                        platform_name=MACOS_PLATFORM[0],
+                        platform_version=MACOS_PLATFORM[1],
+                    )
         for instance_id, name in zip(ids, names, strict=True):
             hosts.append(
                 Host.of(
@@ -603,7 +292,9 @@ def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
     return hosts
 
 
-def _register_node(scenario: Scenario, name: str, platform: str, index: int, *, online: bool = True) -> str:
+def _register_node(
+    scenario: Scenario, name: str, platform: str, index: int, *, patch_group: str, online: bool = True
+) -> str:
     node_id = "mi-" + f"{outputs.seeded(scenario.seed, 'node', index).getrandbits(68):017x}"[:17]
     windows = platform == WINDOWS
     return standin.register_managed_instance(
@@ -616,8 +307,14 @@ def _register_node(scenario: Scenario, name: str, platform: str, index: int, *, 
         platform_version="10.0.20348" if windows else "2",
         ip_address=f"192.168.{10 + index // 250}.{10 + index % 250}",
         ping_status="Online" if online else "ConnectionLost",
-        tags={"Name": name, "Patch Group": PATCH_GROUP},
+        tags={"Name": name, "Patch Group": patch_group},
     )
+
+
+def window_targets(scenario: Scenario, hosts: Sequence[Host]) -> list[Host]:
+    """The instances the window's target (tag Patch Group = PATCH_GROUP) resolves to."""
+    groups = [group for group in scenario.fleet for _ in range(group.count)]
+    return [host for host, group in zip(hosts, groups, strict=True) if group.patch_group == PATCH_GROUP]
 
 
 def allocate(scenario: Scenario, hosts: Sequence[Host], task: str) -> dict[str, OutcomeCount]:
@@ -694,7 +391,8 @@ def plan_tasks(
     end: datetime,
     execution_id: str,
 ) -> dict[str, PlayedTask]:
-    """How every instance ends each task (allocated kinds, built by local.outputs), not yet played."""
+    """How every instance the window targets (`hosts`) ends each task (allocated kinds, built by
+    local.outputs), not yet played."""
     spans = {
         PATCH: (start + timedelta(seconds=4), start + timedelta(minutes=52)),
         HEALTHCHECK: (start + timedelta(minutes=53), end - timedelta(seconds=6)),
@@ -702,12 +400,15 @@ def plan_tasks(
     tasks: dict[str, PlayedTask] = {}
     for task in TASKS:
         context = replace(
-            _context(scenario, task, _uuid(scenario, "command", task), spans[task][0]),
+            task_context(scenario, task, _uuid(scenario, "command", task), spans[task][0]),
             snapshot_id=execution_id,
         )
         chosen = allocate(scenario, hosts, task)
         kinds = {
-            h.instance_id: chosen[h.instance_id].kind if h.instance_id in chosen else "success" for h in hosts
+            h.instance_id: chosen[h.instance_id].kind
+            if h.instance_id in chosen
+            else outputs.default_kind(task, h.platform)
+            for h in hosts
         }
         played_outcomes = {}
         for host in hosts:
@@ -733,12 +434,18 @@ def run_tasks(
     scenario: Scenario, clients: Clients, stack: Stack, tasks: Mapping[str, PlayedTask]
 ) -> str | None:
     """Send each task's command in priority order, as the window does; returns what stopped the
-    window early ("cutoff", "max-errors") or None."""
+    window early ("cutoff", "max-errors") or None. A task of window.not_run does not run; one
+    whose target matched no instance runs with no invocation and sends no command."""
     cutoff = scenario.window.cutoff
     for task in TASKS:
         played = tasks[task]
         if cutoff is not None and cutoff.task == task and cutoff.when == "before":
             return "cutoff"
+        if task in scenario.window.not_run:
+            continue
+        if not played.outcomes:
+            played.task_status = "SUCCESS"  # UNVERIFIED: the status (and details) AWS records here
+            continue
         played.command = simulator.play_command(
             ssm=clients.ssm,
             s3=clients.s3,
@@ -755,8 +462,13 @@ def run_tasks(
             max_errors=scenario.window.max_errors,
             timeout_seconds=DELIVERY_TIMEOUT_SECONDS[task],
         )
-        played.command_status = played.command.status
-        played.task_status = _COMMAND_TO_TASK_STATUS[played.command.status]
+        # The command ends as the stand-in reports it (ListCommands), and its final event says so.
+        status, details = simulator.reported_status(clients.ssm, played.command.command_id)
+        played.command.status = status
+        played.command_status = simulator.final_event_status(
+            status, details, detailed=scenario.standin.command_event_status == "StatusDetails"
+        )
+        played.task_status = _COMMAND_TO_TASK_STATUS[status]
         if cutoff is not None and cutoff.task == task and cutoff.when == "during":
             # CANCEL_TASK: CancelCommand at the cutoff; a task not completed ends TIMED_OUT.
             played.command_status = played.command.status = "Cancelled"
@@ -774,6 +486,13 @@ def play_night(scenario: Scenario, clients: Clients, stack: Stack, *, end: datet
     end = (end or datetime.now(UTC)).replace(microsecond=0)
     start = end - timedelta(minutes=75)
     hosts = create_fleet(scenario, clients)
+    plan = scenario.standin
+    standin.set_command_status_rules(
+        ACCOUNT,
+        scenario.region,
+        incomplete_status=plan.incomplete_status,
+        delivery_timeouts_count=plan.delivery_timeouts_count,
+    )
     window = simulator.create_window(
         ssm=clients.ssm,
         region=scenario.region,
@@ -785,10 +504,11 @@ def play_night(scenario: Scenario, clients: Clients, stack: Stack, *, end: datet
         target_tag=("Patch Group", PATCH_GROUP),
     )
     execution_id = _uuid(scenario, "window-execution")
-    tasks = plan_tasks(scenario, stack, hosts, start=start, end=end, execution_id=execution_id)
+    targets = window_targets(scenario, hosts)
+    tasks = plan_tasks(scenario, stack, targets, start=start, end=end, execution_id=execution_id)
     offline = _take_offline(scenario, clients, hosts, tasks)
     stopped_by = run_tasks(scenario, clients, stack, tasks)
-    ran = [t for t in tasks.values() if t.command is not None]
+    ran = [t for t in tasks.values() if t.task_status != "NOT_RUN"]
     if stopped_by == "cutoff":
         status, details = "TIMED_OUT", ""
     elif any(t.task_status != "SUCCESS" for t in ran):
@@ -843,14 +563,16 @@ def _take_offline(
     offline = [
         h.instance_id
         for h in hosts
-        if any(t.kinds[h.instance_id] == "delivery-timed-out" for t in tasks.values())
+        if any(t.kinds.get(h.instance_id) == "delivery-timed-out" for t in tasks.values())
     ]
     ec2_ids = [i for i in offline if i.startswith("i-")]
     if ec2_ids:
         clients.ec2.stop_instances(InstanceIds=ec2_ids)
     for host in hosts:
         if host.instance_id in offline and host.instance_id.startswith("mi-"):
-            _register_node(scenario, host.name, host.platform, host.index, online=False)
+            _register_node(
+                scenario, host.name, host.platform, host.index, patch_group=PATCH_GROUP, online=False
+            )
     return offline
 
 
@@ -874,8 +596,6 @@ def night_events(night: Night) -> list[dict[str, Any]]:
         )
     ]
     for played in night.tasks.values():
-        if played.command is None:
-            continue
         if played.task_execution_id:
             for status, moment in (("IN_PROGRESS", played.start), (played.task_status, played.end)):
                 timed.append(
@@ -893,6 +613,8 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                     )
                 )
         command = played.command
+        if command is None:
+            continue
         requested = played.start + timedelta(seconds=1)
         timed.append(
             (
@@ -1317,7 +1039,9 @@ def summary(result: Result) -> dict[str, Any]:
             "by_platform": dict(platforms),
             "managed": sum(h.instance_id.startswith("mi-") for h in night.hosts),
             "offline": night.offline,
+            "targeted": night.scenario.targeted,
         },
+        "standin": asdict(night.scenario.standin),
         "stack": {
             "bucket": night.stack.bucket,
             "topic": night.stack.topic_arn,
@@ -1414,6 +1138,49 @@ def _command_line(task: PlayedTask) -> str:
     )
 
 
+def _stage_lines(night: Night) -> list[str]:
+    """The fleet, the window, what the stand-in was told to assume, and how each task ended."""
+    scenario, hosts = night.scenario, night.hosts
+    platforms = Counter(h.platform for h in hosts)
+    managed = sum(h.instance_id.startswith("mi-") for h in hosts)
+    lines = [
+        f"fleet: {len(hosts)} instances ({platforms[LINUX]} Linux, {platforms[WINDOWS]} Windows"
+        + (f", {platforms[MACOS]} macOS (EC2 Mac)" if platforms[MACOS] else "")
+        + (f"; {managed} hybrid mi- nodes" if managed else "")
+        + (f"; {len(night.offline)} stopped" if night.offline else "")
+        + ")"
+    ]
+    if scenario.targeted < scenario.size:
+        tags = sorted({g.patch_group for g in scenario.fleet if g.patch_group != PATCH_GROUP})
+        lines.append(
+            f"window target tag:Patch Group={PATCH_GROUP} matches {scenario.targeted} of them "
+            f"(the others are tagged {', '.join(tags)})"
+        )
+    window = scenario.window
+    lines.append(
+        f"window {window.name}: MaxErrors {window.max_errors}, CutoffBehavior {window.cutoff_behavior}"
+        + (f" ({window.max_errors_why})" if window.max_errors_why else "")
+    )
+    assumed = scenario.standin
+    if assumed != StandinPlan():
+        lines.append(
+            "stand-in, UNVERIFIED AWS behaviour as this scenario assumes it: an Incomplete command's "
+            f"Status is {assumed.incomplete_status}; delivery timeouts "
+            f"{'count' if assumed.delivery_timeouts_count else 'do not count'} against MaxErrors; "
+            f"a command's final event carries its {assumed.command_event_status}"
+        )
+    for task in night.tasks.values():
+        if task.command is not None:
+            lines.append(f"{task.task:<11} {_command_line(task)}")
+        elif task.task in window.not_run:
+            lines.append(f"{task.task:<11} not run by this execution (window.not_run)")
+        elif task.task_status == "NOT_RUN":
+            lines.append(f"{task.task:<11} never started")
+        else:
+            lines.append(f"{task.task:<11} ran on no instance: the target matched none, no command was sent")
+    return lines
+
+
 def _redelivery_outcome(delivery: Delivery) -> str:
     if not delivery.function:
         return "no rule matches it, nothing ran"
@@ -1426,28 +1193,12 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
     """The console story: what was played, what EventBridge delivered, each notification."""
     night = result.night
     scenario = night.scenario
-    platforms = Counter(h.platform for h in night.hosts)
-    managed = sum(h.instance_id.startswith("mi-") for h in night.hosts)
     bar = "=" * 100
     write(f'Instance hygiene demo: scenario "{scenario.name}" on the offline stand-in (nothing reaches AWS)')
     if scenario.description:
         write(f"  {scenario.description}")
-    write(
-        f"  fleet: {len(night.hosts)} instances ({platforms[LINUX]} Linux, {platforms[WINDOWS]} Windows"
-        + (f"; {managed} hybrid mi- nodes" if managed else "")
-        + (f"; {len(night.offline)} stopped" if night.offline else "")
-        + ")"
-    )
-    window = scenario.window
-    write(
-        f"  window {window.name}: MaxErrors {window.max_errors}, CutoffBehavior {window.cutoff_behavior}"
-        + (f" ({window.max_errors_why})" if window.max_errors_why else "")
-    )
-    for task in night.tasks.values():
-        if task.command is not None:
-            write(f"  {task.task:<11} {_command_line(task)}")
-        else:
-            write(f"  {task.task:<11} never started")
+    for line in _stage_lines(night):
+        write(f"  {line}")
     tasks = ", ".join(f"{t.task} {t.task_status}" for t in night.tasks.values())
     write(f"  window execution {night.window_status} ({tasks})")
     invoked = Counter(d.function for d in result.invoked)

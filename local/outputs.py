@@ -4,7 +4,8 @@ For the window's two documents (AWS-RunPatchBaseline and our healthcheck) this m
 the `local.simulator.Outcome` of one instance: invocation status and details, and every step of
 the document as the agent reports it (name, action, status, response code, full stdout and
 stderr). Texts follow aws-ssm-facts.md section 4 and the fixtures in tests/fixtures/logs; the
-healthcheck lines are exactly what documents/scripts/healthcheck.{sh,ps1} print.
+healthcheck lines are exactly what documents/scripts/healthcheck.{sh,ps1} print, and on an EC2
+Mac instance what the document's own RunMacOSHealthcheck script prints (run, not retyped).
 
 Deterministic: every variation (package lists, free-space figures, retry counts, timestamps
 after the task's start) comes from `random.Random` seeded with the night's seed, the task, the
@@ -23,18 +24,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from local import documents
 from local.simulator import Outcome, Step, skipped
 
 __all__ = [
     "HEALTHCHECK",
     "KINDS",
     "LINUX",
+    "MACOS",
     "PATCH",
     "WINDOWS",
     "HealthcheckSettings",
     "Host",
     "Kind",
     "TaskContext",
+    "default_kind",
     "healthcheck_pass_stdout",
     "large_patch_log",
     "outcome",
@@ -42,7 +46,7 @@ __all__ = [
 ]
 
 PATCH, HEALTHCHECK = "patch", "healthcheck"
-LINUX, WINDOWS = "linux", "windows"
+LINUX, WINDOWS, MACOS = "linux", "windows", "macos"
 SHELL, POWERSHELL, DOWNLOAD = "aws:runShellScript", "aws:runPowerShellScript", "aws:downloadContent"
 
 # The agent's exit code for a step stopped before it finished (timeout or cancel): SIGKILL on
@@ -74,15 +78,15 @@ class Host:
     instance_id: str
     name: str
     platform: str
-    """linux | windows"""
+    """linux | windows | macos (an EC2 Mac instance)"""
     hostname: str
 
     @classmethod
     def of(cls, index: int, instance_id: str, name: str, platform: str, *, seed: int, region: str) -> Host:
         """A host with the machine name the OS would have: ip-10-0-x-y.<region>.compute.internal
-        on EC2 Linux, EC2AMAZ-XXXXXXX on EC2 Windows, the Name tag for a hybrid (mi-) node."""
-        if platform not in (LINUX, WINDOWS):
-            raise ValueError(f"platform {platform!r} is not {LINUX} or {WINDOWS}")
+        on EC2 Linux and Mac, EC2AMAZ-XXXXXXX on EC2 Windows, the Name tag for a hybrid (mi-) node."""
+        if platform not in (LINUX, WINDOWS, MACOS):
+            raise ValueError(f"platform {platform!r} is not {LINUX}, {WINDOWS} or {MACOS}")
         if instance_id.startswith("mi-"):
             hostname = name
         elif platform == WINDOWS:
@@ -755,7 +759,16 @@ def _windows_update_error(
 
 
 def _healthcheck_steps(platform: str, run: Step | None, *, download: Step | None = None) -> tuple[Step, ...]:
-    """The five steps of documents/healthcheck.yaml: the other platform's two and macOS's are skipped."""
+    """The five steps of documents/healthcheck.yaml, the other platforms' skipped (on macOS the four
+    of Linux and Windows, and `run` is RunMacOSHealthcheck)."""
+    if platform == MACOS:
+        others = [
+            skipped("DownloadLinuxHealthcheck", DOWNLOAD, "Linux"),
+            skipped("RunLinuxHealthcheck", SHELL, "Linux"),
+            skipped("DownloadWindowsHealthcheck", DOWNLOAD, "Windows"),
+            skipped("RunWindowsHealthcheck", POWERSHELL, "Windows"),
+        ]
+        return (*others, *((run,) if run else ()))
     linux = platform == LINUX
     mine_download = download or Step(f"Download{'Linux' if linux else 'Windows'}Healthcheck", DOWNLOAD)
     steps: list[Step] = []
@@ -772,6 +785,14 @@ def _healthcheck_steps(platform: str, run: Step | None, *, download: Step | None
             steps += [skipped(download_name, DOWNLOAD, other), skipped(run_name, action, other)]
     steps.append(skipped("RunMacOSHealthcheck", SHELL, "MacOS"))
     return tuple(steps)
+
+
+def _macos_healthcheck(host: Host, context: TaskContext, rng: random.Random, _: float | None) -> Outcome:
+    """The document has no healthcheck script for macOS: its RunMacOSHealthcheck step fails."""
+    ran = documents.run_step("RunMacOSHealthcheck")
+    stderr = ran.stderr + _agent_exit(ran.exit_code)
+    run = Step("RunMacOSHealthcheck", SHELL, "Failed", ran.exit_code, ran.stdout, stderr)
+    return _failed(_healthcheck_steps(MACOS, run))
 
 
 def _run_step(platform: str, status: str, code: int, stdout: str, stderr: str = "") -> Step:
@@ -973,7 +994,16 @@ def _failure(
 
 def _catalogue() -> dict[str, Kind]:
     kinds = [
-        Kind("success", _ALL_TASKS, _BOTH, "Success", "Success", "the run succeeded", _success, _always),
+        Kind(
+            "success",
+            _ALL_TASKS,
+            (*_BOTH, MACOS),
+            "Success",
+            "Success",
+            "the run succeeded",
+            _success,
+            _always,
+        ),
         # AWS-RunPatchBaseline
         _failure("yum-lock", _PATCH_ONLY, (LINUX,), "yum lock held by another process, exit 1", _yum_lock),
         _failure(
@@ -1062,6 +1092,13 @@ def _catalogue() -> dict[str, Kind]:
             "the downloaded script is empty: healthcheck script missing, exit 3",
             _script_missing,
         ),
+        _failure(
+            "healthcheck-macos",
+            _HEALTHCHECK_ONLY,
+            (MACOS,),
+            "RunMacOSHealthcheck: CHECK platform:macOS FAIL (no macOS script), exit 1",
+            _macos_healthcheck,
+        ),
         # either task
         Kind(
             "timed-out-execution",
@@ -1076,7 +1113,7 @@ def _catalogue() -> dict[str, Kind]:
         Kind(
             "delivery-timed-out",
             _ALL_TASKS,
-            _BOTH,
+            (*_BOTH, MACOS),
             "TimedOut",
             "Delivery Timed Out",
             "the instance never picked the command up (it is stopped): no step, no output",
@@ -1098,6 +1135,13 @@ def _catalogue() -> dict[str, Kind]:
 
 
 def _success(host: Host, context: TaskContext, rng: random.Random, size_mb: float | None) -> Outcome:
+    if host.platform == MACOS:
+        if context.task == HEALTHCHECK:
+            raise ValueError("a macOS node cannot pass the healthcheck: the document fails there")
+        # PatchMacOS succeeds. Its output is not modelled (no public sample to follow): the step
+        # prints nothing and so, like any empty stream, leaves nothing in S3.
+        linux, windows = skipped("PatchLinux", SHELL, "Linux"), skipped("PatchWindows", POWERSHELL, "Windows")
+        return Outcome("Success", "Success", (linux, windows, Step("PatchMacOS", SHELL)))
     if context.task == HEALTHCHECK:
         return _healthcheck_success(host, context, rng, size_mb)
     if host.platform == WINDOWS:
@@ -1107,6 +1151,12 @@ def _success(host: Host, context: TaskContext, rng: random.Random, size_mb: floa
 
 KINDS: Mapping[str, Kind] = MappingProxyType(_catalogue())
 """Every outcome kind by name."""
+
+
+def default_kind(task: str, platform: str) -> str:
+    """How an instance no outcome is listed for ends the task: it succeeds, except that a macOS
+    node always fails the healthcheck (healthcheck-macos: the document has no check for it)."""
+    return "healthcheck-macos" if task == HEALTHCHECK and platform == MACOS else "success"
 
 
 def outcome(kind: str, host: Host, context: TaskContext, *, size_mb: float | None = None) -> Outcome:

@@ -84,6 +84,31 @@ def _rekey(region: str, old: str, new: str) -> None:
     raise ValueError(f"command {old} not found")
 
 
+# Command-event statuses beyond the documented seven that AWS's own patch-reporting sample
+# (aws-samples/centralized-systems-manager-patching-reporting-and-notifications) matches, read as
+# the command's StatusDetails (API reference) they name. UNVERIFIED: whether, and for which
+# commands, EventBridge sends them instead of the Status.
+DETAILED_EVENT_STATUS = {
+    "Incomplete": "Incomplete",
+    "Delivery Timed Out": "DeliveryTimedOut",
+    "Rate Exceeded": "RateExceeded",
+    "Access Denied": "AccessDenied",
+    "No Instances In Tag": "No Instances In Tag",
+}
+
+
+def reported_status(ssm: SSMClient, command_id: str) -> tuple[str, str]:
+    """(Status, StatusDetails) of the command as ListCommands reports it."""
+    (command,) = ssm.list_commands(CommandId=command_id)["Commands"]
+    return str(command.get("Status", "")), str(command.get("StatusDetails", ""))
+
+
+def final_event_status(status: str, status_details: str, *, detailed: bool = False) -> str:
+    """The status of the command's final EventBridge event: its Status, or (`detailed`) the
+    StatusDetails the sample's patterns name when it is one of them."""
+    return DETAILED_EVENT_STATUS.get(status_details, status) if detailed else status
+
+
 def command_status(outcomes: Sequence[Outcome]) -> str:
     """The command's overall status as Run Command derives it from its invocations."""
     statuses = {o.status for o in outcomes}

@@ -35,6 +35,7 @@ from local.standin._ssm_state import (
     TERMINAL_INVOCATION_STATUSES,
     WINDOW_EXECUTION_STATUSES,
     CommandRequest,
+    CommandStatusRules,
     InstanceInformationOverride,
     InvocationRecord,
     PluginResult,
@@ -268,6 +269,16 @@ def command_by_id(backend: SimpleSystemManagerBackend, command_id: str) -> Comma
     raise service_error("InvalidCommandId", "Invalid command id.")
 
 
+def known_command(backend: SimpleSystemManagerBackend, command_id: str) -> Command:
+    """A command of moto's backend for the record functions (ValueError when there is none)."""
+    try:
+        return command_by_id(backend, command_id)
+    except SSMException:
+        raise ValueError(
+            f"no command {command_id} in account {backend.account_id}, region {backend.region_name}"
+        ) from None
+
+
 def invocation_records(state: SsmState, command: Command) -> list[tuple[str, InvocationRecord]]:
     """(instance id, record) for every instance of the command, sorted by instance id."""
     moto_invocations = {inv["InstanceId"]: inv for inv in command.invocations}
@@ -297,11 +308,16 @@ def allowed_errors(max_errors: str | None, target_count: int) -> int:
     return int(text)
 
 
-def summarise_command(command: Command, records: Sequence[InvocationRecord]) -> CommandSummary:
+def summarise_command(
+    command: Command, records: Sequence[InvocationRecord], rules: CommandStatusRules | None = None
+) -> CommandSummary:
     """ListCommands counts and aggregate status from the invocation results (AWS semantics:
     CompletedCount = terminal invocations; ErrorCount = Failed or Execution Timed Out;
-    DeliveryTimedOutCount; Status Failed once errors exceed MaxErrors). UNVERIFIED: the Status
-    of a command whose StatusDetails is "Incomplete" (taken as Failed)."""
+    DeliveryTimedOutCount; Status Failed once errors exceed MaxErrors). Where AWS's documentation
+    leaves the Status open, `rules` decide (CommandStatusRules, both UNVERIFIED): the Status of a
+    command whose StatusDetails is "Incomplete", and whether delivery timeouts count against
+    MaxErrors."""
+    rules = rules or CommandStatusRules()
     statuses = [r.status for r in records]
     delivery_timeouts = sum(
         r.status == "TimedOut" and r.status_details == "Delivery Timed Out" for r in records
@@ -326,10 +342,10 @@ def summarise_command(command: Command, records: Sequence[InvocationRecord]) -> 
         status = ("Success", "Success")
     elif failed + execution_timeouts > allowed:
         status = ("TimedOut", "Execution Timed Out") if execution_timeouts > failed else ("Failed", "Failed")
-    elif delivery_timeouts > allowed:
+    elif rules.delivery_timeouts_count and delivery_timeouts > allowed:
         status = ("TimedOut", "Delivery Timed Out")
     else:
-        status = ("Failed", "Incomplete")
+        status = (rules.incomplete_status, "Incomplete")
     return CommandSummary(*status, *counts)
 
 
@@ -356,7 +372,10 @@ def _document_version(request: CommandRequest | None) -> str:
 
 def command_body(backend: SimpleSystemManagerBackend, state: SsmState, command: Command) -> Body:
     """A Command as ListCommands returns it: moto's fields, counts and status recomputed."""
-    summary = summarise_command(command, [record for _, record in invocation_records(state, command)])
+    records = [record for _, record in invocation_records(state, command)]
+    with state.lock:
+        rules = state.command_rules
+    summary = summarise_command(command, records, rules)
     request = _request(state, command)
     body = dict(command.response_object())
     body.update(
@@ -682,7 +701,7 @@ def _ec2_row(instance: Any, tags: Mapping[str, str], override: InstanceInformati
         or (now() if ping == "Online" else as_utc(instance.launch_time)),
         "AgentVersion": override.agent_version or DEFAULT_AGENT_VERSION,
         "IsLatestVersion": False,
-        "PlatformType": "Windows" if windows else "Linux",
+        "PlatformType": override.platform_type or ("Windows" if windows else "Linux"),
         "PlatformName": override.platform_name
         or ("Microsoft Windows Server 2022 Datacenter" if windows else "Amazon Linux"),
         "PlatformVersion": override.platform_version or ("10.0.20348" if windows else "2023"),

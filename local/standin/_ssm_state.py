@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.ssm.models import SimpleSystemManagerBackend
+from moto.ssm.models import SimpleSystemManagerBackend, ssm_backends
 
 # Enumerations of the botocore service model (ssm 2014-11-06).
 COMMAND_INVOCATION_STATUSES = frozenset(
@@ -34,6 +34,7 @@ WINDOW_EXECUTION_STATUSES = frozenset(
 WINDOW_TASK_TYPES = frozenset({"RUN_COMMAND", "AUTOMATION", "STEP_FUNCTIONS", "LAMBDA"})
 PLATFORM_TYPES = frozenset({"Windows", "Linux", "MacOS"})
 PING_STATUSES = frozenset({"Online", "ConnectionLost", "Inactive"})
+INCOMPLETE_STATUSES = frozenset({"Failed", "Success"})
 
 STATE_ATTRIBUTE = "_standin_ssm_state"
 _CREATE_LOCK = threading.Lock()
@@ -48,6 +49,17 @@ def as_utc(moment: datetime) -> datetime:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def backend_of(account_id: str, region: str) -> SimpleSystemManagerBackend:
+    return ssm_backends[account_id][region]
+
+
+def require(value: str, allowed: frozenset[str], what: str) -> str:
+    """`value` if it is one of `allowed`, else ValueError (a caller's mistake, not an API error)."""
+    if value not in allowed:
+        raise ValueError(f"{what} {value!r} is not one of {sorted(allowed)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,26 @@ class InstanceInformationOverride:
     platform_version: str | None = None
     computer_name: str | None = None
     iam_role: str | None = None
+    platform_type: str | None = None
+    """MacOS for an EC2 Mac instance (EC2 itself says only whether an instance is Windows)."""
+
+
+@dataclass(frozen=True)
+class CommandStatusRules:
+    """How ListCommands derives a finished command's Status where AWS's documentation leaves it
+    open. Both are UNVERIFIED; the defaults are the stand-in's original choices.
+
+    ``incomplete_status``: the Status of a command whose StatusDetails is Incomplete (errors within
+    MaxErrors): "Failed" (default) or "Success" (the facts file: such a command "can end with
+    Status Success"). ``delivery_timeouts_count``: True (default) makes a command whose delivery
+    timeouts exceed MaxErrors TimedOut / "Delivery Timed Out" (a command StatusDetails of the API
+    reference); False lets them only make it Incomplete (an invocation's Delivery Timed Out does
+    not count against MaxErrors but makes the command Incomplete rather than Success).
+    The facts file, section 1, quotes both.
+    """
+
+    incomplete_status: str = "Failed"
+    delivery_timeouts_count: bool = True
 
 
 @dataclass
@@ -173,6 +205,7 @@ class SsmState:
     managed_instances: dict[str, ManagedInstance] = field(default_factory=dict)
     instance_overrides: dict[str, InstanceInformationOverride] = field(default_factory=dict)
     window_executions: dict[str, WindowExecution] = field(default_factory=dict)
+    command_rules: CommandStatusRules = field(default_factory=CommandStatusRules)
 
 
 def state_of(backend: SimpleSystemManagerBackend) -> SsmState:

@@ -297,3 +297,162 @@ def test_a_broken_scenario_fails_before_anything_starts(tmp_path: Path) -> None:
     assert run.code == 1
     assert "5 outcomes listed for a fleet of 2" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- what must not go unnoticed
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Run]:
+    """A scenario's run, played once per module."""
+    runs: dict[str, Run] = {}
+
+    def get(name: str) -> Run:
+        if name not in runs:
+            runs[name] = play(tmp_path_factory.mktemp("demo") / name, "--scenario", name)
+        return runs[name]
+
+    return get
+
+
+EXPECTED_SUBJECTS = {
+    "partial": {"INCOMPLETE AWS-RunPatchBaseline: 3 of 40 instances (PatchWithHealthcheck patch)"},
+    "unreachable": {
+        "INCOMPLETE instance-hygiene-Healthcheck: 3 of 24 instances (PatchWithHealthcheck healthcheck)"
+    },
+    "incomplete-event": {
+        "INCOMPLETE instance-hygiene-Healthcheck: 3 of 16 instances (PatchWithHealthcheck healthcheck)"
+    },
+    "no-targets": {"NOTHING RAN maintenance window PatchWithHealthcheck: no instance was patched or checked"},
+    "macos": {
+        "FAILED instance-hygiene-Healthcheck: 2 of 10 instances (PatchWithHealthcheck healthcheck)",
+        "FAILED maintenance window PatchWithHealthcheck: 1 of 2 tasks did not succeed",
+    },
+    "task-not-run": {"INCOMPLETE maintenance window PatchWithHealthcheck: 1 of 2 tasks ran on no instance"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SUBJECTS))
+def test_each_outcome_is_told_exactly_once(night: Callable[[str], Run], name: str) -> None:
+    run = night(name)
+
+    assert run.code == 0, run.stderr
+    subjects = [(f / "subject.txt").read_text().strip() for f in run.folders()]
+    assert sorted(subjects) == sorted(EXPECTED_SUBJECTS[name])
+    assert len(run.summary()["notifications"]) == len(subjects)
+    assert all(subject in run.stdout for subject in subjects)
+    for folder in run.folders():
+        digest = run.digest(folder)
+        if digest["schema"].startswith("instance-hygiene/digest"):
+            jsonschema.validate(digest, SCHEMA)
+    assert len(run.summary()["events"]["redelivered"]) == 1
+    assert run.threads_after == run.threads_before
+
+
+def test_partial_failure_within_maxerrors_is_told_as_incomplete(night: Callable[[str], Run]) -> None:
+    run = night("partial")
+    digest = run.digest(run.message("INCOMPLETE AWS-RunPatchBaseline"))
+
+    assert digest["status"] == "Incomplete", "not the event's Success"
+    assert digest["counts"] == {
+        "targets": 40,
+        "succeeded": 37,
+        "failed": 3,
+        "timed_out": 0,
+        "cancelled": 0,
+        "other": 0,
+    }
+    assert {g["reason"] for g in digest["groups"]} == {
+        "yum lock held by another process",
+        "yum repositories unreachable: no more mirrors to try",
+        "Windows Update search failed (0x80240437)",
+    }
+    patch = next(c for c in run.summary()["commands"] if c["task"] == "patch")
+    assert patch["status"] == "Success", "the command event said Success"
+    assert run.summary()["window"]["status"] == "SUCCESS"
+    assert "stand-in, UNVERIFIED AWS behaviour" in run.stdout
+
+
+def test_unreachable_instances_are_one_group_of_the_healthcheck(night: Callable[[str], Run]) -> None:
+    run = night("unreachable")
+    digest = run.digest(run.message("INCOMPLETE instance-hygiene-Healthcheck"))
+
+    assert digest["status"] == "Incomplete"
+    (group,) = digest["groups"]
+    assert group["reason"] == "timed out before delivery: instance offline or agent not running"
+    assert group["count"] == 3
+    assert {f["instance_id"] for f in group["failures"]} == set(run.summary()["fleet"]["offline"])
+    assert {f["status_details"] for f in group["failures"]} == {"Delivery Timed Out"}
+    assert (digest["counts"]["timed_out"], digest["counts"]["succeeded"]) == (3, 21)
+
+
+def test_an_incomplete_event_is_decided_on_the_api(night: Callable[[str], Run]) -> None:
+    run = night("incomplete-event")
+    digest = run.digest(run.message("INCOMPLETE instance-hygiene-Healthcheck"))
+    stream = json.loads((run.out / "events.json").read_text())
+
+    (reached,) = {
+        d["event"]["id"]: d
+        for d in stream
+        if d["function"] == demo.COMMAND_FUNCTION
+        and d["event"]["detail"]["document-name"] == "instance-hygiene-Healthcheck"
+    }.values()
+    assert reached["event"]["detail"]["status"] == "Incomplete", "beyond the documented seven"
+    assert reached["error"] is None
+    assert digest["status"] == "Incomplete"
+    reasons = sorted((g["reason"], g["count"]) for g in digest["groups"])
+    assert reasons == [
+        ("healthcheck: 1 of 5 checks failed: disk:/", 2),
+        ("healthcheck: 1 of 5 checks failed: memory", 1),
+    ]
+
+
+def test_a_night_on_no_instance_is_told_as_nothing_ran(night: Callable[[str], Run]) -> None:
+    run = night("no-targets")
+    report = run.digest(run.message("NOTHING RAN"))
+    stream = json.loads((run.out / "events.json").read_text())
+
+    assert report["status"] == "SUCCESS"
+    assert [(t["name"], t["status"], t["invocations"]) for t in report["tasks"]] == [
+        ("Patch", "SUCCESS", 0),
+        ("Healthcheck", "SUCCESS", 0),
+    ]
+    assert len(report["shortfalls"]) == 2
+    assert all("ran on no instance" in s for s in report["shortfalls"])
+    assert not any(d["event"]["detail-type"].startswith("EC2 Command") for d in stream), "no command"
+    assert run.summary()["fleet"]["targeted"] == 0
+    assert "matches 0 of them (the others are tagged production)" in run.stdout
+
+
+def test_a_macos_node_fails_the_healthcheck_and_says_why(night: Callable[[str], Run]) -> None:
+    run = night("macos")
+    digest = run.digest(run.message("FAILED instance-hygiene-Healthcheck"))
+    report = run.digest(run.message("FAILED maintenance window"))
+
+    (group,) = digest["groups"]
+    assert group["reason"] == "healthcheck: 1 of 1 checks failed: platform:macOS"
+    assert group["count"] == 2
+    assert {f["step"] for f in group["failures"]} == {"RunMacOSHealthcheck"}
+    assert {f["instance_name"] for f in group["failures"]} == {"mac-01", "mac-02"}
+    (failure, _) = group["failures"]
+    assert any("no healthcheck script for macOS" in line for line in failure["excerpt"])
+    assert failure["log"]["source"] == "s3"
+    assert [(t["name"], t["status"]) for t in report["tasks"]] == [
+        ("Patch", "SUCCESS"),
+        ("Healthcheck", "FAILED"),
+    ]
+    assert "2 macOS (EC2 Mac)" in run.stdout
+
+
+def test_a_task_that_never_ran_is_told_although_the_window_succeeded(night: Callable[[str], Run]) -> None:
+    run = night("task-not-run")
+    report = run.digest(run.message("INCOMPLETE maintenance window"))
+
+    assert report["status"] == "SUCCESS"
+    assert [(t["name"], t["status"]) for t in report["tasks"]] == [
+        ("Patch", "SUCCESS"),
+        ("Healthcheck", "NOT_RUN"),
+    ]
+    assert report["shortfalls"] == ["task Healthcheck never ran"]
+    email = (run.message("INCOMPLETE maintenance window") / "email.txt").read_text()
+    assert "What did not happen:" in email

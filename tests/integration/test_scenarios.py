@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -22,7 +23,8 @@ from moto import mock_aws
 
 from instance_hygiene.summarise import StreamText, parse_patch_summary, summarise_failure
 from local import demo, outputs
-from local.outputs import HEALTHCHECK, LINUX, PATCH, WINDOWS
+from local import scenario as scenarios
+from local.outputs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS
 from local.standin import ssm as standin
 from tests.cfn import ROOT
 
@@ -64,13 +66,19 @@ def host(index: int = 3, platform: str = LINUX) -> outputs.Host:
 # --------------------------------------------------------------------------- playing the files
 
 
-def expected_statuses(scenario: demo.Scenario, task: str) -> Counter[tuple[str, str]]:
-    """(Status, StatusDetails) per invocation as the scenario file says: listed kinds, rest Success."""
+def expected_statuses(night: demo.Night, task: str) -> Counter[tuple[str, str]]:
+    """(Status, StatusDetails) per invocation as the scenario file says: the listed kinds, and every
+    other targeted instance its platform's default (Success, or the macOS healthcheck failure)."""
+    played = night.tasks[task]
+    listed = Counter({entry.kind: entry.count for entry in night.scenario.plan(task).outcomes})
+    assert Counter(k for k in played.kinds.values() if k not in scenarios.IMPLIED_KINDS) == listed
     expected: Counter[tuple[str, str]] = Counter()
-    for entry in scenario.plan(task).outcomes:
-        kind = outputs.KINDS[entry.kind]
-        expected[kind.status, kind.status_details] += entry.count
-    expected["Success", "Success"] += scenario.size - sum(expected.values())
+    platforms = {h.instance_id: h.platform for h in night.hosts}
+    for instance_id, kind in played.kinds.items():
+        if kind in scenarios.IMPLIED_KINDS:
+            assert kind == outputs.default_kind(task, platforms[instance_id])
+        spec = outputs.KINDS[kind]
+        expected[spec.status, spec.status_details] += 1
     return expected
 
 
@@ -117,6 +125,7 @@ EXPECTED_KEYS: dict[tuple[str, str, str], set[str] | None] = {
     },
     (PATCH, "no-s3-permission", LINUX): set(),
     (PATCH, "no-s3-permission", WINDOWS): set(),
+    (PATCH, "success", MACOS): set(),  # PatchMacOS output is not modelled: nothing printed, nothing kept
     (HEALTHCHECK, "success", LINUX): {"awsrunShellScript/RunLinuxHealthcheck/stdout"},
     (HEALTHCHECK, "success", WINDOWS): {"awsrunPowerShellScript/RunWindowsHealthcheck/stdout"},
     (HEALTHCHECK, "healthcheck-disk", LINUX): {
@@ -135,6 +144,10 @@ EXPECTED_KEYS: dict[tuple[str, str, str], set[str] | None] = {
         "awsrunShellScript/RunLinuxHealthcheck/stdout",
         "awsrunShellScript/RunLinuxHealthcheck/stderr",
     },
+    (HEALTHCHECK, "healthcheck-macos", MACOS): {
+        "awsrunShellScript/RunMacOSHealthcheck/stdout",
+        "awsrunShellScript/RunMacOSHealthcheck/stderr",
+    },
     (HEALTHCHECK, "healthcheck-script-missing", LINUX): {"awsrunShellScript/RunLinuxHealthcheck/stderr"},
     (HEALTHCHECK, "healthcheck-script-missing", WINDOWS): {
         "awsrunPowerShellScript/RunWindowsHealthcheck/stderr"
@@ -151,8 +164,11 @@ def assert_keys(night: demo.Night, clients: demo.Clients, task: str) -> None:
     assert played.command is not None
     found = keys_by_instance(clients, night.stack.bucket, played.command.command_id)
     for instance in night.hosts:
-        kind = played.kinds[instance.instance_id]
+        kind = played.kinds.get(instance.instance_id)
         keys = found.get(instance.instance_id, set())
+        if kind is None:
+            assert keys == set(), f"{instance.name} is not a target of the window: no output"
+            continue
         if kind == "delivery-timed-out":
             assert keys == set(), f"{instance.name} never ran {task}: no output"
             continue
@@ -170,10 +186,10 @@ def events_by_type(night: demo.Night) -> Counter[str]:
     return Counter(event["detail-type"] for event in night.events)
 
 
-@pytest.mark.parametrize("name", demo.scenario_names())
+@pytest.mark.parametrize("name", scenarios.scenario_names())
 def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
     # Given the scenario file
-    scenario = demo.load_scenario(name)
+    scenario = scenarios.load_scenario(name)
 
     # When it is played on the stand-in
     stack = demo.provision(aws, region=REGION, seed=scenario.seed)
@@ -185,9 +201,9 @@ def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
         if task.command is None:
             continue
         listed = invocations(aws, task.command.command_id)
-        assert len(listed) == scenario.size
+        assert len(listed) == scenario.targeted
         assert Counter((i["Status"], i["StatusDetails"]) for i in listed) == expected_statuses(
-            scenario, task.task
+            night, task.task
         )
         assert_keys(night, aws, task.task)
     # and the window execution and its tasks are recorded for the window function
@@ -197,15 +213,17 @@ def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
         WindowExecutionId=night.window_execution_id
     )
     statuses = {t["TaskArn"]: t["Status"] for t in recorded["WindowExecutionTaskIdentities"]}
-    assert statuses == {t.document: t.task_status for t in night.commands()}
+    ran = [t for t in night.tasks.values() if t.task_status != "NOT_RUN"]
+    assert statuses == {t.document: t.task_status for t in ran}
     # and the night emitted every event once: window, tasks, commands, invocations
-    ran = len(night.commands())
-    assert events_by_type(night) == {
+    sent = len(night.commands())
+    expected_events = {
         "Maintenance Window Execution State-change Notification": 2,
-        "Maintenance Window Task Execution State-change Notification": 2 * ran,
-        "EC2 Command Status-change Notification": 2 * ran,
-        "EC2 Command Invocation Status-change Notification": scenario.size * ran,
+        "Maintenance Window Task Execution State-change Notification": 2 * len(ran),
+        "EC2 Command Status-change Notification": 2 * sent,
+        "EC2 Command Invocation Status-change Notification": scenario.targeted * sent,
     }
+    assert events_by_type(night) == {k: v for k, v in expected_events.items() if v}
     assert len({event["id"] for event in night.events}) == len(night.events)
     final = {
         e["detail"]["command-id"]: e["detail"]["status"]
@@ -217,7 +235,7 @@ def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
 
 
 def test_clean_fails_nothing(aws: demo.Clients) -> None:
-    scenario = demo.load_scenario("clean")
+    scenario = scenarios.load_scenario("clean")
 
     night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
 
@@ -230,7 +248,7 @@ def test_clean_fails_nothing(aws: demo.Clients) -> None:
 
 
 def test_showcase_is_cut_off_during_the_healthcheck_with_maxerrors_letting_it_run(aws: demo.Clients) -> None:
-    scenario = demo.load_scenario("showcase")
+    scenario = scenarios.load_scenario("showcase")
 
     night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
 
@@ -259,7 +277,7 @@ def test_showcase_is_cut_off_during_the_healthcheck_with_maxerrors_letting_it_ru
 
 
 def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(aws: demo.Clients) -> None:
-    scenario = demo.parse_scenario(
+    scenario = scenarios.parse_scenario(
         "strict",
         {
             "fleet": [{"count": 4, "platform": "linux", "name_prefix": "web"}],
@@ -279,7 +297,7 @@ def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(
 def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_night(
     aws: demo.Clients,
 ) -> None:
-    scenario = demo.load_scenario("showcase")
+    scenario = scenarios.load_scenario("showcase")
     hosts = [
         outputs.Host.of(i, f"i-{i:017x}", f"h-{i}", LINUX if i % 4 else WINDOWS, seed=1, region=REGION)
         for i in range(50)
@@ -293,7 +311,178 @@ def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_ni
     assert len(offline) == 1
 
 
+# --------------------------------------------------------------------------- what must not go unnoticed
+
+
+def night_of(aws: demo.Clients, name: str) -> demo.Night:
+    scenario = scenarios.load_scenario(name)
+    return demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+
+
+def listed_command(aws: demo.Clients, night: demo.Night, task: str) -> Mapping[str, Any]:
+    played = night.tasks[task].command
+    assert played is not None
+    (command,) = aws.ssm.list_commands(CommandId=played.command_id)["Commands"]
+    return command
+
+
+def final_status(night: demo.Night, task: str) -> str:
+    played = night.tasks[task].command
+    assert played is not None
+    (status,) = [
+        e["detail"]["status"]
+        for e in night.events
+        if e["detail-type"] == "EC2 Command Status-change Notification"
+        and e["detail"]["command-id"] == played.command_id
+        and e["detail"]["status"] != "InProgress"
+    ]
+    return str(status)
+
+
+def counts(command: Mapping[str, Any]) -> tuple[Any, ...]:
+    keys = ("Status", "StatusDetails", "TargetCount", "CompletedCount", "ErrorCount", "DeliveryTimedOutCount")
+    return tuple(command[k] for k in keys)
+
+
+def test_partial_ends_success_with_its_errors_within_maxerrors(aws: demo.Clients) -> None:
+    night = night_of(aws, "partial")
+
+    # the stand-in as the scenario sets it (UNVERIFIED): an Incomplete command reports Success
+    assert counts(listed_command(aws, night, PATCH)) == ("Success", "Incomplete", 40, 40, 3, 0)
+    assert final_status(night, PATCH) == "Success", "the event carries what ListCommands reports"
+    assert night.tasks[PATCH].task_status == "SUCCESS"
+    assert counts(listed_command(aws, night, HEALTHCHECK)) == ("Success", "Success", 40, 40, 0, 0)
+    assert night.window_status == "SUCCESS"
+
+
+def test_partial_under_the_default_rules_is_a_failed_command(aws: demo.Clients) -> None:
+    raw = json.loads(scenarios.scenario_path("partial").read_text())
+    scenario = scenarios.parse_scenario("partial-default", {**raw, "standin": {}})
+
+    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+
+    assert counts(listed_command(aws, night, PATCH))[:2] == ("Failed", "Incomplete")
+    assert final_status(night, PATCH) == "Failed"
+    assert night.window_status == "FAILED"
+
+
+def test_unreachable_instances_leave_the_healthcheck_incomplete(aws: demo.Clients) -> None:
+    night = night_of(aws, "unreachable")
+
+    health = listed_command(aws, night, HEALTHCHECK)
+    assert counts(health) == ("Success", "Incomplete", 24, 24, 0, 3), "delivery timeouts: no errors"
+    assert final_status(night, HEALTHCHECK) == "Success"
+    timed_out = {
+        i["InstanceId"]
+        for i in invocations(aws, health["CommandId"])
+        if i["StatusDetails"] == "Delivery Timed Out"
+    }
+    assert timed_out == set(night.offline)
+    assert counts(listed_command(aws, night, PATCH))[:2] == ("Success", "Success"), "patched before"
+    information = aws.ssm.describe_instance_information(
+        Filters=[{"Key": "PingStatus", "Values": ["ConnectionLost"]}]
+    )["InstanceInformationList"]
+    assert {i["InstanceId"] for i in information} == timed_out, "they are stopped"
+    assert night.window_status == "SUCCESS"
+
+
+def test_incomplete_event_carries_the_detailed_status(aws: demo.Clients) -> None:
+    night = night_of(aws, "incomplete-event")
+
+    assert counts(listed_command(aws, night, HEALTHCHECK)) == ("Success", "Incomplete", 16, 16, 3, 0)
+    assert final_status(night, HEALTHCHECK) == "Incomplete", "a status beyond the documented seven"
+    assert final_status(night, PATCH) == "Success"
+    assert night.window_status == "SUCCESS"
+
+
+def test_no_targets_runs_both_tasks_on_no_instance(aws: demo.Clients) -> None:
+    night = night_of(aws, "no-targets")
+
+    assert aws.ssm.list_commands()["Commands"] == [], "no command was sent"
+    tagged = aws.ec2.describe_instances(Filters=[{"Name": "tag:Patch Group", "Values": ["production"]}])
+    assert sum(len(r["Instances"]) for r in tagged["Reservations"]) == 10
+    execution = aws.ssm.get_maintenance_window_execution(WindowExecutionId=night.window_execution_id)
+    assert execution["Status"] == "SUCCESS"
+    assert len(execution["TaskIds"]) == 2
+    for task_id in execution["TaskIds"]:
+        task = aws.ssm.get_maintenance_window_execution_task(
+            WindowExecutionId=night.window_execution_id, TaskId=task_id
+        )
+        assert task["Status"] == "SUCCESS"
+        listed = aws.ssm.describe_maintenance_window_execution_task_invocations(
+            WindowExecutionId=night.window_execution_id, TaskId=task_id
+        )
+        assert listed["WindowExecutionTaskInvocationIdentities"] == []
+
+
+def test_macos_nodes_are_ec2_mac_instances_that_fail_the_healthcheck(aws: demo.Clients) -> None:
+    night = night_of(aws, "macos")
+    macs = {h.instance_id for h in night.hosts if h.platform == MACOS}
+
+    information = aws.ssm.describe_instance_information(
+        Filters=[{"Key": "PlatformTypes", "Values": ["MacOS"]}]
+    )["InstanceInformationList"]
+    assert {i["InstanceId"] for i in information} == macs
+    assert {(i["PlatformName"], i["ResourceType"]) for i in information} == {("macOS", "EC2Instance")}
+    described = aws.ec2.describe_instances(InstanceIds=sorted(macs))["Reservations"]
+    assert {i["InstanceType"] for r in described for i in r["Instances"]} == {"mac1.metal"}
+    health = listed_command(aws, night, HEALTHCHECK)
+    assert counts(health)[:2] == ("Failed", "Failed")
+    document = yaml.safe_load((ROOT / "documents" / "healthcheck.yaml").read_text())
+    (script,) = next(s for s in document["mainSteps"] if s["name"] == "RunMacOSHealthcheck")["inputs"][
+        "runCommand"
+    ]
+    ran = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=False, timeout=10)
+    for invocation in invocations(aws, health["CommandId"]):
+        plugins = {p["Name"]: p for p in invocation["CommandPlugins"]}
+        assert list(plugins) == [step["name"] for step in document["mainSteps"]]
+        if invocation["InstanceId"] not in macs:
+            assert invocation["Status"] == "Success"
+            continue
+        assert invocation["Status"] == "Failed"
+        mac = plugins.pop("RunMacOSHealthcheck")
+        assert (mac["Status"], mac["ResponseCode"]) == ("Failed", ran.returncode)
+        assert mac["Output"].startswith(ran.stdout), "what the document's script prints"
+        assert all(p["Output"].startswith("Step execution skipped") for p in plugins.values())
+    patch = listed_command(aws, night, PATCH)
+    assert counts(patch)[:2] == ("Success", "Success")
+    assert night.window_status == "FAILED"
+
+
+def test_task_not_run_ends_success_without_the_healthcheck(aws: demo.Clients) -> None:
+    night = night_of(aws, "task-not-run")
+
+    execution = aws.ssm.get_maintenance_window_execution(WindowExecutionId=night.window_execution_id)
+    assert execution["Status"] == "SUCCESS"
+    recorded = aws.ssm.describe_maintenance_window_execution_tasks(
+        WindowExecutionId=night.window_execution_id
+    )["WindowExecutionTaskIdentities"]
+    assert [t["TaskArn"] for t in recorded] == ["AWS-RunPatchBaseline"]
+    registered = aws.ssm.describe_maintenance_window_tasks(WindowId=night.window.window_id)["Tasks"]
+    assert {t["TaskArn"] for t in registered} == {"AWS-RunPatchBaseline", night.stack.healthcheck_document}
+    assert [c["DocumentName"] for c in aws.ssm.list_commands()["Commands"]] == ["AWS-RunPatchBaseline"]
+
+
+def test_a_macos_outcome_has_every_step_of_the_document() -> None:
+    mac = outputs.Host.of(6, "i-0a1b2c3d4e5f60006", "mac-01", MACOS, seed=7, region=REGION)
+
+    failed = outputs.outcome("healthcheck-macos", mac, context(HEALTHCHECK))
+    patched = outputs.outcome("success", mac, context(PATCH))
+
+    document = yaml.safe_load((ROOT / "documents" / "healthcheck.yaml").read_text())
+    assert [s.name for s in failed.steps] == [step["name"] for step in document["mainSteps"]]
+    *skipped_steps, run = failed.steps
+    assert not any(s.reaches_s3 for s in skipped_steps)
+    assert run.stderr.endswith("failed to run commands: exit status 1\n")
+    assert [s.name for s in patched.steps] == ["PatchLinux", "PatchWindows", "PatchMacOS"]
+    assert patched.steps[-1].status == "Success"
+    with pytest.raises(ValueError, match="cannot pass the healthcheck"):
+        outputs.outcome("success", mac, context(HEALTHCHECK))
+
+
 # --------------------------------------------------------------------------- the files are checked
+
+LINUX_PAIR = [{"count": 2, "platform": "linux", "name_prefix": "a"}]
 
 
 @pytest.mark.parametrize(
@@ -351,15 +540,92 @@ def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_ni
             },
             "window.max_errors",
         ),
+        ({"fleet": [{"count": 2, "platform": "macos", "name_prefix": "a", "managed": True}]}, "EC2 Mac"),
+        (
+            {"fleet": [{"count": 2, "platform": "linux", "name_prefix": "a", "patch_group": ""}]},
+            "patch_group",
+        ),
+        ({"fleet": [{**LINUX_PAIR[0], "managed": "yes"}]}, "managed"),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a", "patch_group": "other"}],
+                "patch": {"outcomes": {"yum-lock": 1}},
+            },
+            "1 outcomes listed for the 0 instance(s) of 2 tagged Patch Group=prod",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "macos", "name_prefix": "a"}],
+                "patch": {"outcomes": {"yum-lock": {"count": 1, "platform": "macos"}}},
+            },
+            "'macos' is not one of ['linux']",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "macos", "name_prefix": "a"}],
+                "healthcheck": {"outcomes": {"healthcheck-macos": 1}},
+            },
+            "'healthcheck-macos' is implied",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "window": {"not_run": "patch"},
+            },
+            "window.not_run: expected a list",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "window": {"not_run": ["patch", "healthcheck"]},
+            },
+            "at least one task runs",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "window": {"not_run": ["healthcheck"]},
+                "healthcheck": {"outcomes": {"healthcheck-disk": 1}},
+            },
+            "healthcheck: in window.not_run, so it can have no outcomes",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "standin": {"incomplete": "x"},
+            },
+            "standin: unknown key(s) ['incomplete']",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "standin": {"incomplete_status": "Incomplete"},
+            },
+            "standin.incomplete_status: 'Incomplete' is not one of ['Failed', 'Success']",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "standin": {"delivery_timeouts_count": "no"},
+            },
+            "standin.delivery_timeouts_count: expected true or false",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "standin": {"command_event_status": "details"},
+            },
+            "standin.command_event_status: 'details' is not one of ['Status', 'StatusDetails']",
+        ),
     ],
 )
 def test_a_wrong_scenario_says_what_and_where(raw: dict[str, Any], message: str) -> None:
-    with pytest.raises(demo.ScenarioError, match=re.escape(message)):
-        demo.parse_scenario("broken", raw)
+    with pytest.raises(scenarios.ScenarioError, match=re.escape(message)):
+        scenarios.parse_scenario("broken", raw)
 
 
 def test_allocation_that_cannot_be_met_is_an_error() -> None:
-    scenario = demo.parse_scenario(
+    scenario = scenarios.parse_scenario(
         "short",
         {
             "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
@@ -368,13 +634,14 @@ def test_allocation_that_cannot_be_met_is_an_error() -> None:
     )
     hosts = [host(i) for i in range(2)]
 
-    with pytest.raises(demo.ScenarioError, match="1 needed on windows, only 0"):
+    with pytest.raises(scenarios.ScenarioError, match="1 needed on windows, only 0"):
         demo.allocate(scenario, hosts, PATCH)
 
 
 def test_unknown_scenario_lists_the_known_ones() -> None:
-    with pytest.raises(demo.ScenarioError, match="known: clean, large, showcase"):
-        demo.load_scenario("nope")
+    known = "clean, incomplete-event, large, macos, no-targets, partial, showcase, task-not-run, unreachable"
+    with pytest.raises(scenarios.ScenarioError, match=f"known: {known}$"):
+        scenarios.load_scenario("nope")
 
 
 # --------------------------------------------------------------------------- what the agent writes
@@ -416,6 +683,7 @@ def reason(kind: str, task: str = PATCH, platform: str = LINUX) -> str:
         ("healthcheck-reboot", HEALTHCHECK, WINDOWS, "healthcheck: 1 of 7 checks failed: pending-reboot"),
         ("healthcheck-script-missing", HEALTHCHECK, LINUX, "healthcheck script missing"),
         ("timed-out-execution", PATCH, LINUX, "timed out during execution (step PatchLinux)"),
+        ("healthcheck-macos", HEALTHCHECK, MACOS, "healthcheck: 1 of 1 checks failed: platform:macOS"),
     ],
 )
 def test_each_failure_reads_as_its_cause(kind: str, task: str, platform: str, expected: str) -> None:
@@ -525,9 +793,18 @@ def test_a_kind_on_the_wrong_platform_or_task_is_refused() -> None:
 
 
 def test_scenario_files_are_valid_json_with_the_documented_keys() -> None:
-    for path in sorted(demo.SCENARIOS.glob("*.json")):
+    for path in sorted(scenarios.SCENARIOS.glob("*.json")):
         raw = json.loads(path.read_text())
-        assert set(raw) <= {"description", "seed", "region", "fleet", "window", "patch", "healthcheck"}
+        assert set(raw) <= {
+            "description",
+            "seed",
+            "region",
+            "fleet",
+            "window",
+            "patch",
+            "healthcheck",
+            "standin",
+        }
         assert raw.get("description"), f"{path.name} says what it plays"
-    assert {"clean", "showcase", "large"} <= set(demo.scenario_names())
-    assert demo.load_scenario("large").size >= 1000
+    assert {"clean", "showcase", "large"} <= set(scenarios.scenario_names())
+    assert scenarios.load_scenario("large").size >= 1000

@@ -498,6 +498,60 @@ def test_errors_within_max_errors_leave_the_command_incomplete(aws: Aws) -> None
     assert command["StatusDetails"] == "Incomplete"  # Status for Incomplete: UNVERIFIED
 
 
+def test_status_rules_decide_what_aws_leaves_open(aws: Aws) -> None:
+    # Given a command failing on 1 of 10 under MaxErrors 50%, and one 2 of 10 never reached (MaxErrors 0)
+    ids = sorted(launch_fleet(aws.ec2, linux=10, windows=0))
+    within = send(aws.ssm, ids, MaxErrors="50%")
+    standin.record_invocation(
+        ACCOUNT,
+        REGION,
+        within,
+        ids[0],
+        status="Failed",
+        status_details="Failed",
+        plugins=[PluginResult("aws:runShellScript", "Failed", "Failed", 1, "", "boom")],
+    )
+    unreachable = send(aws.ssm, ids)
+    for iid in ids[1:3]:
+        standin.record_invocation(
+            ACCOUNT,
+            REGION,
+            unreachable,
+            iid,
+            status="TimedOut",
+            status_details="Delivery Timed Out",
+            plugins=[],
+        )
+
+    def status(command_id: str) -> tuple[str, str, int, int]:
+        [command] = aws.ssm.list_commands(CommandId=command_id)["Commands"]
+        return (
+            command["Status"],
+            command["StatusDetails"],
+            command["ErrorCount"],
+            command["DeliveryTimedOutCount"],
+        )
+
+    # Then by default (UNVERIFIED either way): Incomplete is Failed, delivery timeouts count
+    assert status(within) == ("Failed", "Incomplete", 1, 0)
+    assert status(unreachable) == ("TimedOut", "Delivery Timed Out", 0, 2)
+    # and a scenario can choose the other reading of the documentation
+    standin.set_command_status_rules(
+        ACCOUNT, REGION, incomplete_status="Success", delivery_timeouts_count=False
+    )
+    assert status(within) == ("Success", "Incomplete", 1, 0)
+    assert status(unreachable) == ("Success", "Incomplete", 0, 2)
+    succeeded = aws.ssm.list_commands(Filters=[{"key": "Status", "value": "Success"}])["Commands"]
+    assert {within, unreachable} <= {c["CommandId"] for c in succeeded}, "filters see the same status"
+    standin.set_command_status_rules(ACCOUNT, REGION)
+    assert status(within) == ("Failed", "Incomplete", 1, 0), "the defaults come back"
+    with pytest.raises(ValueError, match="incomplete_status"):
+        standin.set_command_status_rules(ACCOUNT, REGION, incomplete_status="Incomplete")
+    listed = [body for operation, body in aws.wire if operation == "ListCommands"]
+    assert listed
+    assert [e for body in listed for e in shape_errors(body, aws.output_shape("ListCommands"))] == []
+
+
 def test_send_command_targets_only_the_requested_instances(aws: Aws) -> None:
     # moto 5.2 alone puts every EC2 instance of the region in the command
     names = launch_fleet(aws.ec2, linux=5, windows=0)
@@ -645,6 +699,26 @@ def test_an_instance_can_be_left_out_or_go_offline(aws: Aws) -> None:
 
     assert set(listed) == {offline, normal}
     assert (listed[offline]["PingStatus"], listed[offline]["AgentVersion"]) == ("ConnectionLost", "3.2.582.0")
+
+
+def test_an_ec2_mac_instance_reports_platform_type_macos(aws: Aws) -> None:
+    mac, linux = sorted(launch_fleet(aws.ec2, linux=2, windows=0))
+    standin.set_instance_information(
+        ACCOUNT, REGION, mac, platform_type="MacOS", platform_name="macOS", platform_version="14.6.1"
+    )
+
+    listed = {i["InstanceId"]: i for i in aws.ssm.describe_instance_information()["InstanceInformationList"]}
+    macs = aws.ssm.describe_instance_information(Filters=[{"Key": "PlatformTypes", "Values": ["MacOS"]}])
+
+    assert [listed[mac][k] for k in ("PlatformType", "PlatformName", "PlatformVersion")] == [
+        "MacOS",
+        "macOS",
+        "14.6.1",
+    ]
+    assert listed[linux]["PlatformType"] == "Linux"
+    assert [i["InstanceId"] for i in macs["InstanceInformationList"]] == [mac]
+    with pytest.raises(ValueError, match="platform_type"):
+        standin.set_instance_information(ACCOUNT, REGION, mac, platform_type="Darwin")
 
 
 # --- maintenance window executions ------------------------------------------------------------------
