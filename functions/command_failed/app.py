@@ -60,6 +60,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.
     decision = decide_command(parsed, ssm=_clients(parsed.region).ssm)
     if not decision.verdict.notify:
+        # Counted, so that "checked and nothing to tell" is visible next to Notifications.
+        metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
         logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})
         return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 

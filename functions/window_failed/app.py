@@ -51,6 +51,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # that never ran or ran on no instance; a status not known is decided on the API's.
     decision = decide_window(parsed, ssm=ssm, settings=settings)
     if not decision.verdict.notify:
+        # Counted, so that "checked and nothing to tell" is visible next to Notifications.
+        metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
         logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})
         return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 

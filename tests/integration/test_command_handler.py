@@ -293,7 +293,7 @@ def succeeded(stack: Stack, count: int) -> dict[str, Outcome]:
 
 
 def test_a_command_that_succeeded_everywhere_is_acknowledged_without_a_message(
-    stack: Stack, command_function: ModuleType
+    stack: Stack, command_function: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
     played = play(stack, outcomes=succeeded(stack, 3))
 
@@ -301,6 +301,8 @@ def test_a_command_that_succeeded_everywhere_is_acknowledged_without_a_message(
 
     assert result == {"notified": False, "status": "Success", "why": "every invocation succeeded"}
     assert stack.received() == []
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert [m["Acknowledged"] for m in metrics] == [[1.0]], "counted as checked, nothing to tell"
 
 
 def test_the_sample_success_event_of_a_command_nobody_knows_is_raised_not_taken_for_success(
