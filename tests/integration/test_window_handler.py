@@ -113,15 +113,20 @@ def successful_night(stack: Stack, *, targets: int = 2, healthcheck_runs: bool =
     return window.window_id, execution
 
 
+def succeed(window_function: ModuleType, window_id: str, execution: str) -> dict[str, object]:
+    """Deliver the execution's SUCCESS event to the window function."""
+    event = window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION)
+    return window_function.handler(event, FakeContext())  # type: ignore[no-any-return]
+
+
 def test_success_on_every_target_is_quiet_unless_asked(
     stack: Stack, window_function: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window_id, execution = successful_night(stack)
-    event = window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION)
 
-    quiet = window_function.handler(event, FakeContext())
+    quiet = succeed(window_function, window_id, execution)
     monkeypatch.setenv("NOTIFY_ON_SUCCESS", "true")
-    told = window_function.handler(event, FakeContext())
+    told = succeed(window_function, window_id, execution)
 
     assert quiet == {"notified": False, "status": "SUCCESS", "why": "every task ran on its targets"}
     (envelope,) = stack.received()
@@ -138,10 +143,7 @@ def test_a_success_that_ran_on_no_instance_is_told_whatever_notify_on_success(
     # was patched. That is the most important message there is.
     window_id, execution = successful_night(stack, targets=0)
 
-    window_function.handler(
-        window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION),
-        FakeContext(),
-    )
+    succeed(window_function, window_id, execution)
 
     (envelope,) = stack.received()
     assert envelope["Subject"] == (
@@ -156,10 +158,7 @@ def test_a_success_that_ran_on_no_instance_is_told_whatever_notify_on_success(
 def test_a_success_with_a_task_that_never_ran_is_told(stack: Stack, window_function: ModuleType) -> None:
     window_id, execution = successful_night(stack, healthcheck_runs=False)
 
-    window_function.handler(
-        window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION),
-        FakeContext(),
-    )
+    succeed(window_function, window_id, execution)
 
     (envelope,) = stack.received()
     assert envelope["Subject"] == (
