@@ -94,8 +94,11 @@ def command_event_for(stack: Stack, command_id: str) -> dict[str, object]:
     return command_event(played, region=REGION)
 
 
-def successful_night(stack: Stack, *, targets: int = 2, healthcheck_runs: bool = True) -> tuple[str, str]:
-    """A SUCCESS execution: the patch task on `targets` instances (0: the target matched none)."""
+def successful_night(
+    stack: Stack, *, targets: int = 2, healthcheck_runs: bool = True, status: str = "SUCCESS"
+) -> tuple[str, str]:
+    """An execution (SUCCESS unless told) whose tasks succeeded on `targets` instances (0: the
+    target matched none)."""
     window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
     ids = stack.instances(targets) if targets else []
     patch = play_command(
@@ -109,7 +112,7 @@ def successful_night(stack: Stack, *, targets: int = 2, healthcheck_runs: bool =
     runs = [TaskRun(window.patch_task_id, "SUCCESS", command=patch if targets else None)]
     if healthcheck_runs:
         runs.append(TaskRun(window.healthcheck_task_id, "SUCCESS", command=patch if targets else None))
-    execution = play_window_execution(region=REGION, window=window, status="SUCCESS", tasks=runs)
+    execution = play_window_execution(region=REGION, window=window, status=status, tasks=runs)
     return window.window_id, execution
 
 
@@ -173,23 +176,10 @@ def test_a_success_with_a_task_that_never_ran_is_told(stack: Stack, window_funct
 def test_a_window_status_the_product_does_not_know_is_decided_on_the_api(
     stack: Stack, window_function: ModuleType, api_status: str, told: bool
 ) -> None:
-    window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
-    (instance,) = stack.instances(1)
-    patch = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name="AWS-RunPatchBaseline",
-        outcomes={instance: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),))},
-        bucket=BUCKET,
-    )
-    runs = [TaskRun(t, "SUCCESS", command=patch) for t in (window.patch_task_id, window.healthcheck_task_id)]
-    execution = play_window_execution(region=REGION, window=window, status=api_status, tasks=runs)
+    window_id, execution = successful_night(stack, targets=1, status=api_status)
 
     result = window_function.handler(
-        window_event(
-            window_id=window.window_id, window_execution_id=execution, status="EXPLODED", region=REGION
-        ),
+        window_event(window_id=window_id, window_execution_id=execution, status="EXPLODED", region=REGION),
         FakeContext(),
     )
 
