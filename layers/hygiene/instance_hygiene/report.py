@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -418,9 +418,7 @@ def _unreadable_notes(
     for cause, ids in sorted(by_cause.items(), key=lambda item: (-len(item[1]), item[0])):
         code_text = ", ".join(f"{code} x{n}" if n > 1 else code for code, n in codes[cause].most_common())
         meaning = READ_FAILURE_CAUSES.get(cause, "see the function's log")
-        shown = ", ".join(shown_as.get(i, i) for i in ids[:5]) + (
-            f" and {len(ids) - 5} more" if len(ids) > 5 else ""
-        )
+        shown = _some_named([shown_as.get(i, i) for i in ids])
         notes.append(
             f"{len(ids)} instance(s)' logs could not be read ({code_text}): {meaning}. "
             f"They show the API's truncated output instead ({shown})."
@@ -437,11 +435,9 @@ def _cut_notes(
     where = f"s3://{command.output_bucket}/{command_root(command.output_prefix or '', command.command_id)}"
     looked = max(listing.cut.values())
     ids = list(listing.cut)
-    named = ", ".join(shown_as.get(i, i) for i in ids[:5]) + (
-        f" and {len(ids) - 5} more" if len(ids) > 5 else ""
-    )
+    named = _some_named([shown_as.get(i, i) for i in ids])
     lost = [shown_as.get(i, i) for i in ids if i not in read]
-    lost_named = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+    lost_named = _some_named(lost)
     outcome = (
         f"For {len(lost)} of them ({lost_named}) the failed step's log was not among those looked at: "
         "the API's truncated output is shown instead."
@@ -454,6 +450,12 @@ def _cut_notes(
         "memory and time. The rest were skipped without listing them, so how many were not looked at "
         f"is unknown (S3 counts objects only by listing them). {outcome}"
     ]
+
+
+def _some_named(names: Sequence[str], shown: int = 5) -> str:
+    """The first `shown` names, then how many more: 'web-01, web-02 and 3 more'."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _listing_cause(error: Exception) -> str:
@@ -471,23 +473,22 @@ def _missing_log_notes(command: Command, failures: list[Failure], logs: LogStore
     missing = [f for f in expected if f.log.source in ("api", "none")]
     if not missing:
         return []
-    ids = ", ".join(f.instance_name or f.instance_id for f in missing[:5])
-    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    ids = _some_named([f.instance_name or f.instance_id for f in missing])
     if command.output_bucket is None:
         return [
             f"No output bucket is configured for this command: only the API's first 2,500 characters "
-            f"are shown for {len(missing)} instance(s) ({ids}{more})."
+            f"are shown for {len(missing)} instance(s) ({ids})."
         ]
     if logs is None:
         return []
     where = f"s3://{command.output_bucket}/{command.output_prefix or ''}"
     if logs.source == "local":
         return [
-            f"{len(missing)} instance(s) have no log in the local copy ({ids}{more}); if S3 has none either, "
+            f"{len(missing)} instance(s) have no log in the local copy ({ids}); if S3 has none either, "
             f"{MISSING_LOG_CAUSE}. Showing the API's truncated output instead."
         ]
     return [
-        f"{len(missing)} instance(s) wrote no log to {where} ({ids}{more}): {MISSING_LOG_CAUSE}. "
+        f"{len(missing)} instance(s) wrote no log to {where} ({ids}): {MISSING_LOG_CAUSE}. "
         "Showing the API's truncated output instead."
     ]
 
