@@ -217,7 +217,7 @@ HOSTILE_LOGS = [
             b"Reading package lists...\n\xff\xfe\xc3(bad \x80\x81 bytes\n"
             b"E: Sub-process /usr/bin/dpkg returned an error code (1)\n"
         ),
-        reason="E: Sub-process /usr/bin/dpkg returned an error code (1)",
+        reason="/usr/bin/dpkg returned error code 1",
         excerpt="\ufffd",
     ),
     HostileLog(
@@ -242,7 +242,7 @@ HOSTILE_LOGS = [
             b"Loaded plugins: priorities\r\nSetting up Install Process\r\n"
             b"Error: Cannot find a valid baseurl for repo: amzn2-core/2/x86_64\r\n"
         ),
-        reason="package repository metadata could not be downloaded",
+        reason="no valid baseurl for repository amzn2-core/2/x86_64",
         excerpt="Error: Cannot find a valid baseurl for repo: amzn2-core/2/x86_64",
     ),
     HostileLog(
@@ -276,7 +276,7 @@ HOSTILE_LOGS = [
         lambda: "Fehler beim Öffnen der Datei /opt/café/paket.rpm\nERROR: rpmdb open failed\n".encode(
             "latin-1"
         ),
-        reason="rpm database corrupt",
+        reason="the rpm database is damaged",
         excerpt="Fehler beim \ufffdffnen",
     ),
     HostileLog(

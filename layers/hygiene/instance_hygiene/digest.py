@@ -43,6 +43,11 @@ class Failure:
     exit_meaning: str | None = None
     excerpt: tuple[str, ...] = ()
     patch: PatchCounts | None = None
+    next_step: str | None = None
+    """What the operator should do (from the catalogue rule or exit code that explained it)."""
+    rule: str | None = None
+    """The catalogue rule (`family.name`) that gave the reason, None for status and fallbacks."""
+    severity: str | None = None
 
     @property
     def signature(self) -> str:
@@ -174,6 +179,8 @@ def failure_dict(failure: Failure, excerpt_lines: int | None) -> dict[str, Any]:
         "exit_code": failure.exit_code,
         "exit_meaning": failure.exit_meaning,
         "reason": failure.reason,
+        "next_step": failure.next_step,
+        "cause": {"rule": failure.rule, "severity": failure.severity} if failure.rule else None,
         "excerpt": list(excerpt),
         "log": {
             "source": failure.log.source,
@@ -209,6 +216,7 @@ def to_dict(digest: CommandDigest) -> dict[str, Any]:
             {
                 "signature": group.signature,
                 "reason": group.reason,
+                "next_step": group.failures[0].next_step if group.failures else None,
                 "count": group.count,
                 "failures": [failure_dict(f, digest.excerpt_lines) for f in group.failures],
             }

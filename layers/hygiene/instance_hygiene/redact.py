@@ -19,7 +19,7 @@ import re
 import string
 from collections.abc import Callable, Iterator
 
-__all__ = ["REDACTED", "clean", "redact", "sanitize"]
+__all__ = ["DROPPED", "REDACTED", "clean", "redact", "sanitize"]
 
 REDACTED = "[REDACTED]"
 """Replacement for a secret value whose key stays visible."""
@@ -59,6 +59,8 @@ _DROPPED = (
     + list(range(0x2066, 0x206A))  # bidi isolates
     + list(range(0xFFF9, 0xFFFC))  # interlinear annotation
 )
+DROPPED = frozenset(_DROPPED)
+"""Code points `sanitize` removes."""
 _CONTROL_TABLE: dict[int, str | None] = dict.fromkeys(_DROPPED)
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -387,6 +389,21 @@ def redact(text: str) -> str:
     (`passphrase: correct horse battery` hides `correct` only); quoted values and `...;`
     connection-string values are hidden whole.
     """
+    # A replacement can give a neighbouring secret the boundary its pattern needs
+    # (`AKIA...mysql -pX`: once the key is a marker, `mysql -p` stands alone): repeat until
+    # nothing changes, so that redact(redact(t)) == redact(t). Text without secrets takes one pass.
+    for _ in range(_MAX_PASSES):
+        redacted = _redact_once(text)
+        if redacted == text:
+            break
+        text = redacted
+    return text
+
+
+_MAX_PASSES = 4
+
+
+def _redact_once(text: str) -> str:
     text = _redact_private_keys(text)
     text = _sub_at(_AUTHORIZATION, text, ("authorization",), _keep_scheme)
     text = _sub_at(_BEARER, text, ("bearer",), _keep_scheme)

@@ -95,6 +95,8 @@ def _who(failure: Failure) -> str:
 def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str]:
     first = group.failures[0] if group.failures else None
     lines = [f"{index}. {group.reason}  [{group.count} instance{'s' if group.count != 1 else ''}]"]
+    if first is not None and first.next_step:
+        lines.append(f"   next step: {first.next_step}")
     if first is not None:
         step = first.step or "-"
         code = "-" if first.exit_code is None else str(first.exit_code)
@@ -199,6 +201,8 @@ def chat_json(digest: CommandDigest) -> str:
         first = group.failures[0] if group.failures else None
         where = f" (step {first.step}, exit {first.exit_code})" if first and first.step else ""
         bullets.append(f"• *{group.count}×* {escape_markdown(group.reason)}{escape_markdown(where)}")
+        if first is not None and first.next_step:
+            bullets.append(f"    next step: {escape_markdown(first.next_step)}")
     if len(digest.groups) > 10:
         bullets.append(f"• … {len(digest.groups) - 10} more kinds of failure")
     description = "\n".join(
@@ -209,7 +213,12 @@ def chat_json(digest: CommandDigest) -> str:
             *(f"_{escape_markdown(note)}_" for note in digest.notes[:3]),
         ]
     )
-    next_steps = [f"Open the command: {console_link(digest)}"]
+    first_steps = [
+        escape_markdown(g.failures[0].next_step)
+        for g in digest.groups[:3]
+        if g.failures and g.failures[0].next_step
+    ]
+    next_steps = [*dict.fromkeys(first_steps), f"Open the command: {console_link(digest)}"]
     if digest.report_uri:
         next_steps.append(f"Full report: {digest.report_uri}")
     payload: dict[str, Any] = {

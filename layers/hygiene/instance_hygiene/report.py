@@ -155,6 +155,9 @@ def _failure(
         excerpt=summary.excerpt,
         log=log,
         patch=summary.patch,
+        next_step=summary.next_step,
+        rule=summary.rule,
+        severity=summary.severity,
     )
 
 

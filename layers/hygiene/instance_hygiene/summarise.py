@@ -1,28 +1,28 @@
-"""Summarise one failed command invocation: reason, exit code, excerpt, patch counts. Pure.
+"""Summarise one failed command invocation: reason, next step, exit code, excerpt, patch counts. Pure.
 
 Input is what the fleet and log adapters found for one instance and one step: the
 invocation's status and status details, the step's response code, and the head/tail of its
 stdout and stderr (either may be missing). Output is a `FailureSummary` whose `reason` is one
-short human line; `signature(reason)` is what the digest groups failures by.
+short human line and `next_step` what the operator should do; `signature(reason)` is what the
+digest groups failures by.
 
-How the reason is chosen, first match wins:
+How the reason is chosen:
 1. status details that mean the script never ran or was stopped (DeliveryTimedOut,
-   Undeliverable, Terminated, InvalidPlatform, AccessDenied, Cancelled, ExecutionTimedOut,
-   ...): a fixed line; ExecutionTimedOut adds the step and any known failure text found;
-2. healthcheck output (documents/scripts/healthcheck.sh and .ps1):
-   `HEALTHCHECK FAIL k of n checks failed: a, b`, else the `CHECK <name> FAIL` lines;
-3. known AWS-RunPatchBaseline failure texts (aws-ssm-facts section 4) and lock/dpkg states;
-4. Windows Update failures, quoting the HRESULT (`Windows Update search failed (0x80240437)`);
-5. an exit code with a specific meaning for the document (`exit code 156: payload download
-   failed`); codes 0, 1, -1/4294967295, 126 and 127 are too vague and wait for step 8;
-6. generic hints (disk full, DNS, repository metadata, out of memory, access denied);
-7. the exception of a Python traceback, else the first error-level line (`[ERROR]`, `E:`,
-   `Error:`, `...Exception:`), else the last line with an error word (failed, denied, ...);
-8. exit code 0: "failed although the step exited with code 0"; else the exit code's generic
-   meaning, then the last meaningful line, then "failed with exit code N, no output
-   available" / "failed, no output available".
-The harmless "[WARNING]: Unable to gain necessary access for possible kernel updates" is
-never a reason nor an error line.
+   Undeliverable, Terminated, InvalidPlatform, AccessDenied, Cancelled, ExecutionTimedOut, ...):
+   a fixed line; ExecutionTimedOut adds the step and the cause found in the log, if serious;
+2. on a healthcheck, the failed checks (`HEALTHCHECK FAIL k of n checks failed: a, b`, else the
+   `CHECK <name> FAIL` lines);
+3. the catalogue (`rules.py`, `catalogue/*.toml`), matched by `engine.py` in one pass: the
+   rule of the highest severity, then the earliest line. A specific exit code of the document
+   (`exit code 156: payload download failed`) ranks with medium-severity rules, after those in
+   the log; codes 0, 1, -1/4294967295, 126 and 127 are too vague and wait for step 5;
+4. low-severity rules (vague generic hints such as "access denied");
+5. the exception of a Python traceback, else the first error-level line, else the first line
+   with an error word; never a line a rule calls decoration or advice, and for a header
+   (`Error:`) the line under it;
+6. exit code 0: "failed although the step exited with code 0"; else the exit code's generic
+   meaning, then the last meaningful line, then "failed with exit code N, no output available"
+   / "failed, no output available".
 
 Exit codes: `exit_code` is the step's ResponseCode. SSM reports -1 for a step that never ran,
 so with a status detail saying it never ran (or was cut short) -1 becomes `None`. Otherwise -1
@@ -31,84 +31,56 @@ failed without an exit code of its own, typically a PowerShell terminating error
 When no ResponseCode is known, the agent's "failed to run commands: exit status N" line
 supplies it.
 
-Everything quoted from a log goes through `redact.clean` (escape sequences, control
-characters and secrets removed) before it reaches a reason, an excerpt or the patch operation.
-
-Where a stream was cut (the end of a head read, the start of a tail read that begins mid-line,
-the text before the agent's "---Output truncated---" marker in the API output), the word the
-cut went through is dropped: it may be the first or last characters of a secret that redaction
-cannot recognise from a fragment.
+Everything quoted from a log is redacted (`redact`) and sanitized before it reaches a reason,
+an excerpt, a capture or the patch operation. Where a stream was cut (the end of a head read,
+the start of a tail read that begins mid-line, the text before the agent's
+"---Output truncated---" marker in the API output), the word the cut went through is dropped:
+it may be the first or last characters of a secret that redaction cannot recognise.
 """
 
 import ast
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from types import MappingProxyType
 
+from instance_hygiene.engine import (
+    Candidate,
+    Cause,
+    Engine,
+    Line,
+    Part,
+    Scan,
+    compiled,
+    drop_api_cuts,
+    drop_first_token,
+    drop_last_token,
+    prepare,
+)
 from instance_hygiene.redact import clean, sanitize
 
 __all__ = [
     "DEFAULT_EXCERPT_LINES",
     "EXCERPT_LINE_MAX_CHARS",
-    "GENERIC_EXIT_CODES",
-    "HEALTHCHECK_EXIT_CODES",
     "HEALTHCHECK_STEPS",
-    "PATCH_EXIT_CODES",
     "PATCH_STEPS",
     "REASON_MAX_CHARS",
     "FailureSummary",
     "PatchCounts",
     "StreamText",
     "describe_exit_code",
+    "document_kind",
+    "exit_code_table",
     "parse_patch_summary",
     "signature",
     "summarise_failure",
 ]
 
 REASON_MAX_CHARS = 200
+NEXT_STEP_MAX_CHARS = 200
 EXCERPT_LINE_MAX_CHARS = 300
 DEFAULT_EXCERPT_LINES = 8
-
-_MINUS_ONE = "the script failed without an exit code of its own (-1, on Windows shown as 4294967295)"
-
-GENERIC_EXIT_CODES: Mapping[int, str] = MappingProxyType(
-    {
-        0: "success",
-        126: "command not executable / permission denied",
-        127: "command not found",
-        130: "interrupted (SIGINT)",
-        137: "killed (SIGKILL, often out of memory)",
-        143: "terminated (SIGTERM)",
-        3010: "reboot requested (Windows)",
-        -1: _MINUS_ONE,
-        4294967295: _MINUS_ONE,
-    }
-)
-"""Exit codes any shell or PowerShell step can return (3010 asks the agent to reboot Windows)."""
-
-PATCH_EXIT_CODES: Mapping[int, str] = MappingProxyType(
-    {
-        **GENERIC_EXIT_CODES,
-        0: "success",
-        1: "failure",
-        2: "dependency-check failure",
-        3: "failed to reboot 4 times",
-        146: "unsupported OS",
-        152: "payload could not be extracted",
-        155: "tar extraction failed",
-        156: "payload download failed",
-        194: "reboot requested",
-        195: "reboot requested with failures",
-        196: "reboot requested with dependency-check failure",
-    }
-)
-"""AWS-RunPatchBaseline exit codes (aws-ssm-facts section 4) plus the generic ones."""
-
-HEALTHCHECK_EXIT_CODES: Mapping[int, str] = MappingProxyType(
-    {**GENERIC_EXIT_CODES, 0: "all checks passed", 1: "checks failed", 2: "bad arguments"}
-)
-"""Exit codes of our healthcheck scripts plus the generic ones."""
 
 PATCH_STEPS = frozenset({"PatchLinux", "PatchWindows", "PatchMacOS"})
 HEALTHCHECK_STEPS = frozenset(
@@ -120,9 +92,6 @@ HEALTHCHECK_STEPS = frozenset(
         "RunMacOSHealthcheck",
     }
 )
-
-# Codes whose meaning is too vague to be the reason while the log may say more.
-_VAGUE_EXIT_CODES = frozenset({0, 1, -1, 4294967295, 126, 127})
 
 
 @dataclass(frozen=True)
@@ -159,6 +128,11 @@ class FailureSummary:
     """The lines that explain the failure, in log order (stdout before stderr), each cleaned and
     at most EXCERPT_LINE_MAX_CHARS characters."""
     patch: PatchCounts | None
+    next_step: str | None = None
+    """What the operator should do, one line (from the rule or exit code that explained it)."""
+    rule: str | None = None
+    """The catalogue rule that gave the reason (`family.name`), None for status and fallbacks."""
+    severity: str | None = None
 
 
 # --------------------------------------------------------------------------- patch summary
@@ -356,206 +330,53 @@ def _normalise(text: str) -> str:
     return _NUMBER.sub("<n>", text)
 
 
-# --------------------------------------------------------------------------- log lines
-
-_MAX_PROBE_CHARS = 4096
-"""Only the first characters of a line are matched against the failure patterns."""
-_MAX_FIRST_LINES = 1_000
-_MAX_LAST_LINES = 4_000
-"""Of a head or tail with more lines, only its first and last lines are looked at."""
-
-_HARMLESS = re.compile(r"unable to gain necessary access for possible kernel updates", re.IGNORECASE)
-_NOISE = re.compile(
-    r"[ \t]*+(?:-{2,}+(?:output|error) truncated-{2,}+|-{5,}+ERROR-{5,}+)[ \t]*+", re.IGNORECASE
-)
-_API_TRUNCATED = re.compile(r"\n-{2,3}+(?:Output|Error) truncated-{2,4}+")
-"""The agent's marker after the text it cut, in the API's 2,500-character output."""
-_TOKEN_BREAKS = (" ", "\t", "\n", "\r")
-_AGENT_EXIT = re.compile(r"failed to run commands: exit status (?P<code>-?[0-9]{1,10})\b")
-_HAS_WORD = re.compile(r"[A-Za-z0-9]")
-
-_LOG_PREFIX = re.compile(
-    r"[ \t]*+(?:[0-9]{1,4}[/-][0-9]{1,2}[/-][0-9]{1,4}[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]++)?)?"
-    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?[ \t]++)?"
-    r"(?:[\w.-]{1,64}+[ \t]++)?\[(?:ERROR|CRITICAL|FATAL|WARNING|WARN|INFO|DEBUG)\]:?[ \t]*+"
-)
-
-_CHECK = re.compile(r"(?:^|[ \t])CHECK[ \t]++(?P<name>\S{1,200}+)[ \t]++(?P<result>PASS|FAIL|SKIP)\b")
-_HEALTHCHECK_FAIL = re.compile(
-    r"HEALTHCHECK[ \t]++FAIL[ \t]++(?P<failed>[0-9]{1,6}+)[ \t]++of[ \t]++(?P<total>[0-9]{1,6}+)"
-    r"[ \t]++checks?[ \t]++failed:?+(?P<names>[^\n]*+)"
-)
-
-_KNOWN_FAILURES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"another process has acquired yum lock|another app is currently holding the yum lock"
-            r"|existing lock /var/run/yum\.pid",
-            re.IGNORECASE,
-        ),
-        "yum lock held by another process",
-    ),
-    (
-        re.compile(
-            r"could not get lock /var/lib/(?:dpkg|apt)|unable to acquire the dpkg frontend lock",
-            re.IGNORECASE,
-        ),
-        "apt/dpkg lock held by another process",
-    ),
-    (re.compile(r"dpkg was interrupted", re.IGNORECASE), "dpkg was interrupted: run 'dpkg --configure -a'"),
-    (
-        re.compile(r"\[errno 256\] no more mirrors to try", re.IGNORECASE),
-        "yum repositories unreachable: no more mirrors to try",
-    ),
-    (
-        re.compile(r"apt requires python ?3 to be installed", re.IGNORECASE),
-        "apt patching requires python3 on the instance",
-    ),
-    (
-        re.compile(r"_script\.(?:sh|ps1): permission denied", re.IGNORECASE),
-        "agent script not executable: permission denied (is /var/lib/amazon mounted noexec?)",
-    ),
-    (
-        re.compile(r"patching operation failed with exit code 196 but instance needs reboot", re.IGNORECASE),
-        "patching failed (exit code 196) and the instance needs a reboot",
-    ),
-    (
-        re.compile(r"failed to run commands: exit status 126\b", re.IGNORECASE),
-        "agent script could not be executed (exit status 126)",
-    ),
-)
-
-_GENERIC_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"no space left on device", re.IGNORECASE), "no space left on device"),
-    (re.compile(r"read-only file system", re.IGNORECASE), "read-only file system"),
-    (
-        re.compile(r"cannot allocate memory|out of memory|memoryerror", re.IGNORECASE),
-        "out of memory",
-    ),
-    (
-        re.compile(
-            r"failed to download metadata for repo|cannot find a valid baseurl for repo", re.IGNORECASE
-        ),
-        "package repository metadata could not be downloaded",
-    ),
-    (re.compile(r"rpmdb open failed|rpmdb: .{0,80}(?:panic|corrupt)", re.IGNORECASE), "rpm database corrupt"),
-    (
-        re.compile(
-            r"could not resolve host|temporary failure in name resolution|name or service not known",
-            re.IGNORECASE,
-        ),
-        "DNS resolution failed",
-    ),
-    (
-        re.compile(r"\baccess ?denied\b|access is denied|not authorized to perform", re.IGNORECASE),
-        "access denied",
-    ),
-)
+# --------------------------------------------------------------------------- exit codes
 
 
-_WINDOWS_UPDATE_ACTION = re.compile(
-    r"error occurred when attempting to (?P<action>search|download|install)\b", re.IGNORECASE
-)
-_HRESULT_HEX = re.compile(r"(?<![0-9A-Za-z])0x(?P<code>[89Cc][0-9A-Fa-f]{7})(?![0-9A-Fa-f])")
-_HRESULT_DECIMAL = re.compile(r"HRESULT[ \t]*+[:=]?[ \t]*+(?P<code>-[0-9]{10})\b", re.IGNORECASE)
-_INVOKE_PATCH_BASELINE = re.compile(
-    r"Invoke-PatchBaselineOperation : (?:Exception Details: )?(?P<message>.+)"
-)
-
-_STRONG_ERROR = re.compile(
-    r"\[(?:ERROR|CRITICAL|FATAL)\]"
-    r"|^[ \t]*+(?:E:|ERROR:?|Error:|FATAL:?|fatal:|Exception)[ \t]"
-    r"|^[ \t]*+[\w.]{0,100}(?:Error|Exception|Exit)(?::|$)"
-    r"|Traceback \(most recent call last\)"
-    r"|(?i:hresult)|^[ \t]*+Error Message:"
-)
-_WEAK_ERROR = re.compile(
-    r"\b(?:errors?|exceptions?|failed|failures?|fatal|denied|cannot|can't|could not|couldn't|unable to"
-    r"|not found|timed out|no such file|segmentation fault|killed|panic)\b",
-    re.IGNORECASE,
-)
-_ZERO_COUNT = re.compile(
-    r"\b(?:0|no)[ \t]++(?:errors?|failures?|failed)\b|\b(?:errors?|failures?|failed)[ \t]*+[:=][ \t]*+0\b",
-    re.IGNORECASE,
-)
-_TRACEBACK = "Traceback (most recent call last)"
-_MAX_TRACEBACK_LINES = 200
-_EXCEPTION_LINE = re.compile(r"[\w.]{0,100}(?:Error|Exception|Exit|Interrupt)(?::[ \t]*+(?P<detail>.*))?")
+def document_kind(document_name: str, step: str | None) -> str:
+    """ "patch", "healthcheck" or "shell": which rules and exit codes apply."""
+    name = document_name.lower()
+    if "runpatchbaseline" in name or step in PATCH_STEPS:
+        return "patch"
+    if "healthcheck" in name or step in HEALTHCHECK_STEPS:
+        return "healthcheck"
+    return "shell"
 
 
-@dataclass(frozen=True)
-class _Line:
-    order: int
-    raw: str
-    """Sanitized text (first 4096 characters): what the patterns match."""
-    shown: str
-    """Sanitized and redacted text (first 4096 characters): what may be quoted."""
-    meaningful: bool
-    """Has words, is not blank after redaction, not a marker, not the harmless kernel warning."""
-    strength: int
-    """2: an error-level line or exception; 1: a line with an error word; 0: neither."""
-    names_failure: bool
-    """A known failure text or a failed healthcheck."""
+@cache
+def _exit_codes(kind: str, engine: Engine) -> tuple[Mapping[int, str], frozenset[int], Mapping[int, str]]:
+    entries = engine.exit_codes
+    meanings: dict[int, str] = {}
+    vague: set[int] = set()
+    steps: dict[int, str] = {}
+    # Generic codes first, then the document's own (which win).
+    for own in (False, True):
+        for entry in reversed(entries):
+            if bool(entry.documents) != own or (own and kind not in entry.documents):
+                continue
+            for code in {entry.code, *((entry.code & 0xFFFFFFFF,) if entry.code < 0 else ())}:
+                meanings[code] = entry.meaning
+                vague.discard(code)
+                if entry.vague:
+                    vague.add(code)
+                if entry.next_step:
+                    steps[code] = entry.next_step
+    return MappingProxyType(meanings), frozenset(vague), MappingProxyType(steps)
 
 
-def _line(order: int, raw: str, shown: str) -> _Line:
-    raw, shown = raw[:_MAX_PROBE_CHARS], shown[:_MAX_PROBE_CHARS]
-    meaningful = (
-        _HAS_WORD.search(raw) is not None
-        and bool(shown.strip())
-        and _NOISE.fullmatch(raw) is None
-        and _HARMLESS.search(raw) is None
-    )
-    check = _CHECK.search(raw)
-    check_result = check.group("result") if check is not None else None
-    strength = 0
-    if meaningful and _AGENT_EXIT.search(raw) is None and check_result in (None, "FAIL"):
-        if _STRONG_ERROR.search(raw) is not None:
-            strength = 2
-        elif _WEAK_ERROR.search(raw) is not None and _ZERO_COUNT.search(raw) is None:
-            strength = 1
-    names_failure = meaningful and (
-        check_result == "FAIL"
-        or _HEALTHCHECK_FAIL.search(raw) is not None
-        or _WINDOWS_UPDATE_ACTION.search(raw) is not None
-        or any(pattern.search(raw) is not None for pattern, _ in _KNOWN_FAILURES)
-    )
-    return _Line(order, raw, shown, meaningful, strength, names_failure)
+def exit_code_table(kind: str) -> Mapping[int, str]:
+    """Exit code meanings for a kind of document ("patch", "healthcheck", "shell")."""
+    return _exit_codes(kind, compiled())[0]
 
 
-def _bounded_split(text: str) -> list[str]:
-    """The lines of `text`; of a very long text only the first and the last ones."""
-    head = text.split("\n", _MAX_FIRST_LINES)
-    if len(head) <= _MAX_FIRST_LINES:
-        return head
-    tail = head.pop().rsplit("\n", _MAX_LAST_LINES)
-    return head + (tail[1:] if len(tail) > _MAX_LAST_LINES else tail)
+def describe_exit_code(code: int | None, *, document_name: str, step: str | None = None) -> str | None:
+    """The meaning of an exit code for this document (patch, healthcheck or any), or None."""
+    if code is None:
+        return None
+    return exit_code_table(document_kind(document_name, step)).get(code)
 
 
-def _drop_last_token(text: str) -> str:
-    """`text` without the characters after its last space or line break."""
-    if not text or text[-1] in _TOKEN_BREAKS:
-        return text
-    return text[: max(text.rfind(c) for c in _TOKEN_BREAKS) + 1]
-
-
-def _drop_first_token(text: str) -> str:
-    """`text` from its first space or line break on."""
-    found = [index for index in (text.find(c) for c in _TOKEN_BREAKS) if index >= 0]
-    return text[min(found) :] if found else ""
-
-
-def _drop_api_cuts(text: str) -> str:
-    """Drop the word before each of the agent's truncation markers (it was cut)."""
-    if "truncated-" not in text:
-        return text
-    parts: list[str] = []
-    done = 0
-    for marker in _API_TRUNCATED.finditer(text):
-        parts.append(_drop_last_token(text[done : marker.start()]))
-        done = marker.start()
-    parts.append(text[done:])
-    return "".join(parts)
+# --------------------------------------------------------------------------- reading
 
 
 def _whole_words(stream: StreamText) -> list[str]:
@@ -565,38 +386,19 @@ def _whole_words(stream: StreamText) -> list[str]:
     `logs.decode` found no line break to start from (a single huge line).
     """
     if not stream.tail:
-        return [_drop_api_cuts(stream.head)]
+        return [drop_api_cuts(stream.head)]
     head, tail = stream.head, stream.tail
     if not stream.complete:
-        head = _drop_last_token(head)
+        head = drop_last_token(head)
         if "\n" not in tail[:-1]:
-            tail = _drop_first_token(tail)
-    return [_drop_api_cuts(head), tail]
+            tail = drop_first_token(tail)
+    return [drop_api_cuts(head), tail]
 
 
-def _lines(stream: StreamText | None, first_order: int) -> list[_Line]:
-    """Lines of a stream, head then tail, numbered from `first_order`."""
+def _parts(stream: StreamText | None, first_order: int) -> list[Part]:
     if stream is None:
         return []
-    parts = _whole_words(stream)
-    lines: list[_Line] = []
-    for part in parts:
-        # The whole part is cleaned (secrets can span lines); only its first and last lines are
-        # looked at (the same ones in both texts, which have the same lines).
-        raw_lines = _bounded_split(sanitize(part))
-        shown_lines = _bounded_split(clean(part))
-        if len(shown_lines) != len(raw_lines):  # only with CRs inside a private key block
-            shown_lines = [clean(line) for line in raw_lines]
-        for raw, shown in zip(raw_lines, shown_lines, strict=True):
-            lines.append(_line(first_order + len(lines), raw, shown))
-    return lines
-
-
-def _message(line: _Line) -> str:
-    """The shown text of a line without its timestamp and log level."""
-    prefix = _LOG_PREFIX.match(line.shown)
-    text = line.shown[prefix.end() :] if prefix is not None else line.shown
-    return " ".join(text.split())
+    return [prepare(text, first_order + index) for index, text in enumerate(_whole_words(stream))]
 
 
 def _cut(text: str, limit: int) -> str:
@@ -613,26 +415,40 @@ def _cut(text: str, limit: int) -> str:
     return cut.rstrip() + "..."
 
 
+def _one_line(text: str, limit: int = REASON_MAX_CHARS) -> str:
+    return _cut(" ".join(clean(text).split()), limit)
+
+
 # --------------------------------------------------------------------------- excerpt
 
+_DIGITS = re.compile(r"[0-9]+|0x[0-9a-f]+|[0-9a-f]{8,}")
+_PREFIX = re.compile(
+    r"[ \t]*+(?:[0-9]{1,4}[/-][0-9]{1,2}[/-][0-9]{1,4}[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]++)?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?[ \t]++)?(?:[\w.-]{1,64}+[ \t]++)?\[[A-Z]{4,8}\]:?[ \t]*+"
+)
 
-def _dedupe_key(line: _Line) -> str:
-    return signature(_message(line))
+
+def _dedupe_key(line: Line) -> str:
+    """Lines that differ only in numbers, hex and timestamps are one line (from the raw text:
+    no redaction needed to compare)."""
+    text = line.raw[:400].decode("utf-8", "replace").lower()
+    prefix = _PREFIX.match(text.upper()) if text[:1].isdigit() else None
+    return _DIGITS.sub("#", " ".join(text[prefix.end() if prefix else 0 :].split()))
 
 
-def _is_closing_line(line: _Line) -> bool:
-    """A line worth showing as "how the run ended": not the agent's exit status line (the exit
-    code says it) and not a passed or skipped healthcheck."""
-    if _AGENT_EXIT.search(line.raw) is not None:
+def _is_closing_line(scan: Scan, line: Line) -> bool:
+    """A line worth showing as "how the run ended": meaningful, not the agent's exit status line
+    (the exit code says it) and not a passed or skipped healthcheck."""
+    raw = line.raw[:4096]
+    if b"failed to run commands: exit status" in raw or not scan.meaningful(line):
         return False
-    check = _CHECK.search(line.raw)
-    return check is None or check.group("result") == "FAIL"
+    return b"CHECK" not in raw or b" FAIL" in raw
 
 
-def _excerpt(lines: Sequence[_Line], budget: int) -> tuple[str, ...]:
+def _excerpt(scan: Scan, candidates: Sequence[Candidate], budget: int) -> tuple[str, ...]:
     """Up to `budget` lines that explain the failure, in log order, without repeats.
 
-    Chosen in this order: lines naming the failure (known texts, healthcheck FAILs), then
+    Chosen in this order: the lines the catalogue's rules matched and failed healthchecks, then
     error-level lines, then lines with an error word (when there are too many of a kind: the
     first one and the last ones), then whatever is new among the last `budget` meaningful lines
     (not the agent's "failed to run commands" line, not passed/skipped checks). A quarter of
@@ -640,94 +456,61 @@ def _excerpt(lines: Sequence[_Line], budget: int) -> tuple[str, ...]:
     """
     if budget <= 0:
         return ()
-    chosen: dict[int, _Line] = {}
-    seen: set[str] = set()
-    keys: dict[int, str] = {}
-
-    def key(line: _Line) -> str:
-        if line.order not in keys:
-            keys[line.order] = _dedupe_key(line)
-        return keys[line.order]
-
-    def take(line: _Line) -> None:
-        chosen[line.order] = line
-        seen.add(key(line))
-
-    def take_first(candidates: Sequence[_Line], count: int) -> None:
-        for line in candidates:
-            if count <= 0:
-                return
-            if key(line) not in seen:
-                take(line)
-                count -= 1
-
-    def take_last(candidates: Sequence[_Line], count: int) -> None:
-        for line in reversed(candidates):
-            if count <= 0:
-                return
-            if key(line) not in seen:
-                take(line)
-                count -= 1
-
     reserve = min(2, budget // 4)
-    meaningful = [line for line in lines if line.meaningful]
-    take_first([line for line in meaningful if line.names_failure], budget - reserve)
+    naming = sorted({c.line.key: c.line for c in candidates}.values(), key=lambda line: line.key)
+    naming += scan.failed_check_lines()[:budget]
+    errors = {strength: scan.error_lines(strength, first=1, last=budget) for strength in (2, 1)}
+    closing = scan.last_lines(budget, lambda line: _is_closing_line(scan, line))
+
+    chosen: dict[tuple[int, int], Line] = {}
+    seen: set[str] = set()
+
+    def take(lines: Sequence[Line], count: int) -> None:
+        for line in lines:
+            if count <= 0:
+                return
+            key = _dedupe_key(line)
+            if key not in seen and line.key not in chosen:
+                chosen[line.key] = line
+                seen.add(key)
+                count -= 1
+
+    take(sorted(naming, key=lambda line: line.key), budget - reserve)
     for strength in (2, 1):
         room = budget - reserve - len(chosen)
         if room <= 0:
             break
-        errors = [line for line in meaningful if line.strength == strength]
-        take_first(errors, 1)
-        take_last(errors, room - 1)
-    closing = [line for line in meaningful if _is_closing_line(line)][-budget:]
-    take_last(closing, budget - len(chosen))
-    return tuple(_cut(chosen[order].shown, EXCERPT_LINE_MAX_CHARS) for order in sorted(chosen))
+        take(errors[strength][:1], 1)
+        take(list(reversed(errors[strength])), room - 1)
+    take(list(reversed(closing)), budget - len(chosen))
+    lines = [chosen[key] for key in sorted(chosen)]
+    scan.reveal(lines)
+    return tuple(_cut(line.shown, EXCERPT_LINE_MAX_CHARS) for line in lines)
 
 
 # --------------------------------------------------------------------------- reason
 
 
-def _document_exit_codes(document_name: str, step: str | None) -> Mapping[int, str]:
-    if "runpatchbaseline" in document_name.lower() or step in PATCH_STEPS:
-        return PATCH_EXIT_CODES
-    if "healthcheck" in document_name.lower() or step in HEALTHCHECK_STEPS:
-        return HEALTHCHECK_EXIT_CODES
-    return GENERIC_EXIT_CODES
-
-
-def describe_exit_code(code: int | None, *, document_name: str, step: str | None = None) -> str | None:
-    """The meaning of an exit code for this document (patch, healthcheck or any), or None."""
-    if code is None:
-        return None
-    return _document_exit_codes(document_name, step).get(code)
-
-
-def _is_healthcheck(document_name: str, step: str | None) -> bool:
-    return "healthcheck" in document_name.lower() or step in HEALTHCHECK_STEPS
-
-
-def _healthcheck_reason(lines: Sequence[_Line]) -> str | None:
-    results: dict[str, str] = {}
-    final: re.Match[str] | None = None
-    for line in lines:
-        check = _CHECK.search(line.shown)
-        if check is not None:
-            results[check.group("name")] = check.group("result")
-        summary = _HEALTHCHECK_FAIL.search(line.shown)
-        if summary is not None:
-            final = summary
+def _healthcheck_reason(scan: Scan, candidates: Sequence[Candidate]) -> Candidate | str | None:
+    """The failed checks: from the summary line's rule when present, else the CHECK lines."""
+    summary = next((c for c in candidates if c.rule.id == _CHECKS_FAILED), None)
+    results = scan.checks()
     failed_names = [name for name, result in results.items() if result == "FAIL"]
-    if final is not None:
-        failed, total = final.group("failed"), final.group("total")
-        names = [name for name in re.split(r"[,\s]+", final.group("names")) if name] or failed_names
+    if summary is not None:
+        match = re.search(
+            r"(?P<failed>[0-9]{1,6}) of (?P<total>[0-9]{1,6}) checks? failed:?(?P<names>.*)",
+            scan.shown(summary.line),
+        )
+        if match is None:
+            return summary
+        failed, total = match.group("failed"), match.group("total")
+        names = [name for name in re.split(r"[,\s]+", match.group("names")) if name] or failed_names
     elif failed_names:
         failed, total = str(len(failed_names)), str(len(results))  # as the scripts count: SKIPs too
         names = failed_names
     else:
         return None
     head = f"healthcheck: {failed} of {total} checks failed"
-    if not names:
-        return head
     listed: list[str] = []
     for index, name in enumerate(names):
         more = len(names) - index
@@ -735,73 +518,7 @@ def _healthcheck_reason(lines: Sequence[_Line]) -> str | None:
         if len(candidate) + (len(f" and {more - 1} more") if more > 1 else 0) > REASON_MAX_CHARS:
             return f"{head}: {', '.join(listed)} and {more} more" if listed else head
         listed.append(name)
-    return f"{head}: {', '.join(listed)}"
-
-
-def _first_reason(lines: Sequence[_Line], table: Sequence[tuple[re.Pattern[str], str]]) -> str | None:
-    """The reason of the highest-priority pattern found in any line."""
-    for pattern, reason in table:
-        if any(pattern.search(line.raw) is not None for line in lines):
-            return reason
-    return None
-
-
-def _hresult(lines: Sequence[_Line], *, windows: bool) -> str | None:
-    """The first HRESULT as 0x + 8 upper-case digits: from a line that says HRESULT, else (on a
-    Windows step) any HRESULT-shaped code."""
-    fallback: str | None = None
-    for line in lines:
-        hexadecimal = _HRESULT_HEX.search(line.raw)
-        if hexadecimal is not None:
-            code = f"0x{hexadecimal.group('code').upper()}"
-            if "hresult" in line.raw.lower():
-                return code
-            if windows:
-                fallback = fallback or code
-        decimal = _HRESULT_DECIMAL.search(line.raw)
-        if decimal is not None:
-            return f"0x{int(decimal.group('code')) & 0xFFFFFFFF:08X}"
-    return fallback
-
-
-def _windows_reason(lines: Sequence[_Line], step: str | None) -> str | None:
-    code = _hresult(lines, windows="windows" in (step or "").lower())
-    suffix = f" ({code})" if code else ""
-    for line in lines:
-        action = _WINDOWS_UPDATE_ACTION.search(line.raw)
-        if action is not None:
-            return f"Windows Update {action.group('action').lower()} failed{suffix}"
-    if code is not None:
-        return f"Windows Update error{suffix}" if code.startswith("0x8024") else f"Windows error{suffix}"
-    for line in lines:
-        invoke = _INVOKE_PATCH_BASELINE.search(line.shown)
-        if invoke is not None:
-            return f"Invoke-PatchBaselineOperation failed: {invoke.group('message').strip()}"
-    return None
-
-
-def _error_line_reason(lines: Sequence[_Line]) -> str | None:
-    traceback = next((index for index, line in enumerate(lines) if _TRACEBACK in line.raw), None)
-    if traceback is not None:
-        for after in lines[traceback + 1 : traceback + 1 + _MAX_TRACEBACK_LINES]:
-            if _EXCEPTION_LINE.fullmatch(after.shown.strip()) is not None:
-                return " ".join(after.shown.split())
-    strong = [line for line in lines if line.strength == 2 and _message(line)]
-    if strong:
-        return _message(strong[0])
-    weak = [line for line in lines if line.strength == 1 and _message(line)]
-    return _message(weak[-1]) if weak else None
-
-
-def _last_line_reason(lines: Sequence[_Line]) -> str | None:
-    for line in reversed(lines):
-        if line.meaningful and _AGENT_EXIT.search(line.raw) is None and _message(line):
-            return _message(line)
-    return None
-
-
-def _one_line(text: str) -> str:
-    return _cut(" ".join(clean(text).split()), REASON_MAX_CHARS)
+    return f"{head}: {', '.join(listed)}" if listed else head
 
 
 def _norm(status: str) -> str:
@@ -821,38 +538,114 @@ _NOT_RUN = MappingProxyType(
         "delayed": "delayed: the agent could not run it yet (busy or rebooting)",
     }
 )
+_NOT_RUN_NEXT = MappingProxyType(
+    {
+        "deliverytimedout": "check that the instance is running and online in Fleet Manager (SSM agent, "
+        "network path to the ssm, ssmmessages and ec2messages endpoints, instance profile)",
+        "undeliverable": "check the instance is still managed (Fleet Manager) and its agent can reach SSM",
+        "terminated": "fix the failures of the first instances, or raise MaxErrors",
+        "invalidplatform": "target this document only at the platforms it supports",
+        "accessdenied": "allow ssm:SendCommand on this instance and document for the window's role",
+        "noinstancesintag": "check the window target's tag key and value",
+        "delayed": "wait for the instance to finish rebooting or its current command",
+    }
+)
 _CANCELLED = "cancelled (e.g. window cutoff reached or operator)"
+_CANCELLED_NEXT = "if the window's cutoff stopped it, lengthen the window or move the cutoff"
+_TIMED_OUT_NEXT = "raise the step's timeout, or find what the step waited on in the excerpt"
 _STOPPED = frozenset({"executiontimedout", "timedout", "cancelled", "cancelling"})
 _KILL_CODES = frozenset({137, 143, -1, 4294967295})
+_MEDIUM = 2
+_CHECKS_FAILED = "healthcheck.checks-failed"
+
+
+@dataclass(frozen=True)
+class _Reason:
+    text: str
+    next_step: str | None = None
+    cause: Cause | None = None
+    severity: str | None = None
+    """Overrides the cause's severity (a healthcheck's is that of its worst failed check)."""
+
+
+def _explained(scan: Scan, candidate: Candidate) -> _Reason:
+    cause = scan.explain(candidate)
+    return _Reason(cause.reason, cause.next_step, cause)
 
 
 def _log_reason(
-    lines: Sequence[_Line], *, document_name: str, step: str | None, exit_code: int | None
-) -> str | None:
-    if _is_healthcheck(document_name, step):
-        reason = _healthcheck_reason(lines)
-        if reason is not None:
-            return reason
-    reason = _first_reason(lines, _KNOWN_FAILURES) or _windows_reason(lines, step)
-    if reason is not None:
-        return reason
-    meaning = describe_exit_code(exit_code, document_name=document_name, step=step)
-    if meaning is not None and exit_code not in _VAGUE_EXIT_CODES:
-        return f"exit code {exit_code}: {meaning}"
-    return _first_reason(lines, _GENERIC_HINTS) or _error_line_reason(lines)
+    scan: Scan, candidates: Sequence[Candidate], *, kind: str, exit_code: int | None
+) -> _Reason | None:
+    if kind == "healthcheck":
+        found = _healthcheck_reason(scan, candidates)
+        if isinstance(found, str):
+            # The most serious failed check says what to do first.
+            checks = [c for c in candidates if c.rule.family == "healthcheck" and c.rule.id != _CHECKS_FAILED]
+            summary = next((c for c in candidates if c.rule.id == _CHECKS_FAILED), None)
+            top = checks[0] if checks else summary
+            explained = scan.explain(top) if top is not None else None
+            step = explained.next_step if explained else "see the failed checks in the excerpt"
+            cause = scan.explain(summary) if summary is not None else explained
+            return _Reason(found, step, cause, severity=top.rule.severity if top else None)
+        if found is not None:
+            return _explained(scan, found)
+    meanings, vague, steps = _exit_codes(kind, scan.engine)
+    best = candidates[0] if candidates else None
+    if best is not None and best.rank >= _MEDIUM:
+        return _explained(scan, best)
+    meaning = meanings.get(exit_code) if exit_code is not None else None
+    if meaning is not None and exit_code not in vague:
+        return _Reason(f"exit code {exit_code}: {meaning}", steps.get(exit_code or 0))
+    if best is not None:
+        return _explained(scan, best)
+    return _error_line_reason(scan)
 
 
-def _fallback_reason(lines: Sequence[_Line], *, exit_code: int | None, meaning: str | None) -> str:
+def _error_line_reason(scan: Scan) -> _Reason | None:
+    exception = scan.traceback_exception()
+    if exception is not None:
+        scan.reveal([exception])
+        return _Reason(" ".join(exception.shown.split()))
+    header = scan.first_header()
+    detail = scan.next_meaningful(header) if header is not None else None
+    for strength in (2, 1):
+        lines = scan.error_lines(strength, first=1, last=0)
+        if detail is not None and (not lines or detail.key < lines[0].key or strength == 1):
+            # The detail under the first header (`Error:` alone) comes before any later error line.
+            lines = [detail]
+        scan.reveal(lines)
+        for line in lines:
+            if line.message:
+                return _Reason(line.message)
+    return None
+
+
+def _fallback_reason(scan: Scan, *, exit_code: int | None, meaning: str | None) -> str:
     if exit_code == 0:
         return "failed although the step exited with code 0"
     if exit_code is not None and meaning is not None:
         return f"exit code {exit_code}: {meaning}"
-    last = _last_line_reason(lines)
-    if last is not None:
-        return last
+    last = scan.last_lines(
+        1, lambda line: scan.meaningful(line) and b"failed to run commands: exit status" not in line.raw
+    )
+    scan.reveal(last)
+    if last and last[0].message:
+        return last[0].message
     if exit_code is not None:
         return f"failed with exit code {exit_code}, no output available"
     return "failed, no output available"
+
+
+def _patch_counts(stdout: StreamText | None, stderr: StreamText | None) -> PatchCounts | None:
+    for stream in (stdout, stderr):
+        if stream is None:
+            continue
+        text = f"{stream.head}\n{stream.tail}"
+        if _LINUX_SUMMARY_MARK in text or _WINDOWS_SUMMARY_MARK in text:
+            counts = parse_patch_summary(sanitize(text))
+            if counts is not None:
+                return counts
+    return None
 
 
 def summarise_failure(
@@ -865,60 +658,62 @@ def summarise_failure(
     stdout: StreamText | None,
     stderr: StreamText | None,
     excerpt_lines: int = DEFAULT_EXCERPT_LINES,
+    engine: Engine | None = None,
 ) -> FailureSummary:
     """Why one invocation (one instance, one step) failed. Never raises on odd input.
 
     `status` and `status_details` are as in ListCommandInvocations (details also accepted
     spelt with spaces, e.g. "Delivery Timed Out"); `response_code` is the step's ResponseCode;
     `stdout`/`stderr` are None when the stream was not found (an empty stream is not
-    uploaded); `excerpt_lines` bounds the excerpt. The patch counts come from stdout, else
-    stderr.
+    uploaded); `excerpt_lines` bounds the excerpt; `engine` is the catalogue to use (default:
+    the built-in one). The patch counts come from stdout, else stderr.
     """
-    out_lines = _lines(stdout, 0)
-    err_lines = _lines(stderr, len(out_lines))
-    lines = [*out_lines, *err_lines]
+    engine = engine or compiled()
+    kind = document_kind(document_name, step)
+    scan = Scan(engine, [*_parts(stdout, 0), *_parts(stderr, 2)], document=kind, step=step)
     detail = _norm(status_details) or _norm(status)
 
     exit_code = response_code
     if exit_code == -1 and (detail in _NOT_RUN or detail in _STOPPED):
         exit_code = None
     if exit_code is None and detail not in _NOT_RUN:
-        for line in reversed(lines):
-            agent = _AGENT_EXIT.search(line.raw)
-            if agent is not None:
-                exit_code = int(agent.group("code"))
-                break
-    meaning = describe_exit_code(exit_code, document_name=document_name, step=step)
+        exit_code = scan.agent_exit_code()
+    meaning = _exit_codes(kind, engine)[0].get(exit_code) if exit_code is not None else None
     if detail in _STOPPED and exit_code in _KILL_CODES:
         # The agent kills a step it stops; the code says how, not why (not out of memory).
         meaning = "stopped by Systems Manager (timeout or cancel)"
     in_step = f" (step {step})" if step else ""
 
+    candidates = scan.candidates()
     if detail in _NOT_RUN:
-        reason = _NOT_RUN[detail]
+        found = _Reason(_NOT_RUN[detail], _NOT_RUN_NEXT.get(detail))
     elif detail in {"cancelled", "cancelling"}:
-        reason = _CANCELLED
+        found = _Reason(_CANCELLED, _CANCELLED_NEXT)
     elif detail in {"executiontimedout", "timedout"}:
         during = " during execution" if detail == "executiontimedout" else ""
-        known = _first_reason(lines, _KNOWN_FAILURES)
-        reason = f"timed out{during}{in_step}" + (f": {known}" if known else "")
+        serious = candidates[0] if candidates and candidates[0].rank > _MEDIUM else None
+        known = scan.explain(serious) if serious is not None else None
+        text = f"timed out{during}{in_step}" + (f": {known.reason}" if known else "")
+        found = _Reason(text, (known.next_step if known else None) or _TIMED_OUT_NEXT, known)
     elif detail == "success" and exit_code in (None, 0):
-        reason = "succeeded"
+        found = _Reason("succeeded")
     else:
-        reason = _log_reason(lines, document_name=document_name, step=step, exit_code=exit_code) or (
-            _fallback_reason(lines, exit_code=exit_code, meaning=meaning)
+        found = _log_reason(scan, candidates, kind=kind, exit_code=exit_code) or _Reason(
+            _fallback_reason(scan, exit_code=exit_code, meaning=meaning)
         )
-        if step is not None and step.startswith("Download") and _is_healthcheck(document_name, step):
-            reason = f"healthcheck script download failed{in_step}: {reason}"
+        if step is not None and step.startswith("Download") and kind == "healthcheck":
+            found = _Reason(
+                f"healthcheck script download failed{in_step}: {found.text}", found.next_step, found.cause
+            )
 
-    patch = None
-    for stream in (stdout, stderr):
-        if stream is not None and patch is None:
-            patch = parse_patch_summary(sanitize(f"{stream.head}\n{stream.tail}"))
+    cause = found.cause
     return FailureSummary(
-        reason=_one_line(reason),
+        reason=_one_line(found.text),
         exit_code=exit_code,
         exit_meaning=meaning,
-        excerpt=_excerpt(lines, excerpt_lines),
-        patch=patch,
+        excerpt=_excerpt(scan, candidates, excerpt_lines),
+        patch=_patch_counts(stdout, stderr),
+        next_step=_one_line(found.next_step, NEXT_STEP_MAX_CHARS) or None if found.next_step else None,
+        rule=cause.rule.id if cause else None,
+        severity=found.severity or (cause.rule.severity if cause else None),
     )
