@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from instance_hygiene.logs import LogSourceName
-from instance_hygiene.summarise import PatchCounts, signature
+from instance_hygiene.patchsummary import PatchCounts
+from instance_hygiene.signature import signature
 
 SCHEMA = "instance-hygiene/digest@1"
 

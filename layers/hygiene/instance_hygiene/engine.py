@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from instance_hygiene.redact import clean, redact, sanitize
+from instance_hygiene.prepared import MAX_PROBE_CHARS, Part, re2_module, re2_options
+from instance_hygiene.redact import redact
 from instance_hygiene.rules import SEVERITY_RANK, Catalogue, Rule, fill
 
-__all__ = ["Candidate", "Cause", "Engine", "Line", "Part", "Scan", "compiled", "prepare"]
+__all__ = ["Candidate", "Cause", "Engine", "Line", "Scan", "compiled"]
 
-MAX_PROBE_CHARS = 4096
-"""A quoted line keeps its first characters only."""
 _FIRST_MATCHES = 16
 _LAST_WINDOW = 8 * 1024
 _NEIGHBOUR_LINES = 3
@@ -35,8 +34,6 @@ MAX_LAST_LINES = 4_000
 MAX_CHECKS = 1_000
 _CAPTURE_MAX_CHARS = 120
 
-_TOKEN_BREAKS = (" ", "\t", "\n", "\r")
-_API_TRUNCATED = re.compile(r"\n-{2,3}+(?:Output|Error) truncated-{2,4}+")
 
 _LOG_PREFIX = re.compile(
     r"[ \t]*+(?:[0-9]{1,4}[/-][0-9]{1,2}[/-][0-9]{1,4}[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]++)?)?"
@@ -75,22 +72,6 @@ _HRESULT_DECIMAL = re.compile(r"-?[0-9]{1,10}")
 SEVERITIES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
-def _re2() -> Any:
-    import re2  # noqa: PLC0415 - loaded with the first summary, not at import
-
-    return re2
-
-
-def _options(*, case_sensitive: bool = True) -> Any:
-    re2 = _re2()
-    options = re2.Options()
-    options.never_nl = True
-    options.log_errors = False
-    options.max_mem = 64 << 20
-    options.case_sensitive = case_sensitive
-    return options
-
-
 @dataclass(frozen=True)
 class _Matcher:
     rule: Rule
@@ -102,24 +83,25 @@ class Engine:
     """A catalogue compiled: one RE2 set for all rules, one regex per rule, one for noise."""
 
     def __init__(self, catalogue: Catalogue) -> None:
-        re2 = _re2()
+        re2 = re2_module()
         self.catalogue = catalogue
-        self._set = re2.Set.SearchSet(_options())
+        self._set = re2.Set.SearchSet(re2_options())
         self.matchers: list[_Matcher] = []
         for rule in catalogue.rules:
             # Multi-line mode: ^ and $ are a line's start and end; never_nl keeps a match in its line.
             flags = "m" if rule.case_sensitive else "mi"
             pattern = f"(?{flags}){rule.match}"
             self._set.Add(pattern.encode())
-            regex = re2.compile(pattern.encode(), _options())
+            regex = re2.compile(pattern.encode(), re2_options())
             context = {
-                name: re2.compile(f"(?{flags}){p}".encode(), _options()) for name, p in rule.context.items()
+                name: re2.compile(f"(?{flags}){p}".encode(), re2_options())
+                for name, p in rule.context.items()
             }
             self.matchers.append(_Matcher(rule, regex, context))
         self._set.Compile()
 
-        self.strong = re2.compile(_STRONG_ERROR.encode(), _options())
-        self.weak = re2.compile(_WEAK_ERROR.encode(), _options())
+        self.strong = re2.compile(_STRONG_ERROR.encode(), re2_options())
+        self.weak = re2.compile(_WEAK_ERROR.encode(), re2_options())
         self.exit_codes = catalogue.exit_codes
 
     def hits(self, data: bytes) -> list[int]:
@@ -137,85 +119,6 @@ def _builtin_engine() -> Engine:
 def compiled(catalogue: Catalogue | None = None) -> Engine:
     """The engine for `catalogue` (None: the built-in one, compiled once per process)."""
     return _builtin_engine() if catalogue is None else Engine(catalogue)
-
-
-# --------------------------------------------------------------------------- prepared text
-
-
-def _weird_pattern() -> Any:
-    from instance_hygiene.redact import DROPPED  # noqa: PLC0415
-
-    chars = "".join(f"\\x{{{code:x}}}" for code in sorted({*DROPPED, 0x0D, 0x1B, 0x2028, 0x2029}))
-    return _re2().compile(f"[{chars}]".encode(), _options())
-
-
-_weird = cache(_weird_pattern)
-
-
-@dataclass
-class Part:
-    """One read piece of one stream, ready to match: `data` is sanitized UTF-8."""
-
-    order: int
-    data: bytes
-    redacted_all: list[str] | None = None
-    """Every line redacted (private keys or escape sequences: the slow path), else None."""
-    cache: dict[int, str] = field(default_factory=dict)
-    """Redacted lines by start offset (filled by `Scan.reveal`)."""
-
-    def shown(self, start: int, end: int) -> str:
-        """The redacted text of the line data[start:end], first MAX_PROBE_CHARS characters."""
-        if start in self.cache:
-            return self.cache[start]
-        if self.redacted_all is not None:
-            index = self.data.count(b"\n", 0, start)
-            text = self.redacted_all[index] if index < len(self.redacted_all) else ""
-        else:
-            text = redact(self.data[start:end][: MAX_PROBE_CHARS * 4].decode("utf-8", "replace"))
-        text = text[:MAX_PROBE_CHARS]
-        self.cache[start] = text
-        return text
-
-
-def prepare(text: str, order: int) -> Part:
-    """`text` as bytes to match: untouched when there is nothing to sanitize (the usual log)."""
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates
-        data = b""
-    else:
-        if b"\r\n" in data:
-            data = data.replace(b"\r\n", b"\n")
-        if _weird().search(data) is None and b"PRIVATE KEY" not in data:
-            return Part(order, data)
-    raw = sanitize(text)
-    return Part(order, raw.encode("utf-8"), clean(text).split("\n"))
-
-
-def drop_last_token(text: str) -> str:
-    """`text` without the characters after its last space or line break."""
-    if not text or text[-1] in _TOKEN_BREAKS:
-        return text
-    return text[: max(text.rfind(c) for c in _TOKEN_BREAKS) + 1]
-
-
-def drop_first_token(text: str) -> str:
-    """`text` from its first space or line break on."""
-    found = [index for index in (text.find(c) for c in _TOKEN_BREAKS) if index >= 0]
-    return text[min(found) :] if found else ""
-
-
-def drop_api_cuts(text: str) -> str:
-    """Drop the word before each of the agent's truncation markers (it was cut)."""
-    if "truncated-" not in text:
-        return text
-    parts: list[str] = []
-    done = 0
-    for marker in _API_TRUNCATED.finditer(text):
-        parts.append(drop_last_token(text[done : marker.start()]))
-        done = marker.start()
-    parts.append(text[done:])
-    return "".join(parts)
 
 
 # --------------------------------------------------------------------------- lines

@@ -19,7 +19,7 @@ import re
 import string
 from collections.abc import Callable, Iterator
 
-__all__ = ["DROPPED", "REDACTED", "clean", "redact", "sanitize"]
+__all__ = ["DROPPED", "REDACTED", "clean", "cut", "redact", "sanitize"]
 
 REDACTED = "[REDACTED]"
 """Replacement for a secret value whose key stays visible."""
@@ -438,3 +438,18 @@ def clean(text: str) -> str:
     if _has_escape_sequence(text):
         text = redact(text)
     return redact(sanitize(text))
+
+
+def cut(text: str, limit: int) -> str:
+    """At most `limit` characters (ending in "..." when cut); never ends inside a
+    `[REDACTED...]` marker, so a cut can never expose what a marker replaced."""
+    text = text.rstrip()
+    if len(text) <= limit:
+        return text
+    kept = text[: limit - 3]
+    bracket = kept.rfind("[")
+    if bracket >= 0 and "]" not in kept[bracket:]:
+        fragment = kept[bracket:]
+        if fragment.startswith("[REDACTED") or "[REDACTED".startswith(fragment):
+            kept = kept[:bracket]
+    return kept.rstrip() + "..."

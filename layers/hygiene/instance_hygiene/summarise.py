@@ -38,7 +38,6 @@ the start of a tail read that begins mid-line, the text before the agent's
 it may be the first or last characters of a secret that redaction cannot recognise.
 """
 
-import ast
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,15 +49,18 @@ from instance_hygiene.engine import (
     Cause,
     Engine,
     Line,
-    Part,
     Scan,
     compiled,
-    drop_api_cuts,
-    drop_first_token,
-    drop_last_token,
-    prepare,
 )
-from instance_hygiene.redact import clean, sanitize
+from instance_hygiene.patchsummary import (
+    LINUX_SUMMARY_MARK,
+    WINDOWS_SUMMARY_MARK,
+    PatchCounts,
+    parse_patch_summary,
+)
+from instance_hygiene.prepared import Part, drop_api_cuts, drop_first_token, drop_last_token, prepare
+from instance_hygiene.redact import clean, cut, sanitize
+from instance_hygiene.signature import signature
 
 __all__ = [
     "DEFAULT_EXCERPT_LINES",
@@ -95,21 +97,6 @@ HEALTHCHECK_STEPS = frozenset(
 
 
 @dataclass(frozen=True)
-class PatchCounts:
-    """Counts from the patch summary of one run. `None`: not reported, or -1 ("unknown":
-    Windows reports -1 for every count when the run failed)."""
-
-    operation: str | None = None
-    installed: int | None = None
-    installed_other: int | None = None
-    installed_pending_reboot: int | None = None
-    installed_rejected: int | None = None
-    missing: int | None = None
-    failed: int | None = None
-    not_applicable: int | None = None
-
-
-@dataclass(frozen=True)
 class StreamText:
     """A log stream as read: the whole text (`complete`, `tail` empty) or its head and tail."""
 
@@ -133,201 +120,6 @@ class FailureSummary:
     rule: str | None = None
     """The catalogue rule that gave the reason (`family.name`), None for status and fallbacks."""
     severity: str | None = None
-
-
-# --------------------------------------------------------------------------- patch summary
-
-_SUMMARY_FIELDS: Mapping[str, str] = MappingProxyType(
-    {
-        "InstalledCount": "installed",
-        "InstalledOtherCount": "installed_other",
-        "InstalledPendingRebootCount": "installed_pending_reboot",
-        "InstalledRejectedCount": "installed_rejected",
-        "MissingCount": "missing",
-        "FailedCount": "failed",
-        "NotApplicableCount": "not_applicable",
-    }
-)
-_LINUX_SUMMARY_MARK = "Summary:"
-_WINDOWS_SUMMARY_MARK = "Patch Summary for"
-_MAX_SUMMARY_CHARS = 64 * 1024
-_MAX_WINDOWS_BLOCK_LINES = 80
-_MAX_SUMMARY_TRIES = 16
-"""Only the last few summary marks are tried (earlier ones are superseded anyway)."""
-_OPERATION_MAX_CHARS = 32
-_REPR_PAIR = re.compile(
-    r"""['"](?P<key>\w{1,64}+)['"][ \t]*+:[ \t]*+(?P<value>-?[0-9]{1,12}+|'[^'\n]{0,200}+')"""
-)
-_WINDOWS_PAIR = re.compile(r"[ \t]*+(?P<key>[A-Za-z]{1,64}+)[ \t]*+:(?P<value>[^\n]{0,1000}+)")
-
-
-def _count(value: object) -> int | None:
-    """A count as reported; negative (-1 = unknown), missing or malformed become None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and re.fullmatch(r"[ \t]*-?[0-9]{1,12}[ \t]*", value):
-        number = int(value)
-    else:
-        return None
-    return number if number >= 0 else None
-
-
-def _counts_from(fields: Mapping[str, object]) -> PatchCounts | None:
-    if "OperationType" not in fields and not any(key in fields for key in _SUMMARY_FIELDS):
-        return None
-    reported = fields.get("OperationType")
-    # Text from the log like any other: redacted, one line, short ("Scan" or "Install").
-    operation = (
-        _cut(" ".join(clean(reported).split()).strip("'\""), _OPERATION_MAX_CHARS) or None
-        if isinstance(reported, str)
-        else None
-    )
-    counts = {attribute: _count(fields.get(key)) for key, attribute in _SUMMARY_FIELDS.items()}
-    return PatchCounts(operation=operation, **counts)
-
-
-def _parse_repr(text: str) -> Mapping[str, object] | None:
-    """The Python dict repr after `Summary:`; literal_eval only, never eval."""
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        value = None
-    if isinstance(value, dict):
-        return {str(key): item for key, item in value.items()}
-    # Not a literal (e.g. a datetime(...) inside): pick the plain key/value pairs.
-    pairs = {m.group("key"): m.group("value") for m in _REPR_PAIR.finditer(text)}
-    return pairs or None
-
-
-def _last_linux_summary(text: str) -> tuple[int, PatchCounts] | None:
-    end = len(text)
-    for _ in range(_MAX_SUMMARY_TRIES):
-        found = text.rfind(_LINUX_SUMMARY_MARK, 0, end)
-        if found < 0:
-            break
-        end = found
-        start = found + len(_LINUX_SUMMARY_MARK)
-        line = text[start : start + _MAX_SUMMARY_CHARS].split("\n", 1)[0].strip()
-        closing = line.rfind("}")
-        if not line.startswith("{") or closing < 0:
-            continue
-        fields = _parse_repr(line[: closing + 1])
-        counts = _counts_from(fields) if fields is not None else None
-        if counts is not None:
-            return found, counts
-    return None
-
-
-def _last_windows_summary(text: str) -> tuple[int, PatchCounts] | None:
-    end = len(text)
-    for _ in range(_MAX_SUMMARY_TRIES):
-        found = text.rfind(_WINDOWS_SUMMARY_MARK, 0, end)
-        if found < 0:
-            break
-        end = found
-        fields: dict[str, object] = {}
-        block = text[found : found + _MAX_SUMMARY_CHARS]
-        lines = block.split("\n", _MAX_WINDOWS_BLOCK_LINES + 1)[1 : _MAX_WINDOWS_BLOCK_LINES + 1]
-        for line in lines:
-            if not line.strip():
-                if fields:
-                    break
-                continue
-            pair = _WINDOWS_PAIR.fullmatch(line)
-            if pair is not None:
-                fields[pair.group("key")] = pair.group("value").strip()
-            elif fields and not line.startswith((" ", "\t")):
-                break  # the block is over (a wrapped value would be indented)
-        counts = _counts_from(fields)
-        if counts is not None:
-            return found, counts
-    return None
-
-
-def parse_patch_summary(text: str) -> PatchCounts | None:
-    """The counts of the last patch summary in `text`, or None when there is none.
-
-    Linux: the last `... [INFO]: Summary: {...}` line, a Python dict repr read with
-    `ast.literal_eval` (at most 64 KiB; when it is not a pure literal, the plain
-    `'Key': value` pairs are picked out). Windows: the last "Patch Summary for <host>" block
-    of `Key : value` lines. Counts of -1 ("unknown", as Windows reports them when the run
-    failed) become None; the block still yields a PatchCounts (with its operation).
-    """
-    text = text.replace("\r\n", "\n")
-    found = [
-        summary for summary in (_last_linux_summary(text), _last_windows_summary(text)) if summary is not None
-    ]
-    if not found:
-        return None
-    return max(found, key=lambda summary: summary[0])[1]
-
-
-# --------------------------------------------------------------------------- signature
-
-_SIGNATURE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
-    (re.compile(r"(?<![a-z0-9])m?i-[0-9a-f]{8}(?:[0-9a-f]{9})?(?![a-z0-9])"), "<instance>"),
-    (re.compile(r"(?<![a-z0-9])ip-[0-9]{1,3}-[0-9]{1,3}-[0-9]{1,3}-[0-9]{1,3}(?![0-9])"), "<host>"),
-    (re.compile(r"(?<![a-z0-9])ec2amaz-[a-z0-9]{4,15}(?![a-z0-9])"), "<host>"),
-    (
-        re.compile(
-            r"(?<![0-9])[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[t ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?"
-            r"(?:z|[+-][0-9]{2}:?[0-9]{2})?)?(?![0-9])"
-        ),
-        "<time>",
-    ),
-    (re.compile(r"(?<![0-9])[0-9]{1,2}/[0-9]{1,2}/[0-9]{2,4}(?![0-9])"), "<date>"),
-    (re.compile(r"(?<![0-9])[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)?(?![0-9])"), "<time>"),
-    (re.compile(r"(?<![0-9.])[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?::[0-9]{1,5})?(?![0-9])"), "<ip>"),
-    # HRESULT-shaped failure codes identify the failure kind: kept. Other hex is noise.
-    (re.compile(r"(?<![a-z0-9])0x(?![89c][0-9a-f]{7}(?![0-9a-f]))[0-9a-f]++"), "<hex>"),
-)
-_LONG_HEX = re.compile(r"(?<![a-z0-9])[0-9a-f]{8,}+(?![a-z0-9])")
-_SIZE = re.compile(r"(?<![a-z0-9_])[0-9]++(?:\.[0-9]++)*+[ ]?(?:[kmgtp]i?b|bytes?)(?![a-z])")
-_PERCENT = re.compile(r"(?<![a-z0-9_])[0-9]++(?:\.[0-9]++)?%")
-_NUMBER = re.compile(
-    r"(?<![a-z0-9_])(?<!exit code )(?<!exit status )(?<!exit code -)(?<!exit status -)"
-    r"[0-9]++(?:\.[0-9]++)*+(?!x[0-9a-f])"
-)
-
-
-def _hex_run(match: re.Match[str]) -> str:
-    run = match.group(0)
-    return "<hex>" if any(c.isdigit() for c in run) else run
-
-
-def signature(reason: str) -> str:
-    """A grouping key: the reason with the parts that differ between hosts replaced.
-
-    Lowercased, whitespace collapsed; uuids (command ids), instance ids (i-, mi-), EC2 host
-    names, dates and times, IPv4 addresses, hex (0x..., runs of 8+ hex digits), sizes,
-    percentages and numbers become `<uuid>`, `<instance>`, `<host>`, `<date>`/`<time>`,
-    `<ip>`, `<hex>`, `<size>`, `<pct>`, `<n>`. Two things are kept because they tell failure
-    kinds apart: HRESULT-shaped codes (0x8xxxxxxx, 0x9..., 0xCxxxxxxx such as 0x80240437) and
-    the number after "exit code"/"exit status". Idempotent: signature(signature(x)) equals
-    signature(x).
-    """
-    text = " ".join(reason.lower().split())
-    # A replacement can expose a new match (in "0ec2amaz-..." the host name only stands alone
-    # once the "0" is "<n>"): repeat until nothing changes. Placeholders never match a rule,
-    # so each round only shrinks what is left to replace, and it settles within a few rounds.
-    for _ in range(8):
-        normalised = _normalise(text)
-        if normalised == text:
-            break
-        text = normalised
-    return text
-
-
-def _normalise(text: str) -> str:
-    for pattern, placeholder in _SIGNATURE_RULES:
-        text = pattern.sub(placeholder, text)
-    text = _LONG_HEX.sub(_hex_run, text)
-    text = _SIZE.sub("<size>", text)
-    text = _PERCENT.sub("<pct>", text)
-    return _NUMBER.sub("<n>", text)
 
 
 # --------------------------------------------------------------------------- exit codes
@@ -401,22 +193,8 @@ def _parts(stream: StreamText | None, first_order: int) -> list[Part]:
     return [prepare(text, first_order + index) for index, text in enumerate(_whole_words(stream))]
 
 
-def _cut(text: str, limit: int) -> str:
-    """At most `limit` characters; never ends inside a `[REDACTED...]` marker."""
-    text = text.rstrip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 3]
-    bracket = cut.rfind("[")
-    if bracket >= 0 and "]" not in cut[bracket:]:
-        fragment = cut[bracket:]
-        if fragment.startswith("[REDACTED") or "[REDACTED".startswith(fragment):
-            cut = cut[:bracket]
-    return cut.rstrip() + "..."
-
-
 def _one_line(text: str, limit: int = REASON_MAX_CHARS) -> str:
-    return _cut(" ".join(clean(text).split()), limit)
+    return cut(" ".join(clean(text).split()), limit)
 
 
 # --------------------------------------------------------------------------- excerpt
@@ -485,7 +263,7 @@ def _excerpt(scan: Scan, candidates: Sequence[Candidate], budget: int) -> tuple[
     take(list(reversed(closing)), budget - len(chosen))
     lines = [chosen[key] for key in sorted(chosen)]
     scan.reveal(lines)
-    return tuple(_cut(line.shown, EXCERPT_LINE_MAX_CHARS) for line in lines)
+    return tuple(cut(line.shown, EXCERPT_LINE_MAX_CHARS) for line in lines)
 
 
 # --------------------------------------------------------------------------- reason
@@ -641,7 +419,7 @@ def _patch_counts(stdout: StreamText | None, stderr: StreamText | None) -> Patch
         if stream is None:
             continue
         text = f"{stream.head}\n{stream.tail}"
-        if _LINUX_SUMMARY_MARK in text or _WINDOWS_SUMMARY_MARK in text:
+        if LINUX_SUMMARY_MARK in text or WINDOWS_SUMMARY_MARK in text:
             counts = parse_patch_summary(sanitize(text))
             if counts is not None:
                 return counts
