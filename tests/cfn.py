@@ -78,7 +78,9 @@ def policy_statements(template: Mapping[str, Any]) -> Iterator[tuple[str, str, d
         documents: list[tuple[str, Any]] = []
         if resource["Type"] == "AWS::IAM::Role":
             documents.append(("AssumeRolePolicyDocument", props["AssumeRolePolicyDocument"]))
-            for policy in props.get("Policies", []):
+            for entry in props.get("Policies", []):
+                # A conditional policy (`!If [Cond, policy, AWS::NoValue]`) counts when its condition holds.
+                policy = entry["Fn::If"][1] if "Fn::If" in entry else entry
                 documents.append((f"Policies/{policy['PolicyName']}", policy["PolicyDocument"]))
         elif resource["Type"] in {"AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"}:
             documents.append(("PolicyDocument", props["PolicyDocument"]))
@@ -249,7 +251,8 @@ def function_roles(template: Mapping[str, Any], deployment: Deployment) -> dict[
             raise UnresolvedIntrinsic(f"{logical_id}: Role is not the Arn of a role in the template")
         role_id = role_ref["Fn::GetAtt"][0]
         props = resolver.resolve(template["Resources"][role_id]["Properties"])
-        inline = {p["PolicyName"]: p["PolicyDocument"] for p in props.get("Policies", [])}
+        policies = [p for p in props.get("Policies", []) if "PolicyName" in p]
+        inline = {p["PolicyName"]: p["PolicyDocument"] for p in policies}
         roles[logical_id] = FunctionRole(
             logical_id, role_id, inline, tuple(props.get("ManagedPolicyArns", []))
         )

@@ -6,7 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
@@ -19,8 +19,9 @@ from instance_hygiene.settings import NotifierSettings
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from instance_hygiene.extra_rules import ExtraRules, RuleSource
+
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 # Throttling and 5xx are retried with backoff (adaptive: the client also slows itself down);
@@ -46,13 +47,28 @@ def _clients(region: str | None = None) -> Clients:
 
 
 @cache
+def _rule_source(parameter: str) -> RuleSource:
+    """The operator's extra rules, re-read at most every few minutes per container (imported
+    here: a stack without extra rules never loads the catalogue's parser at cold start)."""
+    from instance_hygiene.extra_rules import RuleSource  # noqa: PLC0415
+
+    return RuleSource(parameter)
+
+
+def _extra_rules(settings: NotifierSettings) -> ExtraRules | None:
+    """Read in this function's own region (where the stack put the parameter)."""
+    if settings.extra_rules_parameter is None:
+        return None
+    return _rule_source(settings.extra_rules_parameter).load(_clients().ssm)
+
+
+@cache
 def _dynamodb() -> DynamoDBClient:
     """The idempotency store's client: built once per container, with the same retries."""
     return boto3.client("dynamodb", config=RETRIES)
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
@@ -74,6 +90,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             clients=_clients(parsed.region),
             settings=settings,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
+            rules=_extra_rules(settings),
         )
         metrics.add_metric(name="FailedInstances", unit=MetricUnit.Count, value=outcome.failed_instances)
         metrics.add_metric(name="LogFetchFailures", unit=MetricUnit.Count, value=outcome.log_fetch_failures)

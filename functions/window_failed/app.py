@@ -7,7 +7,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
@@ -41,7 +40,6 @@ def _dynamodb() -> DynamoDBClient:
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()

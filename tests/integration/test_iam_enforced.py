@@ -72,7 +72,8 @@ def _statements() -> list[tuple[str, str]]:
     cases = []
     for function in FUNCTIONS:
         role_id = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-        inline = {p["PolicyName"]: p["PolicyDocument"] for p in resources[role_id]["Properties"]["Policies"]}
+        policies = resources[role_id]["Properties"]["Policies"]
+        inline = {p["PolicyName"]: p["PolicyDocument"] for p in policies if "PolicyName" in p}  # not !If ones
         cases += [(function, s["Sid"]) for s in inline[own_policy_name(role_id, inline)]["Statement"]]
     return cases
 

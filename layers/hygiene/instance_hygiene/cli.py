@@ -13,12 +13,13 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene import __version__
 from instance_hygiene.fleet import CommandNotFound, InvocationsFileError
+from instance_hygiene.logs import decode, plan_ranges
 from instance_hygiene.schedule import (
     DstAdjustment,
     Run,
@@ -30,9 +31,17 @@ from instance_hygiene.schedule import (
     validate_schedule_offset,
 )
 
+if TYPE_CHECKING:
+    from instance_hygiene.summarise import StreamText
+
 PROG: Final = "hygiene"
 DEFAULT_TIMEZONE: Final = "Europe/London"
 DEFAULT_COUNT: Final = 10
+
+
+class RulesFileError(ValueError):
+    """The --rules file of `hygiene explain` has a problem; reported as a usage error."""
+
 
 USER_ERRORS: Final[tuple[type[Exception], ...]] = (
     ScheduleError,
@@ -42,6 +51,7 @@ USER_ERRORS: Final[tuple[type[Exception], ...]] = (
     NotADirectoryError,
     json.JSONDecodeError,
     UnicodeDecodeError,
+    RulesFileError,
     ClientError,
     BotoCoreError,
 )
@@ -205,7 +215,120 @@ def run_report(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------ main
 
-SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (register_schedule, register_report)
+# ------------------------------------------------------------------- hygiene explain
+
+_DOCUMENTS: Final = {
+    "patch": "AWS-RunPatchBaseline",
+    "healthcheck": "instance-hygiene-Healthcheck",
+    "shell": "AWS-RunShellScript",
+}
+
+
+def register_explain(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="explain one command output log: reason, next step and excerpt",
+        description=(
+            "Summarise one log as a notification would (the same catalogue, the same head and "
+            "tail budget), to see which rule explains it or to try a rule of your own."
+        ),
+    )
+    parser.add_argument("log", metavar="FILE", nargs="?", default="-", help="the stdout log, or - for stdin")
+    parser.add_argument("--stderr", metavar="FILE", help="the step's stderr log, if there is one")
+    parser.add_argument("--document", choices=sorted(_DOCUMENTS), default="patch", help="default: patch")
+    parser.add_argument(
+        "--step", metavar="NAME", help="the failed step, e.g. PatchLinux (default per document)"
+    )
+    parser.add_argument(
+        "--exit-code", type=int, metavar="N", help="the step's exit code (default 1)", default=1
+    )
+    parser.add_argument(
+        "--rules", metavar="FILE", help="extra rules (TOML, docs/rules.md) added to the catalogue"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(handler=run_explain)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from instance_hygiene.engine import Engine  # noqa: PLC0415 - only this subcommand needs RE2
+    from instance_hygiene.rules import builtin_catalogue, parse_rules  # noqa: PLC0415
+    from instance_hygiene.summarise import summarise_failure  # noqa: PLC0415
+
+    engine = None
+    if args.rules:
+        extra = parse_rules(_read_text(args.rules), origin=args.rules)
+        if extra.problems:
+            raise RulesFileError("; ".join(str(problem) for problem in extra.problems))
+        engine = Engine(builtin_catalogue().with_extra(extra))
+    default_step = {
+        "patch": "PatchLinux",
+        "healthcheck": "RunLinuxHealthcheck",
+        "shell": "0.awsrunShellScript",
+    }
+    summary = summarise_failure(
+        document_name=_DOCUMENTS[args.document],
+        status="Failed",
+        status_details="Failed",
+        step=args.step or default_step[args.document],
+        response_code=args.exit_code,
+        stdout=_as_read(_read_bytes(args.log)),
+        stderr=_as_read(_read_bytes(args.stderr)) if args.stderr else None,
+        engine=engine,
+    )
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "reason": summary.reason,
+                    "next_step": summary.next_step,
+                    "rule": summary.rule,
+                    "severity": summary.severity,
+                    "exit_code": summary.exit_code,
+                    "exit_meaning": summary.exit_meaning,
+                    "excerpt": list(summary.excerpt),
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"reason:    {summary.reason}")
+    print(f"next step: {summary.next_step or '-'}")
+    print(
+        f"rule:      {summary.rule or '- (no rule; a generic fallback)'}"
+        + (f" ({summary.severity})" if summary.severity else "")
+    )
+    meaning = f" ({summary.exit_meaning})" if summary.exit_meaning else ""
+    print(f"exit code: {'-' if summary.exit_code is None else summary.exit_code}{meaning}")
+    print("excerpt:")
+    for line in summary.excerpt or ("(no lines to show)",):
+        print(f"  | {line}")
+    return 0
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _read_text(path: str) -> str:
+    return _read_bytes(path).decode("utf-8")
+
+
+def _as_read(data: bytes) -> StreamText | None:
+    """The log as the notifier reads it from S3: its head and tail within the read budget."""
+    if not data:
+        return None
+    chunks = [data[first : last + 1] for first, last in plan_ranges(len(data))]
+    return decode(chunks[0], chunks[1] if len(chunks) > 1 else None)
+
+
+SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (
+    register_schedule,
+    register_report,
+    register_explain,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,11 +19,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from instance_hygiene.prepared import MAX_PROBE_CHARS, Part, re2_module, re2_options
 from instance_hygiene.redact import redact
-from instance_hygiene.rules import SEVERITY_RANK, Catalogue, Rule, fill
+from instance_hygiene.templates import SEVERITY_RANK, fill
+
+if TYPE_CHECKING:
+    from instance_hygiene.rules import Catalogue, Rule
 
 __all__ = ["Candidate", "Cause", "Engine", "Line", "Scan", "compiled"]
 

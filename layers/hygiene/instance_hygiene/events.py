@@ -22,7 +22,6 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 COMMAND_DETAIL_TYPE = "EC2 Command Status-change Notification"
@@ -76,7 +75,23 @@ class CommandDetail(BaseModel):
         return value.lower()
 
 
-class _SsmEvent(EventBridgeModel):
+class _EventBridgeEvent(BaseModel):
+    """EventBridge's envelope (the fields of Powertools' EventBridgeModel, declared here so that
+    a cold start does not import Powertools' parser and every model it ships)."""
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: Any
+    replay_name: str | None = Field(None, alias="replay-name")
+
+
+class _SsmEvent(_EventBridgeEvent):
     source: Literal["aws.ssm"]
     account: str = Field(pattern=ACCOUNT_PATTERN)
     region: str = Field(pattern=REGION_PATTERN)

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
 
+    from instance_hygiene.extra_rules import ExtraRules
+
 LOGGER = logging.getLogger(__name__)
 
 
@@ -88,8 +90,10 @@ def notify_command(
     clients: Clients,
     settings: NotifierSettings,
     remaining_seconds: Callable[[], float] | None = None,
+    rules: ExtraRules | None = None,
 ) -> Outcome:
-    """One digest of the command, about the status `decision` tells."""
+    """One digest of the command, about the status `decision` tells; `rules` adds the operator's
+    rules (extra_rules.py) and their problems as notes."""
     detail = event.detail
     status = decision.verdict.status
     command = decision.command or read_command(clients.ssm, detail.command_id)
@@ -108,7 +112,10 @@ def notify_command(
         region=event.region,
         account=event.account,
         stats=stats,
+        engine=rules.engine if rules else None,
     )
+    if rules and rules.notes:
+        digest = replace(digest, notes=(*digest.notes, *rules.notes))
     # The decided status is the one this notification is about (ListCommands may lag behind it).
     digest = replace(digest, status=status)
     if command.target_count == 0:

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -35,7 +36,10 @@ from instance_hygiene.logs import (
     find_streams,
 )
 from instance_hygiene.redact import clean
-from instance_hygiene.summarise import StreamText, summarise_failure
+from instance_hygiene.summarise import FailureSummary, StreamText, summarise_failure
+
+if TYPE_CHECKING:
+    from instance_hygiene.engine import Engine
 
 LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +56,9 @@ MISSING_LOG_CAUSE = (
     "the instance role likely lacks s3:PutObject on the prefix, s3:GetEncryptionConfiguration on the "
     "bucket, or kms:GenerateDataKey on the bucket key (attach the stack's instance policy)"
 )
+MAX_REMEMBERED_SUMMARIES = 2_000
+"""Distinct summaries kept per digest for reuse (each holds at most a few KiB)."""
+type SummaryKey = tuple[str, str, str | None, int | None, StreamText | None, StreamText | None]
 
 
 @dataclass
@@ -104,6 +111,8 @@ def _failure(
     log_source: LogSourceName,
     instance: Instance | None,
     use_logs: bool = True,
+    engine: Engine | None = None,
+    summaries: dict[SummaryKey, FailureSummary] | None = None,
 ) -> Failure:
     """One failed invocation summarised from its S3/local streams when read, else from the API's
     truncated output; with `use_logs=False` (time ran short) from status and exit code only."""
@@ -132,15 +141,23 @@ def _failure(
         stdout = stderr = None
         log = LogInfo(source="none", links=links)
     step = plugin.name if plugin else None
-    summary = summarise_failure(
-        document_name=command.document_name,
-        status=invocation.status,
-        status_details=invocation.status_details,
-        step=step,
-        response_code=plugin.response_code if plugin else None,
-        stdout=stdout,
-        stderr=stderr,
-    )
+    code = plugin.response_code if plugin else None
+    # A fleet failing the same way prints the same text: summarise it once (keyed on what was read).
+    key = (invocation.status, invocation.status_details, step, code, stdout, stderr)
+    summary = summaries.get(key) if summaries is not None else None
+    if summary is None:
+        summary = summarise_failure(
+            document_name=command.document_name,
+            status=invocation.status,
+            status_details=invocation.status_details,
+            step=step,
+            response_code=code,
+            stdout=stdout,
+            stderr=stderr,
+            engine=engine,
+        )
+        if summaries is not None and len(summaries) < MAX_REMEMBERED_SUMMARIES:
+            summaries[key] = summary
     return Failure(
         instance_id=invocation.instance_id,
         # Names and details come from tags and the API: anything may be in them.
@@ -171,6 +188,7 @@ def build_digest(
     region: str = "",
     account: str = "",
     stats: ReadStats | None = None,
+    engine: Engine | None = None,
 ) -> CommandDigest:
     """Counts, one summarised failure per invocation that did not succeed, grouped, with notes.
 
@@ -220,6 +238,7 @@ def build_digest(
         )
 
     failures: list[Failure] = []
+    summaries: dict[SummaryKey, FailureSummary] = {}
     cut_at: int | None = None
     for n, invocation in enumerate(failed):
         if cut_at is None and deadline.short(SUMMARY_RESERVE_SECONDS):
@@ -239,6 +258,8 @@ def build_digest(
                 log_source=logs.source if logs else "none",
                 instance=names.get(invocation.instance_id),
                 use_logs=use_logs,
+                engine=engine,
+                summaries=summaries,
             )
         )
     shown_as = {f.instance_id: f.instance_name or f.instance_id for f in failures}

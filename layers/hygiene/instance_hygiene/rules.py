@@ -39,6 +39,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from instance_hygiene.templates import SEVERITY_RANK, fill, placeholders
+
 __all__ = [
     "FAMILIES",
     "SEVERITY_RANK",
@@ -67,11 +69,8 @@ FAMILIES = (
 """The built-in families, one catalogue file each (in this order)."""
 
 Severity = Literal["critical", "high", "medium", "low"]
-SEVERITY_RANK: Mapping[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-"""The engine picks the highest rank first, then the earliest line."""
 
 SPECIAL_PLACEHOLDERS = frozenset({"line", "hresult_meaning", "hresult_name", "step"})
-_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]{0,31})\}")
 _GROUP_NAME = re.compile(r"\(\?P<([A-Za-z_][A-Za-z0-9_]*)>")
 _RULE_ID = r"^[a-z][a-z0-9_]{1,31}\.[a-z0-9][a-z0-9-]{0,63}$"
 MAX_PATTERN_CHARS = 2_000
@@ -201,37 +200,6 @@ class Catalogue:
             exit_codes=(*extra.exit_codes, *self.exit_codes),
             problems=(*self.problems, *extra.problems),
         )
-
-
-def placeholders(template: str) -> list[str]:
-    return _PLACEHOLDER.findall(template)
-
-
-def fill(template: str, values: Mapping[str, str | None]) -> str:
-    """`template` with `{name}` replaced; an `[...]` segment whose placeholders are not all
-    known is dropped (segments do not nest). A placeholder outside a segment with no value
-    becomes "?"."""
-    out: list[str] = []
-    position = 0
-    while position < len(template):
-        start = template.find("[", position)
-        if start < 0:
-            out.append(_fill_plain(template[position:], values))
-            break
-        end = template.find("]", start)
-        if end < 0:
-            out.append(_fill_plain(template[position:], values))
-            break
-        out.append(_fill_plain(template[position:start], values))
-        segment = template[start + 1 : end]
-        if all(values.get(name) for name in placeholders(segment)):
-            out.append(_fill_plain(segment, values))
-        position = end + 1
-    return " ".join("".join(out).split())
-
-
-def _fill_plain(text: str, values: Mapping[str, str | None]) -> str:
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1)) or "?", text)
 
 
 def _compile_check(pattern: str) -> None:

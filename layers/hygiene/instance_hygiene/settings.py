@@ -26,6 +26,8 @@ class NotifierSettings:
     report_prefix: str
     notify_on_success: bool = False
     idempotency_ttl_seconds: int = 2 * 24 * 3600
+    extra_rules_parameter: str | None = None
+    """SSM parameter with operator rules (docs/rules.md); None: the built-in catalogue only."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierSettings:
@@ -36,4 +38,5 @@ class NotifierSettings:
             report_bucket=_required(env, "REPORT_BUCKET"),
             report_prefix=env.get("REPORT_PREFIX", "reports/").strip() or "reports/",
             notify_on_success=env.get("NOTIFY_ON_SUCCESS", "false").lower() == "true",
+            extra_rules_parameter=env.get("EXTRA_RULES_PARAMETER", "").strip() or None,
         )
