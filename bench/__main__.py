@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench import flood, report, results_io
 from bench.measure import divert_stdout, say
-from bench.run import Config, run_all
+from bench.run import STEP_NAMES, Config, run_all
 from bench.stack import ROOT, set_product_env
 
 
@@ -25,7 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--flood-only", action="store_true", help="only the listing flood (issue 10): its section to stdout"
     )
+    parser.add_argument(
+        "--only",
+        type=lambda text: frozenset(text.split(",")),
+        default=frozenset(),
+        help=f"comma-separated steps to run, of: {', '.join(STEP_NAMES)} (the report has only those)",
+    )
     args = parser.parse_args(argv)
+    if unknown := args.only - set(STEP_NAMES):
+        parser.error(f"unknown step(s) for --only: {', '.join(sorted(unknown))}")
 
     # The function's logs and metrics go to stdout in Lambda: counted, not printed (see measure.py).
     real_stdout = sys.stdout
@@ -39,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         results = results_io.load(args.from_json)
     else:
-        results = run_all(Config(quick=args.quick, with_1gb=args.with_1gb, out=args.out))
+        config = Config(quick=args.quick, with_1gb=args.with_1gb, out=args.out, only=tuple(sorted(args.only)))
+        results = run_all(config)
     if args.json:
         results_io.dump(results, args.json)
     path = report.write(results, args.out)

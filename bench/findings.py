@@ -8,9 +8,19 @@ import statistics
 
 from bench import coldstart
 from bench.aws_model import CPU_FACTOR, LATENCY_SECONDS
+from bench.issue11 import Dedupe
 from bench.run import FleetPoint, Results
 from bench.stack import FUNCTION_TIMEOUT_SECONDS
-from bench.targets import BUDGET, cost_rows, first_at_budget, modelled, round_ratio
+from bench.targets import (
+    BUDGET,
+    DEDUPE_RATIO_TARGET,
+    SCALE_SECONDS_TARGET,
+    SCAN_RATIO_TARGET,
+    cost_rows,
+    first_at_budget,
+    modelled,
+    round_ratio,
+)
 
 GET_LATENCY = LATENCY_SECONDS["s3:GetObject"]
 
@@ -69,6 +79,23 @@ lands in the dead-letter queue: no notification is published, only the queue's a
 remaining failures are reported from status and exit code and the digest says it is partial, so
 the notification still goes out; what a long window loses is detail, not the message."""
     speed = _speed_text(results)
+    window = (
+        "; a 5,000-instance window where every patch log is long would not summarise every failure"
+        if fit < 5000
+        else ""
+    )
+    scan = results.scan.worst() if results.scan else None
+    if scan is not None and scan.ratio <= SCAN_RATIO_TARGET:
+        cheaper = (
+            f"Summarising is already within {SCAN_RATIO_TARGET:.0f}x a bare scan (the issue 11 finding); "
+            "what remains:"
+        )
+    else:
+        cheaper = """To make it cheaper (in `summarise`): (a) make a
+line cheap to reject. A union of the known-failure patterns alone did not help (tried: 34 ms ->
+37 ms per 64 KiB log): the cost is spread over about ten patterns per line (`_EXCEPTION_LINE`,
+`_WEAK_ERROR`, `_ZERO_COUNT`, `_STRONG_ERROR`, the known failures), so the next step is literal
+keyword pre-checks on the lower-cased line (`in`, in C) before any pattern runs."""
     return f"""### 1. Summarising is the function's cost and grows with the bytes read
 
 Per failure, `summarise_failure` costs {small.seconds * 1000:.1f} ms for a 2 KiB log and
@@ -77,16 +104,11 @@ Per failure, `summarise_failure` costs {small.seconds * 1000:.1f} ms for a 2 KiB
 spent {share:.0%} of its {_ms(point.product.wall)} computing (no call in flight), and the model puts
 it at {modelled(point.product):,.0f} s on a {512} MB Lambda (CPU x {CPU_FACTOR:.2f}).{profile} With
 every failure at the full budget, one failure costs about {per_failure_aws * 1000:.0f} ms on AWS, so
-about **{fit:,.0f} failed instances fill the {FUNCTION_TIMEOUT_SECONDS:.0f} s timeout**; a
-5,000-instance window where every patch log is long would not summarise every failure.{worst}{guard}
+about **{fit:,.0f} failed instances fill the {FUNCTION_TIMEOUT_SECONDS:.0f} s timeout**{window}.{worst}{guard}
 {speed}
 
 `report.build_digest` keeps a 4 s reserve for summarising (the worst-case run above checks it),
-so a long window loses detail, not the message. To make it cheaper (in `summarise`): (a) make a
-line cheap to reject. A union of the known-failure patterns alone did not help (tried: 34 ms ->
-37 ms per 64 KiB log): the cost is spread over about ten patterns per line (`_EXCEPTION_LINE`,
-`_WEAK_ERROR`, `_ZERO_COUNT`, `_STRONG_ERROR`, the known failures), so the next step is literal
-keyword pre-checks on the lower-cased line (`in`, in C) before any pattern runs; (b) summarise
+so a long window loses detail, not the message. {cheaper} (b) Summarise
 each distinct log once (key: a hash of the head and tail read; identical failures across a fleet
 are common); (c) if that is not enough, 1,769 MB gives a whole vCPU: {CPU_FACTOR:.2f}x the CPU at
 {CPU_FACTOR:.2f}x the price per ms, the same cost for CPU-bound work.
@@ -106,6 +128,68 @@ def _speed_text(results: Results) -> str:
         f"\nAt 1,000 failed instances the modelled {product:.0f} s are {compute:.0f} s of computing and "
         f"{product - compute:.0f} s of calls; the naive Lambda's {naive:.0f} s are nearly all calls "
         f"({naive / product:.1f}x). Halving the function's computing would make that {halved:.1f}x.\n"
+    )
+
+
+def _issue11(results: Results) -> str:
+    """Issue 11: how far the summariser is from a scan's speed, and what 10,000 failures leave."""
+    scan, at, dedupe = results.scan, results.at_scale, results.dedupe
+    worst = scan.worst() if scan else None
+    sentences = []
+    if worst is not None:
+        scan_s = statistics.median(worst.scan)
+        sentences.append(
+            f"Summarising a full budget costs {worst.ratio:.0f}x a bare scan of the same bytes at worst "
+            f"({worst.name}: {statistics.median(worst.summarise) * 1000:.1f} ms against "
+            f"{scan_s * 1000:.2f} ms); "
+            f"the target's {SCAN_RATIO_TARGET:.0f}x is {scan_s * SCAN_RATIO_TARGET * 1000:.1f} ms per "
+            "stream here."
+        )
+    if at is not None and at.points:
+        largest = max(at.points, key=lambda p: p.failed)
+        per_failure = largest.compute / largest.failed
+        by_call = at.calls_at_target()
+        calls = sum(by_call.values())
+        allowed = (SCALE_SECONDS_TARGET - calls) / CPU_FACTOR / at.target
+        need = f"{per_failure / allowed:.0f}x less" if allowed > 0 else "nothing: the calls alone exceed it"
+        pages = by_call.get("ssm:ListCommandInvocations", 0.0)
+        reads = by_call.get("s3:GetObject", 0.0)
+        sentences.append(
+            f"At {largest.failed:,} failures with full-budget logs the function computed "
+            f"{per_failure * 1000:.1f} ms per failure here; {at.target:,} of them within "
+            f"{SCALE_SECONDS_TARGET:.0f} s on AWS leave about {max(0.0, allowed) * 1000:.2f} ms ({need}), "
+            f"because the modelled calls alone take about {calls:.0f} s at {at.target:,}: "
+            f"{pages:.0f} s of ListCommandInvocations pages one after another (50 invocations a page) and "
+            f"{reads:.0f} s of GETs {largest.get_concurrency} at a time."
+        )
+        if calls > SCALE_SECONDS_TARGET / 2:
+            sentences.append(
+                "Summarising at the speed of a scan is necessary for this target but, on this model, not "
+                "sufficient: the invocation pages and the reads would also have to overlap, or more reads "
+                "be in flight."
+            )
+    if dedupe is not None and dedupe.identical:
+        sentences.append(_dedupe_text(dedupe))
+    if not sentences:
+        return ""
+    return "### 2. Issue 11: summarising against a scan\n\n" + " ".join(sentences) + "\n"
+
+
+def _dedupe_text(dedupe: Dedupe) -> str:
+    ratio = f"Byte-identical logs cost {dedupe.ratio:.3f}x of different ones"
+    if dedupe.ratio <= DEDUPE_RATIO_TARGET:
+        return f"{ratio}: each distinct text is summarised once."
+    if dedupe.ratio > 0.5:
+        return (
+            f"{ratio}: every copy is summarised again. A summary cached on a hash of the text read (head "
+            f"and tail of each stream) would make {dedupe.instances:,} identical failures cost the reads "
+            "and one summary."
+        )
+    per_failure = statistics.median(dedupe.identical) / dedupe.instances
+    return (
+        f"{ratio}: summaries are reused, and what is left ({per_failure * 1000:.2f} ms per identical "
+        "failure here) is the rest of the digest: listing, reading and decoding each log, finding its "
+        "summary, grouping."
     )
 
 
@@ -256,6 +340,7 @@ def _targets(results: Results) -> str:
 def section(results: Results) -> str:
     parts = [
         _summarising(results),
+        _issue11(results),
         _clients(results),
         _imports(results),
         _emulator(results),

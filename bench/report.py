@@ -8,12 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from bench import coldstart, findings, flood
+from bench import findings, flood, report11
 from bench.aws_model import (
     CPU_FACTOR,
     DEFAULT_LATENCY_SECONDS,
@@ -24,6 +19,7 @@ from bench.aws_model import (
     S3_BYTES_PER_SECOND,
 )
 from bench.delivery import Delivery
+from bench.plots import plot_cold, plot_fleet, plot_logs
 from bench.run import FleetPoint, Results, Sample
 from bench.stack import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS
 from bench.targets import (
@@ -78,6 +74,7 @@ def header(results: Results) -> str:
     m, c = results.machine, results.config
     mode = "quick" if c.quick else "full"
     command = "python -m bench" + (" --quick" if c.quick else "") + (" --with-1gb" if c.with_1gb else "")
+    command += f" --only {','.join(c.only)}" if c.only else ""
     total = sum(results.seconds.values())
     versions = ", ".join(f"{k} {v}" for k, v in m.versions.items())
     steps = "; ".join(f"{name} {seconds:.0f} s" for name, seconds in results.seconds.items())
@@ -105,9 +102,9 @@ emulator by assumed latencies and scales compute to a {FUNCTION_MEMORY_MB} MB fu
 
 
 def summary(results: Results) -> str:
-    rows = []
-    for verdict in judge(results):
-        rows.append((verdict.target, verdict.measured, f"**{verdict.met}**"))
+    rows = [(v.target, v.measured, f"**{v.met}**") for v in judge(results)]
+    if not rows:
+        return ""
     return "## Targets (issue 5)\n\n" + table(("Target", "Measured in this run", "Verdict"), rows) + "\n"
 
 
@@ -457,6 +454,8 @@ def emulator_section(results: Results) -> str:
         calls = counts[op]
         if calls:
             rows.append((op, f"{calls:,}", ms(sum(spent)), f"{sum(spent) / calls * 1000:.2f} ms"))
+    if not rows:
+        return ""
     shares = []
     for point in results.fleet:
         if point.product.replay_seconds:
@@ -499,6 +498,8 @@ def cost_section(results: Results) -> str:
         items = ", ".join(f"{name} ${value:.4f}" for name, value in top if value > 0)
         lambda_time = ms(row.seconds) if row.seconds is not None else "no Lambda"
         rows.append((row.shape, row.scheme, f"${row.total:.4f}", lambda_time, items))
+    if not rows:
+        return ""
     costs = table(
         ("Shape", "Scheme", "Cost per 1,000 failed", "Modelled Lambda time per run", "Biggest items"), rows
     )
@@ -559,121 +560,6 @@ by package as the profiler saw it (a builtin's time goes to its caller's package
 {micro}"""
 
 
-# --- plots -----------------------------------------------------------------------------------------
-
-
-def plot_logs(results: Results, path: Path) -> None:
-    sizes = [p.size for p in results.logs]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    ax = axes[0]
-    ax.plot(sizes, [p.stock.wall for p in results.logs], "o-", label="handler, stock moto")
-    ax.plot(sizes, [p.faithful.wall for p in results.logs], "o-", label="handler, faithful ranges")
-    http = [(p.size, p.http.get("product", {}).get("wall")) for p in results.logs]
-    ax.plot([s for s, w in http if w], [w for _, w in http if w], "o--", label="handler over HTTP")
-    ax.plot(sizes, [modelled(p.faithful) for p in results.logs], "s:", label="modelled on AWS")
-    naive = [(p.size, p.naive.wall) for p in results.logs if p.naive.walls]
-    ax.plot([s for s, _ in naive], [w for _, w in naive], "x-", label="naive Lambda")
-    ax.set(xscale="log", yscale="log", xlabel="failing stdout (bytes)", ylabel="seconds", title="Time")
-    ax.legend(fontsize=7)
-    ax = axes[1]
-    ax.plot(sizes, [p.faithful.get_bytes for p in results.logs], "o-", label="this product")
-    ax.plot(
-        [s for s, _ in naive], [p.naive.get_bytes for p in results.logs if p.naive.walls], "x-", label="naive"
-    )
-    ax.plot(sizes, sizes, ":", color="grey", label="log size")
-    ax.set(
-        xscale="log", yscale="log", xlabel="failing stdout (bytes)", ylabel="bytes read", title="Bytes read"
-    )
-    ax.legend(fontsize=7)
-    ax = axes[2]
-    for variant, marker in (("product", "o-"), ("naive", "x-")):
-        pts = [(p.size, p.http.get(variant, {}).get("tracemalloc_peak")) for p in results.logs]
-        pts = [(s, v / 1024 / 1024) for s, v in pts if v]
-        ax.plot([s for s, _ in pts], [v for _, v in pts], marker, label=f"{variant}: tracemalloc peak")
-    ax.axhline(30, color="red", linestyle=":", label="30 MiB target")
-    ax.axhline(FUNCTION_MEMORY_MB, color="grey", linestyle="--", label=f"{FUNCTION_MEMORY_MB} MB function")
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="failing stdout (bytes)",
-        ylabel="MiB",
-        title="Memory (own process)",
-    )
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_fleet(results: Results, path: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for fraction, color in zip(sorted({p.fraction for p in results.fleet}), ("C0", "C1", "C2"), strict=False):
-        points = sorted((p for p in results.fleet if p.fraction == fraction), key=lambda p: p.instances)
-        naive = [p for p in points if p.naive.walls]
-        xs = [p.instances for p in points]
-        label = f"{fraction:.0%} fail"
-        axes[0].plot(xs, [p.product.wall for p in points], "o-", color=color, label=f"product, {label}")
-        axes[0].plot(
-            [p.instances for p in naive],
-            [p.naive.wall for p in naive],
-            "x--",
-            color=color,
-            label=f"naive, {label}",
-        )
-        axes[1].plot(xs, [modelled(p.product) for p in points], "o-", color=color, label=f"product, {label}")
-        axes[1].plot(
-            [p.instances for p in naive],
-            [modelled(p.naive, p.failed) for p in naive],
-            "x--",
-            color=color,
-            label=f"naive, {label}",
-        )
-        axes[2].plot(
-            [p.failed for p in points],
-            [sum(p.product.operations.values()) / p.failed for p in points],
-            "o-",
-            color=color,
-            label=f"product, {label}",
-        )
-        axes[2].plot(
-            [p.failed for p in naive],
-            [sum(p.naive.operations.values()) / p.failed for p in naive],
-            "x--",
-            color=color,
-            label=f"naive, {label}",
-        )
-    axes[1].axhline(FUNCTION_TIMEOUT_SECONDS, color="red", linestyle=":", label="timeout")
-    axes[0].set(xscale="log", yscale="log", xlabel="instances", ylabel="seconds", title="Handler time here")
-    axes[1].set(
-        xscale="log", yscale="log", xlabel="instances", ylabel="seconds", title="Modelled on AWS (512 MB)"
-    )
-    axes[2].set(
-        xscale="log", xlabel="failed instances", ylabel="API calls per failed instance", title="Calls"
-    )
-    for ax in axes:
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def plot_cold(results: Results, path: Path) -> None:
-    cold = results.cold
-    if cold is None:
-        return
-    targets = list(cold.seconds)
-    labels = [t if len(t) <= 48 else t[:45] + "..." for t in targets]
-    fig, ax = plt.subplots(figsize=(11, 0.5 * len(targets) + 1.2))
-    ax.barh(labels, [cold.median(t) * 1000 for t in targets], color=["grey"] + ["C0"] * (len(targets) - 1))
-    ax.axvline(cold.median(coldstart.BOTO3) * 1500, color="red", linestyle=":", label="1.5x import boto3")
-    ax.set(xlabel="median import time (ms)", title="Cold start imports")
-    ax.invert_yaxis()
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def write(results: Results, out: Path) -> Path:
     plots = out / "bench"
     plots.mkdir(parents=True, exist_ok=True)
@@ -687,6 +573,7 @@ def write(results: Results, out: Path) -> Path:
         for part in (
             header(results),
             summary(results),
+            report11.summary(results),
             findings.section(results),
             log_section(results, "bench/log_size.png"),
             fleet_section(results, "bench/fleet.png"),
@@ -695,6 +582,7 @@ def write(results: Results, out: Path) -> Path:
             emulator_section(results),
             cost_section(results),
             flood.section(results.flood),
+            report11.section(results),
             profile_section(results),
         )
         if part

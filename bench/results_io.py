@@ -14,6 +14,7 @@ from bench.run import Results
 
 
 def dump(results: Results, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(dataclasses.asdict(results), default=str, indent=1))
 
 

@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, delivery, emulator, flood, micro, scenarios, server_mode
+from bench import coldstart, delivery, emulator, flood, issue11, micro, scale, scenarios, server_mode
 from bench.aws_model import Usage
 from bench.calls import CALLS
 from bench.measure import Options, Replay, Run, invoke, product, replay, say
@@ -40,6 +40,8 @@ class Config:
     quick: bool
     with_1gb: bool
     out: Path
+    only: tuple[str, ...] = ()
+    """`--only`: the steps run (STEP_NAMES keys); empty: all."""
 
     @property
     def log_sizes(self) -> list[int]:
@@ -90,6 +92,16 @@ class Config:
     def worst_case_instances(self) -> int | None:
         """All failures with 256 KiB logs (and the deadline check): full runs only."""
         return None if self.quick else 500
+
+    @property
+    def scan_rounds(self) -> int:
+        """Issue 11, summarising against a bare scan: rounds per failure kind."""
+        return 11 if self.quick else 31
+
+    @property
+    def dedupe(self) -> tuple[int, int]:
+        """Issue 11, identical against different logs: (failed instances, rounds)."""
+        return (200, 1) if self.quick else (1000, 2)
 
     def replay_fleet(self, instances: int) -> bool:
         """Replays double a run's time; above this the time inside calls stands in for them."""
@@ -230,6 +242,10 @@ class Results:
     micro: Micro | None = None
     flood: list[flood.FloodPoint] = field(default_factory=list)
     """Issue 10: the log listing before and now, under a flood and in the normal case."""
+    scan: issue11.ScanVsSummarise | None = None
+    at_scale: scale.AtScale | None = None
+    dedupe: issue11.Dedupe | None = None
+    """Issue 11: summarising against a bare scan, 10,000 failed instances, identical logs."""
     code: str = ""
     """The product code measured: commit, and whether product files had uncommitted changes."""
     http_fleet_point: tuple[int, float] = (0, 0.0)
@@ -515,6 +531,22 @@ def code_version() -> str:
     )
 
 
+STEP_NAMES = {
+    "cold": "cold start",
+    "logs": "log sizes, in-process",
+    "logs-http": "log sizes, over HTTP",
+    "fleet": "fleet, in-process",
+    "fleet-http": "fleet, over HTTP",
+    "worst": "worst case and deadline",
+    "micro": "product micro-costs",
+    "flood": "log listing under a flood",
+    "scan": "summariser vs bare scan",
+    "scale": "10,000 failed instances",
+    "dedupe": "identical vs different logs",
+}
+"""`--only` names: the step each runs (the report leaves out what was not measured)."""
+
+
 def run_all(config: Config) -> Results:
     CALLS.install()
     results = Results(config=config, machine=machine(), code=code_version())
@@ -530,8 +562,20 @@ def run_all(config: Config) -> Results:
         ("worst case and deadline", lambda: worst_case(config, results)),
         ("product micro-costs", lambda: micro_costs(results)),
         ("log listing under a flood", lambda: setattr(results, "flood", flood.measure(config.quick, say))),
+        (
+            "summariser vs bare scan",
+            lambda: setattr(results, "scan", issue11.scan_vs_summarise(config.scan_rounds)),
+        ),
+        ("10,000 failed instances", lambda: setattr(results, "at_scale", scale.measure(config.quick, say))),
+        (
+            "identical vs different logs",
+            lambda: setattr(results, "dedupe", issue11.identical_vs_different(*config.dedupe)),
+        ),
     ]
+    wanted = {STEP_NAMES[name] for name in config.only}
     for name, step in steps:
+        if wanted and name not in wanted:
+            continue
         say(f"{name} ...")
         started = time.perf_counter()
         step()

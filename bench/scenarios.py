@@ -10,7 +10,9 @@ Every failure has a known cause line, so the bench can check whether a notificat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +139,78 @@ def fleet_kinds() -> tuple[FailureKind, ...]:
     return (yum, yum, yum, yum, yum, mirrors, mirrors, conflict, windows, no_log)
 
 
+# --- long logs whose copies all differ (issue 11) ---------------------------------------------------
+
+TOKEN = b"00000000"
+"""An 8-character slot in every filler line: a copy of the log writes random hex into some."""
+_HEADER_ROOM = 120
+_FIXTURES = {
+    "yum lock": "linux_yum_lock.stdout",
+    "no mirrors": "linux_no_mirrors.stdout",
+    "package conflict": "linux_reboot_with_failures.stdout",
+    "windows update": "windows_update_search_failed.stdout",
+}
+_LINUX_HEADER = "06/11/2024 02:00:15 root [INFO]: Instance Id: {instance_id} ({name}), run {run}"
+_WINDOWS_HEADER = "2024-06-11T02:00:15.0000000Z Instance Id: {instance_id} ({name}), run {run}"
+_FILLERS = {
+    "yum lock": "06/11/2024 02:00:17 root [INFO]: another process has acquired yum lock, waiting 2 s "
+    "and retry (waiter {token}).\n",
+    "no mirrors": "06/11/2024 02:01:02 root [INFO]: Downloading openssl-libs-1.0.2k-24.amzn2.0.12.x86_64.rpm "
+    "(1.5 MB) from mirror {token}\n",
+    "package conflict": "06/11/2024 02:01:02 root [INFO]: Downloading "
+    "openssl-libs-1.0.2k-24.amzn2.0.12.x86_64.rpm (1.5 MB) from mirror {token}\n",
+    "windows update": "2024-06-11T02:01:05.0000000Z Searching for updates: 2024-06 Cumulative Update "
+    "for Windows Server 2019 (KB5039217), request {token}\n",
+}
+
+
+@dataclass(frozen=True)
+class VariedLog:
+    """A failure kind whose failing stdout is `size` bytes: an instance line first, then progress
+    lines (no error word in them), then the kind's real log with its cause at the end. `copy()`
+    makes an instance's own version: its id, name and a random run id in the first line, and a few
+    random tokens in the progress lines, so no two copies are byte-identical."""
+
+    kind: FailureKind
+    header: str
+    header_bytes: int
+    slots: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+    def copy(self, rng: random.Random, instance_id: str, name: str, tokens: int = 8) -> FailureKind:
+        body = bytearray(self.kind.stdout)
+        line = self.header.format(instance_id=instance_id, name=name, run=f"{rng.getrandbits(64):016x}")
+        body[: self.header_bytes] = (
+            line.encode()[: self.header_bytes - 1].ljust(self.header_bytes - 1) + b"\n"
+        )
+        for slot in rng.sample(self.slots, min(tokens, len(self.slots))):
+            body[slot : slot + len(TOKEN)] = f"{rng.getrandbits(32):08x}".encode()
+        return replace(self.kind, stdout=bytes(body))
+
+
+def varied_log(kind: FailureKind, size: int) -> VariedLog:
+    """`kind` (one of fleet_kinds()) with its real log extended to `size` bytes of stdout."""
+    tail = fixture(_FIXTURES[kind.name]).encode()
+    line = _FILLERS[kind.name].format(token=TOKEN.decode()).encode()
+    count = max(0, (size - len(tail) - _HEADER_ROOM) // len(line))
+    header_bytes = size - len(tail) - count * len(line)
+    at = line.index(TOKEN)
+    stdout = b" " * (header_bytes - 1) + b"\n" + line * count + tail
+    header = _WINDOWS_HEADER if kind.step == "PatchWindows" else _LINUX_HEADER
+    slots = tuple(header_bytes + n * len(line) + at for n in range(count))
+    return VariedLog(replace(kind, stdout=stdout), header, header_bytes, slots)
+
+
+def budget_kinds(size: int) -> tuple[VariedLog, ...]:
+    """The fleet mix's kinds that reach S3 (yum lock, no mirrors, package conflict, Windows
+    Update), each with `size` bytes of failing stdout (Windows Update keeps its short stderr)."""
+    kinds = [k for k in dict.fromkeys(fleet_kinds()) if k.logs_reach_s3 and k.name in _FIXTURES]
+    return tuple(varied_log(kind, size) for kind in kinds)
+
+
 SUCCESS = FailureKind(
     "success",
     "PatchLinux",
@@ -248,9 +322,18 @@ def worst_case_kinds() -> tuple[FailureKind, ...]:
 
 
 def seed_fleet(
-    stack: Stack, fleet: Fleet, count: int, fraction: float, kinds: tuple[FailureKind, ...] | None = None
+    stack: Stack,
+    fleet: Fleet,
+    count: int,
+    fraction: float,
+    kinds: tuple[FailureKind, ...] | None = None,
+    *,
+    vary: Callable[[int, str, FailureKind], FailureKind] | None = None,
 ) -> Seeded:
-    """One AWS-RunPatchBaseline over `count` instances, `fraction` of them failing in the mix."""
+    """One AWS-RunPatchBaseline over `count` instances, `fraction` of them failing in the mix.
+
+    `vary(n, instance_id, kind)`, when given, is what the n-th failing instance writes to S3 (its
+    own copy of the log); the API's truncated view stays the kind's."""
     ids = fleet.ensure(count)
     kinds = kinds or fleet_kinds()
     failing = {ids[i]: kinds[n % len(kinds)] for n, i in enumerate(failing_indices(count, fraction))}
@@ -276,9 +359,11 @@ def seed_fleet(
         failed=failing,
         names={iid: fleet.names[iid] for iid in failing},
     )
+    order = {iid: n for n, iid in enumerate(failing)} if vary else {}
     for iid, kind in chosen.items():
         if kind.logs_reach_s3:
-            written, size = _write_outputs(played, iid, kind)
+            own = vary(order[iid], iid, kind) if iid in order and vary is not None else kind
+            written, size = _write_outputs(played, iid, own)
             seeded.objects += written
             seeded.log_bytes += size
     return seeded

@@ -1,4 +1,5 @@
-"""Issue 5's targets, judged from one run's numbers: each verdict with the ratio it rests on."""
+"""Issue 5's and issue 11's targets, judged from one run's numbers: each verdict with the ratio it
+rests on (issue 11's: `judge_issue11`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,14 @@ from instance_hygiene.report import LOG_READ_WORKERS
 BUDGET = HEAD_BYTES + TAIL_BYTES
 SNS_LIMIT = 262_144
 MEMORY_LIMIT_BYTES = 30 * 1024 * 1024
+SCAN_RATIO_TARGET = 10.0
+"""Issue 11: summarising a full budget costs at most this many bare scans of the same bytes."""
+SCALE_SECONDS_TARGET = 60.0
+"""Issue 11: 10,000 failed instances, modelled on AWS."""
+IMPORT_RATIO_TARGET = 1.3
+"""Issue 11: every handler's import against `import boto3`."""
+DEDUPE_RATIO_TARGET = 0.1
+"""Issue 11: N identical failures against N different ones."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +256,99 @@ def _cold_verdicts(results: Results) -> list[Verdict]:
             )
         )
     return verdicts
+
+
+# --- issue 11 -------------------------------------------------------------------------------------
+
+
+def judge_issue11(results: Results) -> list[Verdict]:
+    verdicts = (
+        _scan_verdict(results),
+        _scale_verdict(results),
+        _import_verdict(results),
+        _dedupe_verdict(results),
+    )
+    return [v for v in verdicts if v is not None]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.2f} ms" if seconds < 0.1 else f"{seconds * 1000:,.0f} ms"
+
+
+def _scan_verdict(results: Results) -> Verdict | None:
+    scan = results.scan
+    worst = scan.worst() if scan else None
+    if scan is None or worst is None:
+        return None
+    others = ", ".join(f"{k.name} {k.ratio:.1f}x" for k in scan.kinds if k is not worst)
+    return Verdict(
+        f"Summarising one failed stream at the full read budget ({BUDGET:,} B, head and tail) at most "
+        f"{SCAN_RATIO_TARGET:.0f}x a bare scan of the same bytes (worst failure kind)",
+        f"worst: {worst.name} {worst.ratio:.1f}x ({_ms(statistics.median(worst.summarise))} vs "
+        f"{_ms(statistics.median(worst.scan))}; median of per-round ratios, {scan.rounds} rounds); {others}",
+        yes(worst.ratio <= SCAN_RATIO_TARGET),
+    )
+
+
+def _scale_verdict(results: Results) -> Verdict | None:
+    at = results.at_scale
+    if at is None or not at.points:
+        return None
+    seconds = at.modelled_at_target()
+    from_logs = all(p.from_logs for p in at.points)
+    explained = "; ".join(
+        f"at {p.failed:,}: modelled {p.modelled:.0f}s, digest {'partial' if p.partial else 'not partial'}, "
+        f"{p.not_from_s3:,} of {p.listed:,} failures not from their S3 log, {p.status_only:,} explained "
+        f"from status only, {p.distinct_logs:,} distinct logs" + (f", error: {p.error}" if p.error else "")
+        for p in sorted(at.points, key=lambda p: p.failed)
+    )
+    verdict = yes(seconds <= SCALE_SECONDS_TARGET and from_logs)
+    if at.measured_at_target is None:
+        sizes = " and ".join(f"{p.failed:,}" for p in sorted(at.points, key=lambda p: p.failed))
+        verdict += f" (extrapolated from {sizes}{', quick run' if at.quick else ''})"
+    return Verdict(
+        f"{at.target:,} failed instances, every log {BUDGET:,} B and no two alike: modelled on AWS within "
+        f"{SCALE_SECONDS_TARGET:.0f}s, every failure summarised from its log",
+        f"{seconds:,.0f}s modelled on AWS at {at.target:,} ({at.how}); {explained}",
+        verdict,
+    )
+
+
+def _import_verdict(results: Results) -> Verdict | None:
+    cold = results.cold
+    worst = cold.worst_handler() if cold else None
+    if cold is None or worst is None:
+        return None
+    others = [f"{h} {cold.ratio(h):.2f}x" for h in coldstart.HANDLERS if h in cold.seconds and h != worst]
+    xray = (
+        f"; `import aws_xray_sdk.core` alone {cold.ratio(coldstart.XRAY):.2f}x boto3 "
+        f"({cold.median(coldstart.XRAY) * 1000:.0f} ms)"
+        if coldstart.XRAY in cold.seconds
+        else ""
+    )
+    return Verdict(
+        f"Every handler's import at most {IMPORT_RATIO_TARGET}x `import boto3` (worst handler)",
+        f"worst: {worst} {cold.ratio(worst):.2f}x ({cold.median(worst) * 1000:.0f} ms vs "
+        f"{cold.median(coldstart.BOTO3) * 1000:.0f} ms; median of per-round ratios, {cold.rounds} rounds)"
+        + (f"; {', '.join(others)}" if others else "")
+        + xray,
+        yes(cold.ratio(worst) <= IMPORT_RATIO_TARGET),
+    )
+
+
+def _dedupe_verdict(results: Results) -> Verdict | None:
+    d = results.dedupe
+    if d is None or not d.identical:
+        return None
+    quick = " (quick run: fewer instances than the target's 1,000)" if d.instances < 1000 else ""
+    return Verdict(
+        f"Identical failures summarised once: {d.instances:,} failed instances with byte-identical logs "
+        f"cost at most {DEDUPE_RATIO_TARGET}x of {d.instances:,} with different logs",
+        f"{d.ratio:.3f}x (digest built in {_ms(statistics.median(d.identical))} vs "
+        f"{_ms(statistics.median(d.different))}; median of per-round ratios, {d.rounds} round(s); "
+        f"{d.distinct_different:,} distinct logs in the different run){quick}",
+        yes(d.ratio <= DEDUPE_RATIO_TARGET),
+    )
 
 
 def _naive_bytes(results: Results) -> int:
