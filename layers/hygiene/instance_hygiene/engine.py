@@ -354,23 +354,28 @@ class Scan:
             return False
         return strength == 2 or _ZERO_COUNT.search(raw) is None
 
+    def _lines_matching(self, part: Part, regex: Any, start: int, limit: int, strength: int) -> list[Line]:
+        """Qualifying lines of `part` (from offset `start`) with a match, each line once, after at
+        most `limit` matches."""
+        lines: list[Line] = []
+        seen = -1
+        for count, match in enumerate(regex.finditer(part.data, start)):
+            if count >= limit:
+                break
+            if match.start() <= seen:
+                continue
+            line = line_at(part, match.start())
+            seen = line.end
+            if self._qualifies(line, strength):
+                lines.append(line)
+        return lines
+
     def _matching(self, regex: Any, limit: int, strength: int) -> list[Line]:
         lines: list[Line] = []
-        if limit <= 0:
-            return lines
         for part in self.parts:
-            seen = -1
-            for count, match in enumerate(regex.finditer(part.data)):
-                if count >= _FIRST_MATCHES or len(lines) >= limit:
-                    break
-                if match.start() <= seen:
-                    continue
-                line = line_at(part, match.start())
-                seen = line.end
-                if self._qualifies(line, strength):
-                    lines.append(line)
             if len(lines) >= limit:
                 break
+            lines += self._lines_matching(part, regex, 0, _FIRST_MATCHES, strength)[: limit - len(lines)]
         return lines
 
     def _last_matching(self, regex: Any, count: int, strength: int) -> list[Line]:
@@ -380,17 +385,7 @@ class Scan:
         for part in reversed(self.parts):
             window = max(0, len(part.data) - _LAST_WINDOW)
             window = part.data.rfind(b"\n", 0, window) + 1 if window else 0
-            lines: list[Line] = []
-            seen = -1
-            for matches, match in enumerate(regex.finditer(part.data, window)):
-                if matches >= _NOISE_MATCHES:
-                    break
-                if match.start() <= seen:
-                    continue
-                line = line_at(part, match.start())
-                seen = line.end
-                if self._qualifies(line, strength):
-                    lines.append(line)
+            lines = self._lines_matching(part, regex, window, _NOISE_MATCHES, strength)
             found = lines[-(count - len(found)) :] + found if lines else found
             if len(found) >= count:
                 break
