@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.scenarios import DOCUMENT, FailureKind, fleet_kinds
-from instance_hygiene.logs import decode, plan_ranges
+from instance_hygiene.logs import read_bounded
 from instance_hygiene.summarise import StreamText, summarise_failure
 
 
@@ -39,8 +39,7 @@ def _measure(action: Callable[[], object], rounds: int) -> Cost:
 def _as_read(body: bytes) -> StreamText | None:
     if not body:
         return None
-    chunks = [body[first : last + 1] for first, last in plan_ranges(len(body))]
-    return decode(chunks[0], chunks[1] if len(chunks) > 1 else None)
+    return read_bounded(lambda first, last: body[first : last + 1], len(body)).text
 
 
 def summarise_per_failure(rounds: int = 15) -> dict[str, Cost]:

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene import __version__
 from instance_hygiene.fleet import CommandNotFound, InvocationsFileError
-from instance_hygiene.logs import decode, plan_ranges
+from instance_hygiene.logs import read_bounded
 from instance_hygiene.schedule import (
     DstAdjustment,
     Run,
@@ -320,8 +320,7 @@ def _as_read(data: bytes) -> StreamText | None:
     """The log as the notifier reads it from S3: its head and tail within the read budget."""
     if not data:
         return None
-    chunks = [data[first : last + 1] for first, last in plan_ranges(len(data))]
-    return decode(chunks[0], chunks[1] if len(chunks) > 1 else None)
+    return read_bounded(lambda first, last: data[first : last + 1], len(data)).text
 
 
 SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (

@@ -72,7 +72,6 @@ _EXCEPTION_LINE = re.compile(rb"[\w.]{0,100}(?:Error|Exception|Exit|Interrupt)(?
 _MAX_TRACEBACK_LINES = 200
 
 _HRESULT_DECIMAL = re.compile(r"-?[0-9]{1,10}")
-SEVERITIES = {rank: name for name, rank in SEVERITY_RANK.items()}
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ class _Matcher:
 
 
 class Engine:
-    """A catalogue compiled: one RE2 set for all rules, one regex per rule, one for noise."""
+    """A catalogue compiled: one RE2 set for all rules, one regex per rule (and per context)."""
 
     def __init__(self, catalogue: Catalogue) -> None:
         re2 = re2_module()
@@ -522,7 +521,3 @@ def _hresult(text: str) -> str | None:
     if text.startswith("-") and _HRESULT_DECIMAL.fullmatch(text):
         return f"0x{int(text) & 0xFFFFFFFF:08X}"
     return None
-
-
-def severity_name(rank: int) -> str:
-    return SEVERITIES[rank]

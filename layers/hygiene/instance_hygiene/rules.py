@@ -39,6 +39,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from instance_hygiene.prepared import re2_module, re2_options
 from instance_hygiene.templates import SEVERITY_RANK, fill, placeholders
 
 __all__ = [
@@ -205,12 +206,9 @@ class Catalogue:
 def _compile_check(pattern: str) -> None:
     if "\n" in pattern or "\r" in pattern:
         raise ValueError("a pattern is one line (use \\n nowhere: rules match within a line)")
-    import re2  # noqa: PLC0415 - RE2 loads with the first catalogue, not at import
-
-    options = re2.Options()
-    options.log_errors = False
+    re2 = re2_module()
     try:
-        re2.compile(pattern, options)
+        re2.compile(pattern, re2_options())  # the options the engine matches with
     except re2.error as error:
         raise ValueError(f"not a valid RE2 pattern: {_error_text(error)}") from None
 
