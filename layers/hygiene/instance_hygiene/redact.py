@@ -15,11 +15,16 @@ Rules that shape this module:
 - It errs on the side of hiding: `token: expired` loses `expired`; a secret is never kept.
 """
 
+import math
 import re
 import string
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterator
 
-__all__ = ["DROPPED", "REDACTED", "clean", "cut", "redact", "sanitize"]
+from instance_hygiene.detectors import DETECTORS, Detector
+
+__all__ = ["DROPPED", "REDACTED", "clean", "clean_field", "cut", "redact", "sanitize"]
 
 REDACTED = "[REDACTED]"
 """Replacement for a secret value whose key stays visible."""
@@ -29,9 +34,7 @@ _ACCESS_KEY_ID = "[REDACTED:aws-access-key-id]"
 _SECRET_KEY = "[REDACTED:aws-secret-key]"  # noqa: S105 - a marker, not a secret
 _SESSION_TOKEN = "[REDACTED:aws-session-token]"  # noqa: S105 - a marker
 _BLOB = "[REDACTED:base64]"
-_GITHUB_TOKEN = "[REDACTED:github-token]"  # noqa: S105 - a marker
-_SLACK_TOKEN = "[REDACTED:slack-token]"  # noqa: S105 - a marker
-_JWT = "[REDACTED:jwt]"
+_HIGH_ENTROPY = "[REDACTED:high-entropy]"
 
 # --------------------------------------------------------------------------- sanitize
 
@@ -101,114 +104,6 @@ _PEM_BODY = re.compile(
 )
 _BASE64_LINE = re.compile(r"[ \t]*+[A-Za-z0-9+/]++={0,2}[ \t\r]*+")
 
-# A value after `key=`, `key: `, `"key": `: a double-quoted string (escapes allowed), a
-# single-quoted string, a few words ended by `;` (connection strings: `Password=my pass;`),
-# or a bare word. A quoted value without its closing quote runs to the end of the line: the
-# quoted alternatives can never fail once the quote is seen, which keeps the pattern linear,
-# and an unterminated secret is hidden whole.
-_VALUE = (
-    r"""(?:"(?:[^"\\\r\n\u2028\u2029]++|\\[^\r\n\u2028\u2029]?)*+(?:"|(?=[\r\n\u2028\u2029])|\Z)"""
-    r"""|'[^'\r\n\u2028\u2029]*+(?:'|(?=[\r\n\u2028\u2029])|\Z)"""
-    r"""|[^\s;&\u2028\u2029]{1,256}+(?:[ \t]++(?!\[REDACTED)[^\s;&=\u2028\u2029]{1,256}+){1,8}+(?=;)"""
-    r"""|[^\s;&\u2028\u2029]++)"""
-)
-
-# Literal anchors: each pattern below is tried only where one of its anchors occurs (found
-# with str.find on an ASCII-lowercased copy), which keeps a 10 MB line fast as well as linear.
-_KEY_WORDS = (
-    r"(?:pass(?:word|wd|phrase)|pwd|secret(?!smanager)|token|a(?:pi[_-]?key|ccess[_-]?key)"
-    r"|private[_-]?key|x-amz-signature|account[_-]?key|shared[_-]?access[_-]?(?:key|signature))"
-)
-_KEY_ANCHORS = (
-    "pass",
-    "pwd",
-    "secret",
-    "token",
-    "api",
-    "access",
-    "private",
-    "x-amz-signature",
-    "account",
-    "shared",
-)
-
-_AUTHORIZATION = re.compile(
-    r"(?<![A-Za-z0-9_])(?P<key>authorization)"
-    r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+[\"']?)"
-    r"(?P<scheme>(?:bearer|basic|digest|negotiate|ntlm|token|aws4-hmac-sha256)[ \t]++)?+"
-    r"(?P<value>(?!\[REDACTED)[^\"'\r\n\u2028\u2029]++)",  # not a value an earlier rule already replaced
-    re.IGNORECASE | re.ASCII,
-)
-_BEARER = re.compile(
-    r"(?<![A-Za-z0-9_])(?P<scheme>bearer[ \t]++)"
-    r"""(?P<value>[A-Za-z0-9\-._~+/]{16,}+[^\s"',;\u2028\u2029]*+)""",
-    re.IGNORECASE | re.ASCII,
-)
-_URL_CREDENTIALS = re.compile(
-    r"://(?P<user>[^\s:/@?#\[\]]{0,256}+):(?P<password>(?!\[REDACTED)[^\s/]{1,256})@"
-)
-_KEY_VALUE = re.compile(
-    r"(?<!/etc/)"  # not the file /etc/passwd
-    rf"(?P<key>{_KEY_WORDS}[\w.-]{{0,40}}+)"
-    r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+)"
-    rf"(?P<value>{_VALUE})",
-    re.IGNORECASE | re.ASCII,
-)
-_FLAG_VALUE = re.compile(  # --password VALUE, -Token VALUE (the dashes stay outside the match)
-    r"(?:(?<=-)(?<![\w-]-)|(?<=--)(?<![\w-]--))"
-    rf"(?P<key>{_KEY_WORDS}[\w-]{{0,40}}+)"
-    r"(?P<sep>[ \t]++)"
-    rf"(?P<value>{_VALUE})",
-    re.IGNORECASE | re.ASCII,
-)
-_SECURE_STRING = re.compile(
-    r"(?P<key>convertto-securestring(?:[ \t]++-string)?)(?P<sep>[ \t]++)"
-    rf"(?P<value>{_VALUE})",
-    re.IGNORECASE | re.ASCII,
-)
-# Command lines whose `-p` is a password: `mysql -pSECRET`, `sshpass -p SECRET`,
-# `docker login -u me -p SECRET` (not `mkdir -p`, `ssh -p 22`: only after these tools).
-_CLI_VALUE = r"""(?P<value>"[^"\r\n\u2028\u2029]*+"?|'[^'\r\n\u2028\u2029]*+'?|(?!\[REDACTED)[^\s'"]++)"""
-_CLI_PASSWORD = re.compile(
-    r"(?<![\w-])(?P<key>(?i:mysql|mariadb|sshpass|login)[\w.-]{0,20}+"
-    r"(?:[ \t]++(?!-p)\S{1,256}+){0,16}+[ \t]++-p)(?P<sep>[ \t]*+)" + _CLI_VALUE
-)
-_CLI_PASSWORD_ANCHORS = ("mysql", "mariadb", "sshpass", "login")
-# .netrc lines: `machine HOST login USER password SECRET`.
-_NETRC = re.compile(
-    r"(?<![\w-])(?P<key>machine[ \t]++\S{1,256}+(?:[ \t]++(?:login|account)[ \t]++\S{1,256}+){0,4}+"
-    r"[ \t]++password)(?P<sep>[ \t]++)" + _CLI_VALUE,
-    re.IGNORECASE,
-)
-# curl -u USER:SECRET, --user USER:SECRET, --proxy-user, -U (the user stays visible).
-_CURL_USER = re.compile(
-    r"(?<![\w-])(?P<key>curl(?:[ \t]++(?!-u|-U|--user|--proxy-user)\S{1,4096}+){0,32}+[ \t]++"
-    r"(?:-u|-U|--user|--proxy-user)(?:[ \t]++|=)?+['\"]?+[^\s:'\"]{1,256}+:)(?P<sep>)"
-    r"(?P<value>(?!\[REDACTED)[^\s'\"]{1,256}+)",
-    re.IGNORECASE,
-)
-# Oracle's user/password@db: `jdbc:oracle:thin:scott/tiger@host`, `sqlplus scott/tiger@orcl`.
-_ORACLE_CREDENTIALS = re.compile(
-    r"(?P<key>(?:jdbc:oracle:[a-z]{1,10}+:|sqlplus(?:[ \t]++-\w{1,10}+)*+[ \t]++)[\w$#.-]{1,128}+/)(?P<sep>)"
-    r"(?P<value>(?!\[REDACTED)[^\s@/'\"]{1,256}+)(?=[@\s'\"]|\Z)",
-    re.IGNORECASE,
-)
-_GITHUB_TOKEN_RE = re.compile(
-    r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,251}+|github_pat_[A-Za-z0-9_]{22,251}+)(?![A-Za-z0-9_])"
-)
-_GITHUB_TOKEN_ANCHORS = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
-_SLACK_TOKEN_RE = re.compile(r"(?<![A-Za-z0-9-])xox[abposr]-[A-Za-z0-9-]{10,250}+")
-_SLACK_WEBHOOK = re.compile(
-    r"(?P<key>hooks\.slack\.com/(?:services|workflows|triggers)/)(?P<sep>)(?P<value>[A-Za-z0-9/_-]{8,}+)",
-    re.IGNORECASE,
-)
-_JWT_RE = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}+\.eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]*+")
-_ACCESS_KEY_ID_RE = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Z0-9])")
-_ACCESS_KEY_ID_ANCHORS = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
-_SESSION_TOKEN_RE = re.compile(
-    r"(?<![A-Za-z0-9/+=])(?:FQoGZXIvYXdz|FwoGZXIvYXdz|IQoJb3JpZ2lu)[A-Za-z0-9/+=]{20,}+"
-)
-_SESSION_TOKEN_ANCHORS = ("FQoGZXIvYXdz", "FwoGZXIvYXdz", "IQoJb3JpZ2lu")
 _FORTY_BASE64 = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
 _LONG_BASE64_LINE = re.compile(r"(?m)^[ \t]*+(?P<blob>[A-Za-z0-9+/]{40,}+={0,2})[ \t\r]*+$")
 
@@ -265,15 +160,6 @@ def _keep_key(match: re.Match[str]) -> str:
     return f"{match.group('key')}{match.group('sep')}{opening}{REDACTED}{closing}"
 
 
-def _keep_scheme(match: re.Match[str]) -> str:
-    prefix = match.group(0)[: match.start("value") - match.start(0)]
-    return f"{prefix}{REDACTED}"
-
-
-def _keep_user(match: re.Match[str]) -> str:
-    return f"://{match.group('user')}:{REDACTED}@"
-
-
 def _looks_random(blob: str) -> bool:
     """Mixed case and digits: a key or token, not a word, a hex digest or a number."""
     return all(kind.search(blob) is not None for kind in _CHARACTER_KINDS)
@@ -290,23 +176,41 @@ def _redact_private_keys(text: str) -> str:
     """Blank private key blocks: the BEGIN line gets the marker, the rest become empty lines.
 
     Handles a block cut short (no END line: it stops at the first line that is not key
-    material), a one-line block (JSON with `\\n` escapes) and a block whose BEGIN was cut off
-    (an END line preceded by key material, as in the tail of a long log). No BEGIN or END
-    marker survives, which makes the result stable under a second pass.
+    material), a one-line block (JSON with `\\n` escapes), a block whose BEGIN was cut off
+    (an END line preceded by key material, as in the tail of a long log), a block printed with
+    a log prefix on every line (`2024-05-01T10:00:00Z -----BEGIN ...`, `journalctl`: the body
+    lines are key material after a prefix of the BEGIN line's shape) and PuTTY key files
+    (`Private-Lines: N` and the N lines under it, `Private-MAC:`). No BEGIN or END marker
+    survives, which makes the result stable under a second pass.
     """
-    if "PRIVATE KEY" not in text:
+    if "PRIVATE KEY" not in text and "Private-" not in text:
         return text
     lines = text.split("\n")
     out = list(lines)
     in_block = False
+    lead = ""
+    putty_left = 0
     for index, line in enumerate(lines):
+        if putty_left:
+            putty_left -= 1
+            if _BASE64_LINE.fullmatch(line):
+                out[index] = _kept_breaks(line)
+                continue
+            putty_left = 0
         if in_block and _PEM_END.search(line) is None:
-            if _PEM_BODY.fullmatch(line):
+            if _PEM_BODY.fullmatch(line) or (lead and _after_lead(line, lead)):
                 out[index] = _kept_breaks(line)
                 continue
             in_block = False
+        putty = _PUTTY_PRIVATE.match(line)
+        if putty is not None:
+            out[index] = _PRIVATE_KEY + _kept_breaks(line)
+            putty_left = int(putty.group("count")) if putty.group("count") else 0
+            continue
         if not in_block and _PEM_MARKER.search(line) is None:
             continue
+        begin = _PEM_BEGIN.search(line)
+        lead = line[: begin.start()] if begin is not None and not in_block else lead
         out[index], in_block, orphan_end = _redact_key_line(line, in_block=in_block)
         if orphan_end:  # the lines above it are the rest of the key
             back = index - 1
@@ -314,6 +218,18 @@ def _redact_private_keys(text: str) -> str:
                 out[back] = _kept_breaks(lines[back])
                 back -= 1
     return "\n".join(out)
+
+
+_DIGIT = re.compile("[0-9]")
+_PUTTY_PRIVATE = re.compile(r"[ \t]*+Private-(?:Lines:[ \t]*+(?P<count>[0-9]{1,4})|MAC:)")
+
+
+def _after_lead(line: str, lead: str) -> bool:
+    """`line` is a log prefix shaped like `lead` (digits may differ) followed by key material."""
+    head = line[: len(lead)]
+    return (
+        _DIGIT.sub("0", head) == _DIGIT.sub("0", lead) and _PEM_BODY.fullmatch(line[len(lead) :]) is not None
+    )
 
 
 def _redact_key_line(line: str, *, in_block: bool) -> tuple[str, bool, bool]:
@@ -372,23 +288,18 @@ def _random_secret_key(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """Replace secrets with `[REDACTED]` (key kept) or `[REDACTED:<kind>]`.
 
-    Kinds: `private-key` (PEM blocks), `aws-access-key-id` (AKIA/ASIA...),
-    `aws-secret-key` (40-character keys on a line that mentions a secret),
-    `aws-session-token` (FwoG.../IQoJ... tokens), `base64` (a whole line of 40+ random-looking
-    base64, such as key material whose BEGIN line was cut off). Key/value forms keep the key:
-    `password=`, `passwd:`, `pwd=`, `token=`, `api_key=`, `secret=` and relatives
-    (case-insensitive, any prefix such as `DB_PASSWORD`, `aws_secret_access_key`,
-    `SessionToken`, `AccountKey`), as `k=v`, `k: v`, `"k": "v"`, `--k v`; ADO/JDBC connection
-    strings (`Password=...;`); `Authorization:` headers (scheme kept); bare `Bearer` tokens; URL
-    credentials (`scheme://user:[REDACTED]@host`); command-line passwords (`mysql -p...`,
-    `sshpass -p`, `docker login -p`, `curl -u user:...`), `.netrc` lines, Oracle's
-    `user/password@db`; GitHub (`github-token`) and Slack (`slack-token`, webhook paths) tokens
-    and JSON web tokens (`jwt`).
-
-    Known limit: an unquoted value of several words keeps the words after the first
-    (`passphrase: correct horse battery` hides `correct` only); quoted values and `...;`
-    connection-string values are hidden whole.
+    The detectors are in `detectors.py`, in families (cloud credentials, code hosting, chat and
+    webhooks, SaaS and AI keys, Vault, registry auth, JWTs, URL credentials, key-value secrets in
+    the syntaxes admin scripts print); besides them: private key blocks (`private-key`), AWS
+    secret keys (`aws-secret-key`: 40 characters on a line that mentions a secret or next to an
+    access key id), whole lines of random-looking base64 (`base64`, key material whose BEGIN was
+    cut off) and a random-looking token right after a word such as key, token, secret or
+    signature (`high-entropy`: what no detector names). Text that is not ASCII is compared in
+    its NFKC form, so full-width letters (U+FF50... for `password=`) are caught as their ASCII twins;
+    `clean` removes the escape sequences, NULs and zero-width characters that could split one.
     """
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
     # A replacement can give a neighbouring secret the boundary its pattern needs
     # (`AKIA...mysql -pX`: once the key is a marker, `mysql -p` stands alone): repeat until
     # nothing changes, so that redact(redact(t)) == redact(t). Text without secrets takes one pass.
@@ -405,24 +316,66 @@ _MAX_PASSES = 4
 
 def _redact_once(text: str) -> str:
     text = _redact_private_keys(text)
-    text = _sub_at(_AUTHORIZATION, text, ("authorization",), _keep_scheme)
-    text = _sub_at(_BEARER, text, ("bearer",), _keep_scheme)
-    text = _sub_at(_URL_CREDENTIALS, text, ("://",), _keep_user, fold=False)
-    text = _sub_at(_KEY_VALUE, text, _KEY_ANCHORS, _keep_key)
-    text = _sub_at(_FLAG_VALUE, text, _KEY_ANCHORS, _keep_key)
-    text = _sub_at(_SECURE_STRING, text, ("convertto-securestring",), _keep_key)
-    text = _sub_at(_CLI_PASSWORD, text, _CLI_PASSWORD_ANCHORS, _keep_key)
-    text = _sub_at(_NETRC, text, ("machine",), _keep_key)
-    text = _sub_at(_CURL_USER, text, ("curl",), _keep_key)
-    text = _sub_at(_ORACLE_CREDENTIALS, text, ("jdbc:oracle:", "sqlplus"), _keep_key)
-    text = _sub_at(_ACCESS_KEY_ID_RE, text, _ACCESS_KEY_ID_ANCHORS, lambda _: _ACCESS_KEY_ID, fold=False)
-    text = _sub_at(_SESSION_TOKEN_RE, text, _SESSION_TOKEN_ANCHORS, lambda _: _SESSION_TOKEN, fold=False)
-    text = _sub_at(_GITHUB_TOKEN_RE, text, _GITHUB_TOKEN_ANCHORS, lambda _: _GITHUB_TOKEN, fold=False)
-    text = _sub_at(_SLACK_TOKEN_RE, text, ("xox",), lambda _: _SLACK_TOKEN, fold=False)
-    text = _sub_at(_SLACK_WEBHOOK, text, ("hooks.slack.com/",), _keep_key)
-    text = _sub_at(_JWT_RE, text, ("eyJ",), lambda _: _JWT, fold=False)
+    for detector in DETECTORS:
+        text = _apply(detector, text)
     text = _redact_forty_char_secrets(text)
-    return _LONG_BASE64_LINE.sub(_blob, text)
+    text = _LONG_BASE64_LINE.sub(_blob, text)
+    return _redact_high_entropy(text)
+
+
+def _apply(detector: Detector, text: str) -> str:
+    replace = _keep_key if detector.keep == "key" else _marker(detector)
+    if not detector.anchors:
+        return detector.pattern.sub(replace, text)
+    return _sub_at(detector.pattern, text, detector.anchors, replace, fold=detector.fold)
+
+
+def _marker(detector: Detector) -> Callable[[re.Match[str]], str]:
+    marker = f"[REDACTED:{detector.kind}]"
+    if detector.random_only:
+        return lambda match: marker if _looks_random(match.group(0)) else match.group(0)
+    return lambda _: marker
+
+
+# A random-looking token a few characters after a word that announces a secret: what no
+# detector names (`signing key 9xQ2...`, `X-Api-Auth 4fJk...`). Upper case, lower case and
+# digits, at least 20 characters and 4 bits of entropy per character: paths, package names,
+# versions, instance and command ids, hex digests and S3 keys are none of these at once.
+_ENTROPY_WORDS = (
+    "key",
+    "token",
+    "secret",
+    "pass",
+    "pwd",
+    "auth",
+    "cred",
+    "sig",
+    "session",
+    "cookie",
+    "bearer",
+)
+_ENTROPY_CANDIDATE = re.compile(
+    r"(?<![a-z])(?:key|token|secret|pass|pwd|auth|cred|sig|session|cookie|bearer)[a-z_-]{0,16}+"
+    r"(?P<gap>[^A-Za-z0-9\r\n\u2028\u2029\[]{1,8}+)(?P<token>[A-Za-z0-9+/=_.~-]{20,512}+)",
+    re.IGNORECASE | re.ASCII,
+)
+ENTROPY_BITS = 4.0
+
+
+def _entropy(token: str) -> float:
+    counts = Counter(token)
+    return -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+
+
+def _high_entropy(match: re.Match[str]) -> str:
+    token = match.group("token")
+    if not _looks_random(token) or _entropy(token) < ENTROPY_BITS:
+        return match.group(0)
+    return match.group(0)[: match.start("token") - match.start(0)] + _HIGH_ENTROPY
+
+
+def _redact_high_entropy(text: str) -> str:
+    return _sub_at(_ENTROPY_CANDIDATE, text, _ENTROPY_WORDS, _high_entropy)
 
 
 def clean(text: str) -> str:
@@ -438,6 +391,15 @@ def clean(text: str) -> str:
     if _has_escape_sequence(text):
         text = redact(text)
     return redact(sanitize(text))
+
+
+def clean_field(value: object, limit: int = 256) -> str:
+    """A field from an API or an event (a comment, an instance name, a status detail, a step
+    or document name, an S3 key) as safe, one-line text: `clean`, line breaks and runs of
+    whitespace as one space, at most `limit` characters. Anything that is not a string is ""."""
+    if not isinstance(value, str) or not value:
+        return ""
+    return cut(" ".join(clean(value).split()), limit)
 
 
 def cut(text: str, limit: int) -> str:
