@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from instance_hygiene.events import parse_command_event
 from instance_hygiene.idempotency import NOT_RECORDED, once
+from instance_hygiene.log_redaction import redact_log_records
 from instance_hygiene.notify import Clients, decide_command, notify_command
 from instance_hygiene.settings import NotifierSettings
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from instance_hygiene.extra_rules import ExtraRules, RuleSource
 
 logger = Logger()
+# Log lines quote commands, keys and reasons: redacted like the message itself.
+redact_log_records(logger)
 metrics = Metrics()
 
 # Throttling and 5xx are retried with backoff (adaptive: the client also slows itself down);

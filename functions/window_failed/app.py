@@ -14,6 +14,7 @@ from botocore.config import Config
 
 from instance_hygiene.events import parse_window_event
 from instance_hygiene.idempotency import NOT_RECORDED, once
+from instance_hygiene.log_redaction import redact_log_records
 from instance_hygiene.notify import decide_window, notify_window
 from instance_hygiene.settings import NotifierSettings
 
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 logger = Logger()
+# Log lines quote commands, keys and reasons: redacted like the message itself.
+redact_log_records(logger)
 metrics = Metrics()
 
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)

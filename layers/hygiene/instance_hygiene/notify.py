@@ -154,7 +154,7 @@ def notify_command(
         rendered=rendered,
         attributes={
             "kind": "command",
-            "document": command.document_name,
+            "document": fitted.document_name,
             "status": status,
             "window_id": fitted.window_id,
         },

@@ -35,7 +35,7 @@ from instance_hygiene.logs import (
     command_root,
     find_streams,
 )
-from instance_hygiene.redact import clean
+from instance_hygiene.redact import clean, clean_field
 from instance_hygiene.summarise import FailureSummary, StreamText, summarise_failure
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ MISSING_LOG_CAUSE = (
     "bucket, or kms:GenerateDataKey on the bucket key (attach the stack's instance policy)"
 )
 MAX_REMEMBERED_SUMMARIES = 2_000
+NOTE_LIMIT = 4_000
+"""Characters of one note (they name keys and instances, so each is redacted and kept to one line)."""
 """Distinct summaries kept per digest for reuse (each holds at most a few KiB)."""
 type SummaryKey = tuple[str, str, str | None, int | None, StreamText | None, StreamText | None]
 
@@ -160,19 +162,21 @@ def _failure(
             summaries[key] = summary
     return Failure(
         instance_id=invocation.instance_id,
-        # Names and details come from tags and the API: anything may be in them.
-        instance_name=clean((instance.name if instance else None) or invocation.instance_name)[:128] or None,
+        # Names, details, step names and keys come from tags, documents and the API: anything may
+        # be in them, so each is redacted here, on its way into the digest.
+        instance_name=clean_field((instance.name if instance else None) or invocation.instance_name, 128)
+        or None,
         platform=instance.platform if instance else None,
         status=invocation.status,
-        status_details=clean(invocation.status_details)[:128],
-        step=step,
+        status_details=clean_field(invocation.status_details, 128),
+        step=clean_field(step, 128) or None,
         exit_code=summary.exit_code,
         exit_meaning=summary.exit_meaning,
         reason=summary.reason,
         excerpt=summary.excerpt,
         log=log,
         patch=summary.patch,
-        next_step=summary.next_step,
+        next_step=clean(summary.next_step) if summary.next_step else summary.next_step,
         rule=summary.rule,
         severity=summary.severity,
     )
@@ -273,16 +277,17 @@ def build_digest(
         notes.extend(_missing_log_notes(command, missing, logs))
     return CommandDigest(
         command_id=command.command_id,
-        document_name=command.document_name,
+        # What SendCommand's caller chose (document, comment, prefix) is redacted like a log line.
+        document_name=clean_field(command.document_name, 128),
         status=command.status,
         counts=count_statuses(i.status for i in all_invocations),
         groups=group_failures(failures),
         region=region,
         account=account,
-        comment=command.comment,
-        output_bucket=command.output_bucket,
-        output_prefix=command.output_prefix,
-        notes=(*partial, *notes),
+        comment=clean_field(command.comment, 256),
+        output_bucket=clean_field(command.output_bucket, 63) or None,
+        output_prefix=clean_field(command.output_prefix, 1024) or None,
+        notes=tuple(clean_field(note, NOTE_LIMIT) for note in (*partial, *notes)),
         partial=bool(partial),
     )
 
@@ -328,7 +333,8 @@ def _list_failed_steps(
 def _links(logs: LogStore | None, streams: StepStreams | None) -> tuple[str, ...]:
     if logs is None or streams is None:
         return ()
-    return tuple(logs.link(ref) for ref in (streams.stdout, streams.stderr) if ref)
+    # A key is whatever an instance wrote: shown redacted and on one line.
+    return tuple(clean_field(logs.link(ref), 2048) for ref in (streams.stdout, streams.stderr) if ref)
 
 
 def _read_streams(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from instance_hygiene.redact import clean_field
 from instance_hygiene.render import Rendered, escape_markdown, safe_subject, systems_manager_console
 
 if TYPE_CHECKING:
@@ -127,14 +128,25 @@ def assemble(
     tasks.extend(ran.values())  # executed tasks since deregistered
     return WindowReport(
         window_id=str(execution.get("WindowId", "")),
-        window_name=window_name,
+        # Names, task ARNs (a Run Command task's is a document name) and details are whatever the
+        # window's owner and the API put there: redacted on their way into the report.
+        window_name=clean_field(window_name, 128),
         window_execution_id=str(execution.get("WindowExecutionId", "")),
         status=str(execution.get("Status", "")),
-        status_details=str(execution.get("StatusDetails", "")),
-        tasks=tuple(tasks),
+        status_details=clean_field(execution.get("StatusDetails"), 512),
+        tasks=tuple(_redacted(task) for task in tasks),
         region=region,
         start=_stamp(execution.get("StartTime")),
         end=_stamp(execution.get("EndTime")),
+    )
+
+
+def _redacted(task: TaskRun) -> TaskRun:
+    return replace(
+        task,
+        name=clean_field(task.name, 128),
+        task_arn=clean_field(task.task_arn, 256),
+        status_details=clean_field(task.status_details, 512),
     )
 
 
@@ -210,7 +222,7 @@ def read_window_report(
         window_name=window_name,
         region=region,
     )
-    return replace(report, notes=(*report.notes, *notes))
+    return replace(report, notes=tuple(clean_field(note, 2_000) for note in (*report.notes, *notes)))
 
 
 def _code(error: Exception) -> str:
