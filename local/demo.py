@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from moto.sns.models import sns_backends
 
+from instance_hygiene.scripts_publisher import effective_hashes, publish_scripts
 from local import outputs, simulator
 from local.outputs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS, Host
 from local.runtime import create_runtime
@@ -127,6 +128,8 @@ class Stack:
     queue_url: str
     table: str
     healthcheck_document: str
+    script_sha256: Mapping[str, str] = field(default_factory=dict)
+    """The publisher's effective hashes (LinuxSha256, WindowsSha256): the task's hash parameters."""
 
     def function_environment(self) -> dict[str, str]:
         """The environment template.yaml gives both functions, and Powertools kept quiet."""
@@ -164,8 +167,10 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
     )
     bucket, table, topic_arn = runtime.bucket, runtime.table, runtime.topic_arn
     queue_url = str(runtime.queue_url)
-    for script in sorted((ROOT / "documents" / "scripts").glob("healthcheck.*")):
-        clients.s3.put_object(Bucket=bucket, Key=f"{SCRIPTS_PREFIX}{script.name}", Body=script.read_bytes())
+    # What the HealthcheckScripts custom resource does on deploy; its hashes go to the task.
+    published = publish_scripts(
+        clients.s3, bucket=bucket, prefix=SCRIPTS_PREFIX, folder=ROOT / "documents" / "scripts"
+    )
     document = "instance-hygiene-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
     clients.ssm.create_document(
         Name=document,
@@ -180,6 +185,7 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
         queue_url=queue_url,
         table=table,
         healthcheck_document=document,
+        script_sha256=effective_hashes(published),
     )
 
 
@@ -365,6 +371,8 @@ def _task_parameters(
         "ScriptBucket": [stack.bucket],
         "LinuxScriptKey": [f"{SCRIPTS_PREFIX}healthcheck.sh"],
         "WindowsScriptKey": [f"{SCRIPTS_PREFIX}healthcheck.ps1"],
+        "LinuxScriptSha256": [stack.script_sha256["LinuxSha256"]],
+        "WindowsScriptSha256": [stack.script_sha256["WindowsSha256"]],
         "RequiredServices": [health.get("RequiredServices", "")],
         "MinFreeDiskPercent": [health.get("MinFreeDiskPercent", "10")],
         "MinFreeMemoryPercent": [health.get("MinFreeMemoryPercent", "5")],

@@ -1,4 +1,8 @@
-"""Custom resource: publish the healthcheck scripts packaged with this function to the log bucket."""
+"""Custom resource: publish the healthcheck scripts packaged with this function to the log bucket.
+
+Its Data gives the SHA-256 each platform's script must have (`LinuxSha256`, `WindowsSha256`), which
+the template passes to the healthcheck task; `LinuxAction` and `WindowsAction` say what was done.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,18 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from instance_hygiene import custom_resource
-from instance_hygiene.scripts_publisher import Action, publish_scripts
+from instance_hygiene.scripts_publisher import (
+    Action,
+    effective_hashes,
+    overlapping_prefixes,
+    publish_scripts,
+)
 
 logger = Logger()
 
 SCRIPTS_DIR = Path(__file__).parent / "scripts"
+DECLARED_PROPERTIES = {"Linux": "LinuxScriptSha256", "Windows": "WindowsScriptSha256"}
+"""Resource property -> platform: the operator's declared hash, empty for our packaged script."""
 
 
 def _publish(request: custom_resource.Request) -> custom_resource.Outcome:
@@ -24,13 +35,24 @@ def _publish(request: custom_resource.Request) -> custom_resource.Outcome:
     if request.request_type == "Delete":
         # The bucket is retained with the stack's logs; the scripts stay beside them.
         return custom_resource.Outcome(physical_resource_id=physical_id)
-    decisions = publish_scripts(boto3.client("s3"), bucket=bucket, prefix=prefix, folder=SCRIPTS_DIR)
-    kept = [d.key for d in decisions if d.action is Action.KEPT_OPERATOR_COPY]
-    if kept:
-        logger.warning("kept operator-replaced scripts", extra={"keys": kept})
+    nested = overlapping_prefixes(prefix, [str(p) for p in request.properties.get("OtherPrefixes", [])])
+    if nested:
+        raise ValueError(
+            f"ScriptsPrefix {prefix!r} overlaps {', '.join(map(repr, nested))} (LogPrefix or ReportsPrefix): "
+            "the logs' expiry would delete the scripts; choose prefixes that do not contain one another"
+        )
+    declared = {
+        platform: str(request.properties.get(name, "")) for platform, name in DECLARED_PROPERTIES.items()
+    }
+    decisions = publish_scripts(
+        boto3.client("s3"), bucket=bucket, prefix=prefix, folder=SCRIPTS_DIR, declared=declared
+    )
+    replaced = [d.key for d in decisions if d.action is Action.REPLACED_UNKNOWN_CONTENT]
+    if replaced:
+        logger.warning("replaced unknown content with the packaged scripts", extra={"keys": replaced})
+    actions = {f"{d.script.platform}Action": d.action.value for d in decisions}
     return custom_resource.Outcome(
-        physical_resource_id=physical_id,
-        data={d.script.name: d.action.value for d in decisions},
+        physical_resource_id=physical_id, data={**effective_hashes(decisions), **actions}
     )
 
 

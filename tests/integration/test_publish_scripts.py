@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,10 @@ from tests.functions import load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "hygiene-logs"
+LINUX_SHA = hashlib.sha256((ROOT / "documents/scripts/healthcheck.sh").read_bytes()).hexdigest()
+WINDOWS_SHA = hashlib.sha256((ROOT / "documents/scripts/healthcheck.ps1").read_bytes()).hexdigest()
+OPERATOR_SCRIPT = b"#!/bin/bash\necho ours\n"
+OPERATOR_SHA = hashlib.sha256(OPERATOR_SCRIPT).hexdigest()
 
 
 class _Capture(BaseHTTPRequestHandler):
@@ -72,6 +77,9 @@ def _event(request_type: str, url: str, **extra: Any) -> dict[str, Any]:
             "ServiceToken": "arn",
             "Bucket": BUCKET,
             "Prefix": "scripts/",
+            "OtherPrefixes": ["ssm_output/", "reports/"],
+            "LinuxScriptSha256": "",
+            "WindowsScriptSha256": "",
             "Revision": "3",
         },
         **extra,
@@ -86,25 +94,98 @@ def test_create_publishes_the_packaged_scripts(s3: Any, response_url: str) -> No
     (body,) = _Capture.bodies
     assert body["Status"] == "SUCCESS"
     assert body["PhysicalResourceId"] == f"s3://{BUCKET}/scripts/"
-    assert body["Data"] == {"healthcheck.ps1": "put", "healthcheck.sh": "put"}
+    assert body["Data"] == {
+        "LinuxSha256": LINUX_SHA,
+        "WindowsSha256": WINDOWS_SHA,
+        "LinuxAction": "put",
+        "WindowsAction": "put",
+    }
     stored = s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")
     assert stored["Body"].read() == (ROOT / "documents/scripts/healthcheck.sh").read_bytes()
-    assert SHA_METADATA_KEY in stored["Metadata"]
+    assert stored["Metadata"][SHA_METADATA_KEY] == LINUX_SHA
 
 
-def test_update_keeps_a_script_the_operator_replaced(s3: Any, response_url: str) -> None:
+def update(app: Any, url: str, **properties: str) -> dict[str, Any]:
+    event = _event("Update", url, PhysicalResourceId=f"s3://{BUCKET}/scripts/")
+    event["ResourceProperties"].update(properties)
+    app.handler(event, _Context())
+    return _Capture.bodies[-1]
+
+
+def test_an_update_with_nothing_declared_replaces_unknown_content_and_says_so(
+    s3: Any, response_url: str
+) -> None:
     app = load_function("publish_scripts")
     app.handler(_event("Create", response_url), _Context())
-    s3.put_object(Bucket=BUCKET, Key="scripts/healthcheck.sh", Body=b"#!/bin/bash\necho ours\n")
+    # Whoever can write the object can also write our metadata: it proves nothing.
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="scripts/healthcheck.sh",
+        Body=OPERATOR_SCRIPT,
+        Metadata={SHA_METADATA_KEY: LINUX_SHA},
+    )
 
-    app.handler(_event("Update", response_url, PhysicalResourceId=f"s3://{BUCKET}/scripts/"), _Context())
+    body = update(app, response_url)
 
-    assert _Capture.bodies[-1]["Data"] == {
-        "healthcheck.ps1": "unchanged",
-        "healthcheck.sh": "kept-operator-copy",
+    assert body["Status"] == "SUCCESS"
+    assert (body["Data"]["LinuxAction"], body["Data"]["WindowsAction"]) == (
+        "replaced-unknown-content",
+        "unchanged",
+    )
+    assert body["Data"]["LinuxSha256"] == LINUX_SHA
+    stored = s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")["Body"].read()
+    assert stored == (ROOT / "documents/scripts/healthcheck.sh").read_bytes()
+
+
+def test_a_declared_script_is_kept_and_its_hash_is_the_effective_one(s3: Any, response_url: str) -> None:
+    app = load_function("publish_scripts")
+    app.handler(_event("Create", response_url), _Context())
+    s3.put_object(Bucket=BUCKET, Key="scripts/healthcheck.sh", Body=OPERATOR_SCRIPT)
+
+    body = update(app, response_url, LinuxScriptSha256=OPERATOR_SHA)
+
+    assert body["Status"] == "SUCCESS"
+    assert body["Data"] == {
+        "LinuxSha256": OPERATOR_SHA,
+        "WindowsSha256": WINDOWS_SHA,
+        "LinuxAction": "operator-script",
+        "WindowsAction": "unchanged",
     }
-    body = s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")["Body"].read()
-    assert body == b"#!/bin/bash\necho ours\n"
+    assert s3.get_object(Bucket=BUCKET, Key="scripts/healthcheck.sh")["Body"].read() == OPERATOR_SCRIPT
+
+
+def test_a_declared_hash_the_object_lacks_fails_the_deploy_and_writes_nothing(
+    s3: Any, response_url: str
+) -> None:
+    app = load_function("publish_scripts")
+    app.handler(_event("Create", response_url), _Context())
+    versions = len(s3.list_object_versions(Bucket=BUCKET, Prefix="scripts/").get("Versions", []))
+
+    body = update(app, response_url, LinuxScriptSha256=OPERATOR_SHA)
+
+    assert body["Status"] == "FAILED"
+    assert "scripts/healthcheck.sh" in body["Reason"]
+    assert OPERATOR_SHA in body["Reason"]
+    assert LINUX_SHA in body["Reason"]
+    assert len(s3.list_object_versions(Bucket=BUCKET, Prefix="scripts/").get("Versions", [])) == versions
+
+
+@pytest.mark.parametrize(
+    "others", [["scripts/logs/", "reports/"], ["ssm_output/", "scripts/"], ["", "reports/"]]
+)
+def test_a_scripts_prefix_that_overlaps_another_fails_before_anything_is_written(
+    s3: Any, response_url: str, others: list[str]
+) -> None:
+    app = load_function("publish_scripts")
+    event = _event("Create", response_url)
+    event["ResourceProperties"]["OtherPrefixes"] = others
+
+    app.handler(event, _Context())
+
+    (body,) = _Capture.bodies
+    assert body["Status"] == "FAILED"
+    assert "ScriptsPrefix 'scripts/' overlaps" in body["Reason"]
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="scripts/")["KeyCount"] == 0
 
 
 def test_delete_leaves_the_scripts_and_succeeds(s3: Any, response_url: str) -> None:

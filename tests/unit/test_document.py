@@ -34,6 +34,8 @@ EXPECTED_DEFAULTS: dict[str, str | None] = {
     "ScriptBucket": None,
     "LinuxScriptKey": "scripts/healthcheck.sh",
     "WindowsScriptKey": "scripts/healthcheck.ps1",
+    "LinuxScriptSha256": None,
+    "WindowsScriptSha256": None,
     "RequiredServices": "",
     "MinFreeDiskPercent": "10",
     "MinFreeMemoryPercent": "5",
@@ -77,6 +79,11 @@ VALID_VALUES = {
     "ScriptBucket": ["my-hygiene-bucket", "abc", "hygiene.scripts.example-123"],
     "LinuxScriptKey": ["scripts/healthcheck.sh", "healthcheck.sh", "a/b-c/d_e/v1.2/check.sh"],
     "WindowsScriptKey": ["scripts/healthcheck.ps1", "windows/v2/healthcheck.ps1"],
+    "LinuxScriptSha256": [
+        "0123456789abcdef" * 4,
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    ],
+    "WindowsScriptSha256": ["f" * 64, "0" * 64],
     "RequiredServices": ["", "nginx", "nginx,sshd", "amazon-ssm-agent,W3SVC", "getty@tty1.service"],
     "MinFreeDiskPercent": ["0", "5", "10", "99"],
     "MinFreeMemoryPercent": ["0", "5", "99"],
@@ -94,6 +101,12 @@ INVALID_VALUES = {
     "ScriptBucket": ["", "ab", "My-Bucket", "-bucket", "bucket-", "a" * 64, "bucket/key"],
     "LinuxScriptKey": ["", "/scripts/healthcheck.sh", "scripts/", "scripts//x.sh", "../x.sh", "a+b.sh"],
     "WindowsScriptKey": ["", "scripts\\healthcheck.ps1", "scripts/../x.ps1", ".hidden/x.ps1"],
+    "LinuxScriptSha256": ["", "0" * 63, "0" * 65, "F" * 64, "g" * 64, "0" * 64 + "\n", " " + "0" * 64],
+    "WindowsScriptSha256": [
+        "",
+        "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+        "sha256:" + "0" * 64,
+    ],
     "RequiredServices": [",", "nginx,", ",nginx", "nginx,,sshd", "-nginx", "MSSQL$SQLEXPRESS", "*"],
     "MinFreeDiskPercent": ["", "100", "-1", "05", "5.5", "ten", " 5"],
     "MinFreeMemoryPercent": ["", "100", "-5"],
@@ -170,10 +183,49 @@ def test_parameter_names_and_defaults(parameters: dict[str, dict[str, Any]]) -> 
     assert {name: spec.get("default") for name, spec in parameters.items()} == EXPECTED_DEFAULTS
 
 
-def test_script_bucket_is_required(parameters: dict[str, dict[str, Any]]) -> None:
-    # Given the ScriptBucket parameter
-    # Then it has no default, so that SSM requires a value
-    assert "default" not in parameters["ScriptBucket"]
+@pytest.mark.parametrize("name", ["ScriptBucket", "LinuxScriptSha256", "WindowsScriptSha256"])
+def test_bucket_and_script_hashes_are_required(parameters: dict[str, dict[str, Any]], name: str) -> None:
+    # Given the parameter
+    # Then it has no default, so that SSM requires a value (no run without a hash to check)
+    assert "default" not in parameters[name]
+    assert "(Required)" in parameters[name]["description"]
+
+
+def test_description_documents_every_exit_code_of_the_run_steps(document: dict[str, Any]) -> None:
+    # Given the run steps' own exit codes
+    codes = {
+        int(code)
+        for name in ("RunLinuxHealthcheck", "RunWindowsHealthcheck")
+        for code in re.findall(r"^\s*exit ([0-9]+)$", run_command_text(_step(document, name)), re.M)
+    }
+    # Then the missing script (3) and the refused hash (4) are among them and the description says so
+    assert {3, 4} <= codes
+    assert "3 when the downloaded script is missing and 4 when its SHA-256 differs" in " ".join(
+        document["description"].split()
+    )
+
+
+def _step(document: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(step for step in document["mainSteps"] if step["name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("name", "parameter", "run_marker"),
+    [
+        ("RunLinuxHealthcheck", "LinuxScriptSha256", 'bash "$HYGIENE_SCRIPT"'),
+        ("RunWindowsHealthcheck", "WindowsScriptSha256", "& $hygieneScript @hygieneArguments"),
+    ],
+)
+def test_run_step_checks_the_hash_before_it_runs_the_script(
+    steps: dict[str, dict[str, Any]], name: str, parameter: str, run_marker: str
+) -> None:
+    # Given a run step
+    text = run_command_text(steps[name])
+    # Then it reads its platform's hash parameter and refuses a mismatch (exit 4) before running
+    assert f"'{{{{ {parameter} }}}}'" in text
+    refusal = text.index("healthcheck script hash mismatch: expected ")
+    assert refusal < text.index(run_marker)
+    assert "exit 4" in text[refusal : text.index(run_marker)]
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_DEFAULTS))

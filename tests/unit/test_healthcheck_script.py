@@ -1,4 +1,5 @@
-"""Runs documents/scripts/healthcheck.sh with bash against a fake Linux host.
+"""Runs documents/scripts/healthcheck.sh with bash against a fake Linux host, and the document's
+Linux run step (its SHA-256 check) with bash and sh.
 
 The fake host is a directory of stub commands that is the whole of PATH (the script needs
 nothing else: it uses bash builtins only), plus a meminfo file and a reboot-required marker
@@ -7,7 +8,9 @@ path handed over through the script's HYGIENE_* environment overrides.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -15,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
+
+from instance_hygiene.summarise import StreamText, summarise_failure
 
 SCRIPT = Path(__file__).resolve().parents[2] / "documents" / "scripts" / "healthcheck.sh"
 BASH = shutil.which("bash")
@@ -553,3 +559,134 @@ def test_script_is_executable() -> None:
     # Given the script in the repository
     # Then it is executable, so that it can also run as ./healthcheck.sh
     assert os.access(SCRIPT, os.X_OK)
+
+
+# ------------------------------------------------------------------ the document's run step: the hash
+
+
+DOCUMENT = SCRIPT.parents[1] / "healthcheck.yaml"
+DESTINATION = "/var/lib/amazon/ssm/hygiene/healthcheck.sh"
+HASH_TOOLS = ("sha256sum", "openssl", "shasum")
+
+
+def run_step_text(downloaded: Path, expected_sha256: str) -> str:
+    """The document's RunLinuxHealthcheck script as the agent would run it: parameters substituted
+    by their defaults (the hash by `expected_sha256`), the download destination moved to a test file."""
+    steps = {step["name"]: step for step in yaml.safe_load(DOCUMENT.read_text())["mainSteps"]}
+    text = "\n".join(steps["RunLinuxHealthcheck"]["inputs"]["runCommand"])
+    assert text.count(DESTINATION) == 1, "the step names its destination once"
+    defaults = {
+        name: str(spec.get("default", ""))
+        for name, spec in yaml.safe_load(DOCUMENT.read_text())["parameters"].items()
+    }
+    defaults["LinuxScriptSha256"] = expected_sha256
+    text = text.replace(DESTINATION, str(downloaded))
+    return re.sub(r"\{\{ ([A-Za-z0-9]+) \}\}", lambda m: defaults[m.group(1)], text)
+
+
+def tool_dir(root: Path, *tools: str) -> Path:
+    """A PATH of links to the real `tools` (and the shells and what shasum needs), nothing else."""
+    folder = root / ("bin-" + "-".join(tools or ("none",)))
+    folder.mkdir()
+    for name in (*tools, "bash", "sh", *(("perl",) if "shasum" in tools else ())):
+        found = shutil.which(name)
+        if found is None:
+            pytest.skip(f"{name} is not installed here")
+        (folder / name).symlink_to(found)
+    return folder
+
+
+def run_document_step(text: str, path: Path, shell: str = "bash") -> Run:
+    found = shutil.which(shell)
+    if found is None:
+        pytest.skip(f"{shell} is not installed here")
+    done = subprocess.run(
+        [found, "-c", text], env={"PATH": str(path)}, capture_output=True, text=True, timeout=30, check=False
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def downloaded(tmp_path: Path) -> Path:
+    """A stand-in for the downloaded script: it only says how it was called."""
+    script = tmp_path / "healthcheck.sh"
+    script.write_bytes(b'#!/bin/bash\necho "HEALTHCHECK PASS 0 checks"\necho "args: $*"\n')
+    return script
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("tool", HASH_TOOLS)
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_a_script_with_the_published_hash_runs(
+    downloaded: Path, tmp_path: Path, tool: str, shell: str
+) -> None:
+    # Given the downloaded script and its true hash, and only one hashing tool on the instance
+    path = tool_dir(tmp_path, tool)
+    # When the document's run step runs (the agent starts it with sh, which may be dash)
+    run = run_document_step(run_step_text(downloaded, sha256_of(downloaded)), path, shell)
+    # Then the script ran with the document's options
+    assert (run.exit_code, run.stderr) == (0, "")
+    assert run.stdout.splitlines()[0] == "HEALTHCHECK PASS 0 checks"
+    assert "--min-free-disk-percent 10" in run.stdout
+
+
+@pytest.mark.parametrize("tool", HASH_TOOLS)
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_a_tampered_script_is_refused_with_exit_4_and_never_runs(
+    downloaded: Path, tmp_path: Path, tool: str, shell: str
+) -> None:
+    # Given the hash the stack published, and a script that was replaced after publication
+    published = sha256_of(downloaded)
+    downloaded.write_bytes(b'#!/bin/bash\ntouch "$0.ran"\necho "HEALTHCHECK PASS 0 checks"\n')
+    path = tool_dir(tmp_path, tool)
+    # When the document's run step runs
+    run = run_document_step(run_step_text(downloaded, published), path, shell)
+    # Then it exits 4 with one clear line on stderr, and the script never ran
+    assert run.exit_code == 4
+    assert run.stdout == ""
+    actual = sha256_of(downloaded)
+    assert (
+        run.stderr == f"healthcheck script hash mismatch: expected {published}, got {actual} ({downloaded})\n"
+    )
+    assert not Path(f"{downloaded}.ran").exists()
+
+
+def test_without_any_hashing_tool_the_script_is_refused(downloaded: Path, tmp_path: Path) -> None:
+    # Given an instance with no sha256sum, openssl or shasum
+    run = run_document_step(run_step_text(downloaded, sha256_of(downloaded)), tool_dir(tmp_path))
+    # Then nothing runs unverified
+    assert run.exit_code == 4
+    assert run.stderr.startswith(
+        "healthcheck script hash unavailable: no working sha256sum, openssl or shasum"
+    )
+
+
+def test_a_missing_script_still_exits_3_before_any_hash(tmp_path: Path) -> None:
+    run = run_document_step(run_step_text(tmp_path / "absent.sh", "0" * 64), tool_dir(tmp_path, "sha256sum"))
+
+    assert run.exit_code == 3
+    assert run.stderr.startswith("healthcheck script missing: ")
+
+
+def test_the_refusal_is_explained_by_the_catalogue(downloaded: Path, tmp_path: Path) -> None:
+    published = sha256_of(downloaded)
+    downloaded.write_bytes(b"#!/bin/bash\necho tampered\n")
+    run = run_document_step(run_step_text(downloaded, published), tool_dir(tmp_path, "sha256sum"))
+
+    summary = summarise_failure(
+        document_name="instance-hygiene-Healthcheck",
+        status="Failed",
+        status_details="Failed",
+        step="RunLinuxHealthcheck",
+        response_code=run.exit_code,
+        stdout=StreamText(head=run.stdout, tail="", complete=True),
+        stderr=StreamText(head=run.stderr, tail="", complete=True),
+    )
+    assert summary.rule == "healthcheck.script-hash-mismatch"
+    assert summary.reason == (
+        "healthcheck refused to run a script that is not the published one "
+        f"(SHA-256 {sha256_of(downloaded)[:12]}..., expected {published[:12]}...)"
+    )

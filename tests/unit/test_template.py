@@ -185,6 +185,30 @@ def test_healthcheck_task_parameters_are_the_documents_parameters() -> None:
     assert run["Parameters"]["LinuxScriptKey"] == [{"Fn::Sub": "${ScriptsPrefix}healthcheck.sh"}]
 
 
+def test_healthcheck_task_requires_the_hashes_the_publisher_returns() -> None:
+    run = props("HealthcheckTask")["TaskInvocationParameters"]["MaintenanceWindowRunCommandParameters"]
+    scripts = props("HealthcheckScripts")
+
+    assert run["Parameters"]["LinuxScriptSha256"] == [{"Fn::GetAtt": ["HealthcheckScripts", "LinuxSha256"]}]
+    assert run["Parameters"]["WindowsScriptSha256"] == [
+        {"Fn::GetAtt": ["HealthcheckScripts", "WindowsSha256"]}
+    ]
+    assert scripts["LinuxScriptSha256"] == {"Ref": "HealthcheckLinuxScriptSha256"}
+    assert scripts["WindowsScriptSha256"] == {"Ref": "HealthcheckWindowsScriptSha256"}
+    assert scripts["OtherPrefixes"] == [{"Ref": "LogPrefix"}, {"Ref": "ReportsPrefix"}]
+
+
+@pytest.mark.parametrize("name", ["HealthcheckLinuxScriptSha256", "HealthcheckWindowsScriptSha256"])
+def test_a_declared_script_hash_is_empty_or_64_lowercase_hex(name: str) -> None:
+    pattern = PARAMETERS[name]["AllowedPattern"]
+
+    assert PARAMETERS[name]["Default"] == ""
+    assert re.fullmatch(pattern, "0123456789abcdef" * 4)
+    for bad in ("0123456789ABCDEF" * 4, "0" * 63, "0" * 65, "x" * 64, "'$(id)'"):
+        assert not re.fullmatch(pattern, bad), bad
+    assert PARAMETERS[name]["ConstraintDescription"]
+
+
 def test_packaged_scripts_are_the_documents_scripts() -> None:
     packaged = ROOT / "functions" / "publish_scripts" / "scripts"
 
@@ -215,12 +239,51 @@ def test_bucket_blocks_public_access_and_enforces_owner() -> None:
 
 
 def test_bucket_policy_denies_requests_without_tls() -> None:
-    (statement,) = props("LogBucketPolicy")["PolicyDocument"]["Statement"]
+    statements = {s["Sid"]: s for s in props("LogBucketPolicy")["PolicyDocument"]["Statement"]}
+    statement = statements["DenyInsecureTransport"]
 
     assert statement["Effect"] == "Deny"
     assert statement["Principal"] == "*"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert statement["Resource"] == [{"Fn::GetAtt": ["LogBucket", "Arn"]}, {"Fn::Sub": "${LogBucket.Arn}/*"}]
+
+
+@pytest.mark.parametrize("operator", [False, True])
+def test_bucket_policy_lets_only_the_publisher_and_the_operator_role_write_the_scripts(
+    operator: bool,
+) -> None:
+    statements = {s["Sid"]: s for s in props("LogBucketPolicy")["PolicyDocument"]["Statement"]}
+    deny = resolve_if(statements["OnlyThePublisherWritesTheScripts"], {"HasScriptsOperatorRole": operator})
+
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    assert deny["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${ScriptsPrefix}*"}
+    writes = {"s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject", "s3:DeleteObjectVersion"}
+    assert writes <= set(deny["Action"])
+    assert not any(a.startswith(("s3:Get", "s3:List")) for a in deny["Action"]), "instances still read them"
+    allowed = [{"Fn::GetAtt": ["PublishScriptsFunctionRole", "Arn"]}]
+    if operator:
+        allowed.append({"Ref": "ScriptsOperatorRoleArn"})
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": allowed}}
+    # SAM names the function's generated role <function>Role: the ARN the deny exempts exists.
+    assert TRANSLATED["Resources"]["PublishScriptsFunctionRole"]["Type"] == "AWS::IAM::Role"
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("arn:aws:iam::123456789012:role/script-admin", True),
+        ("arn:aws-us-gov:iam::123456789012:role/ops/script-admin", True),
+        ("arn:aws:iam::123456789012:user/alice", False),
+        ("arn:aws:iam::123456789012:root", False),
+        ("*", False),
+        ("arn:aws:iam::*:role/x", False),
+    ],
+)
+def test_the_operator_role_parameter_takes_only_a_role_arn(value: str, accepted: bool) -> None:
+    pattern = PARAMETERS["ScriptsOperatorRoleArn"]["AllowedPattern"]
+
+    assert (re.fullmatch(pattern, value) is not None) is accepted
 
 
 @pytest.mark.parametrize("archive", [False, True])
@@ -253,7 +316,17 @@ def test_window_role_trusts_only_ssm_in_this_account() -> None:
 
     assert statement["Principal"] == {"Service": "ssm.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
-    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnEquals": {
+            "aws:SourceArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:"
+                "maintenancewindow/${MaintenanceWindow}"
+            }
+        },
+    }
+    # The window does not depend on its role (the tasks do): naming the window makes no cycle.
+    assert "MaintenanceWindowRole" not in str(props("MaintenanceWindow"))
 
 
 def test_window_role_sends_only_the_two_documents() -> None:
@@ -290,7 +363,11 @@ def test_instance_policy_grants_what_the_agent_needs_for_logs_and_scripts() -> N
         "Fn::Sub": "${LogBucket.Arn}/${ScriptsPrefix}*"
     }
     assert "s3:PutObject" in statements["WriteCommandOutput"]["Action"]
-    assert statements["WriteCommandOutput"]["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${LogPrefix}*"}
+    uuid = "????????-????-????-????-????????????"
+    assert statements["WriteCommandOutput"]["Resource"] == [
+        {"Fn::Sub": f"${{LogBucket.Arn}}/${{LogPrefix}}{uuid}/i-*/*"},
+        {"Fn::Sub": f"${{LogBucket.Arn}}/${{LogPrefix}}{uuid}/mi-*/*"},
+    ]
     assert "s3:GetEncryptionConfiguration" in statements["AgentChecksBucketEncryptionAndRegion"]["Action"]
     kms = statements["UseTheLogKeyThroughS3"]
     assert set(kms["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
@@ -617,7 +694,7 @@ def test_given_the_translated_template_when_walking_every_policy_then_no_not_ele
             problems.append(f"{logical_id} {where}: Allow to everyone")
         if statement["Effect"] == "Allow" and "Condition" not in statement:
             service = principal.get("Service") if isinstance(principal, dict) else None
-            if service and where != "AssumeRolePolicyDocument" and logical_id != KEY:
+            if service and where != "AssumeRolePolicyDocument":
                 problems.append(f"{logical_id} {where}: service principal {service} without a condition")
 
     assert problems == []
@@ -771,3 +848,47 @@ def test_given_every_rule_with_a_dead_letter_queue_then_the_queue_policy_lets_ev
             assert refers_to(target["DeadLetterConfig"]["Arn"], "NotifierDeadLetterQueue"), name
         # A name built from the stack name could exceed EventBridge's 64 characters: generated.
         assert "Name" not in rule["Properties"], name
+
+
+@pytest.mark.parametrize(
+    ("key", "service", "source_arn"),
+    [
+        (
+            "LogKey",
+            "events.amazonaws.com",
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*",
+        ),
+        (
+            "AlarmKey",
+            "cloudwatch.amazonaws.com",
+            "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*",
+        ),
+    ],
+)
+def test_given_a_service_on_a_key_then_only_this_account_and_region_can_make_it_act(
+    key: str, service: str, source_arn: str
+) -> None:
+    # The rules and alarms cannot be named by GetAtt (the queue and the topic are encrypted with the
+    # key and the rules and alarms point at them: a cycle), so the key admits the account's own
+    # rules or alarms of this Region; the queue and topic policies name this stack's exactly.
+    (statement,) = [
+        s
+        for logical_id, _, s in policy_statements(TRANSLATED)
+        if logical_id == key and s.get("Principal", {}).get("Service") == service
+    ]
+
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Sub": source_arn}},
+    }
+
+
+def test_given_the_alarm_topic_then_only_this_stacks_alarms_may_publish() -> None:
+    statements = {s["Sid"]: s for s in props("AlarmTopicPolicy")["PolicyDocument"]["Statement"]}
+    condition = statements["AlarmsPublish"]["Condition"]
+    alarms = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm")
+
+    assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert sorted(a["Fn::GetAtt"][0] for a in condition["ArnEquals"]["aws:SourceArn"]) == alarms
+    for name in alarms:
+        assert props(name)["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
