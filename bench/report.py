@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import findings, flood, report11
+from bench import findings, flood, report11, secrets
 from bench.aws_model import (
     CPU_FACTOR,
     DEFAULT_LATENCY_SECONDS,
@@ -583,6 +583,7 @@ def write(results: Results, out: Path) -> Path:
             cost_section(results),
             flood.section(results.flood),
             report11.section(results),
+            secrets.section(results.secrets),
             profile_section(results),
         )
         if part

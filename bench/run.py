@@ -24,7 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, delivery, emulator, flood, issue11, micro, scale, scenarios, server_mode
+from bench import coldstart, delivery, emulator, flood, issue11, micro, scale, scenarios, secrets, server_mode
 from bench.aws_model import Usage
 from bench.calls import CALLS
 from bench.measure import Options, Replay, Run, invoke, product, replay, say
@@ -246,6 +246,8 @@ class Results:
     at_scale: scale.AtScale | None = None
     dedupe: issue11.Dedupe | None = None
     """Issue 11: summarising against a bare scan, 10,000 failed instances, identical logs."""
+    secrets: secrets.Secrets | None = None
+    """Our redaction against detect-secrets (`secrets.py`); `skipped` says why when not measured."""
     code: str = ""
     """The product code measured: commit, and whether product files had uncommitted changes."""
     http_fleet_point: tuple[int, float] = (0, 0.0)
@@ -279,6 +281,7 @@ def machine() -> Machine:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
+    versions["detect-secrets"] = secrets.installed_version() or "not installed"
     return Machine(
         cpu=cpu,
         cores=os.cpu_count() or 0,
@@ -543,6 +546,7 @@ STEP_NAMES = {
     "scan": "summariser vs bare scan",
     "scale": "10,000 failed instances",
     "dedupe": "identical vs different logs",
+    "secrets": "redaction vs detect-secrets",
 }
 """`--only` names: the step each runs (the report leaves out what was not measured)."""
 
@@ -570,6 +574,10 @@ def run_all(config: Config) -> Results:
         (
             "identical vs different logs",
             lambda: setattr(results, "dedupe", issue11.identical_vs_different(*config.dedupe)),
+        ),
+        (
+            "redaction vs detect-secrets",
+            lambda: setattr(results, "secrets", secrets.measure(config.quick, say)),
         ),
     ]
     wanted = {STEP_NAMES[name] for name in config.only}
