@@ -35,6 +35,9 @@ class Detector:
     """"key": the pattern has groups `key`, `sep`, `value` and only `value` is hidden."""
     fold: bool = False
     """Anchors are found in an ASCII-lowercased copy of the text (case-insensitive patterns)."""
+    requires: tuple[str, ...] = ()
+    """For a detector without anchors (its match starts with no fixed text): one of these must be in
+    the text for the pattern to be tried at all."""
     random_only: bool = False
     """Only a match that mixes upper case, lower case and digits is a secret (short prefixes such
     as Vault's legacy `s.` would otherwise hide ordinary words)."""
@@ -72,13 +75,22 @@ def _token(kind: str, family: str, body: str, *anchors: str, random_only: bool =
     )
 
 
+def _unanchored(kind: str, family: str, body: str, *requires: str) -> Detector:
+    """A token whose fixed part is not at its start (`...8Q~...`): tried everywhere, but only in
+    text that holds one of `requires`."""
+    return Detector(
+        kind=kind, family=family, pattern=re.compile(_START + body), anchors=(), requires=requires
+    )
+
+
 # A value after `key=`, `key: `, `"key": `: a double-quoted string (escapes allowed), a
 # single-quoted string, a few words ended by `;` (connection strings: `Password=my pass;`),
 # or a bare word. A quoted value without its closing quote runs to the end of the line: the
 # quoted alternatives can never fail once the quote is seen, which keeps the pattern linear,
 # and an unterminated secret is hidden whole.
 VALUE = (
-    r"""(?:"(?:[^"\\\r\n\u2028\u2029]++|\\[^\r\n\u2028\u2029]?)*+(?:"|(?=[\r\n\u2028\u2029])|\Z)"""
+    r"""(?:\{[^}\r\n\u2028\u2029]*+\}?+"""
+    r"""|"(?:[^"\\\r\n\u2028\u2029]++|\\[^\r\n\u2028\u2029]?)*+(?:"|(?=[\r\n\u2028\u2029])|\Z)"""
     r"""|'[^'\r\n\u2028\u2029]*+(?:'|(?=[\r\n\u2028\u2029])|\Z)"""
     r"""|[^\s;&\u2028\u2029]{1,256}+(?:[ \t]++(?!\[REDACTED)[^\s;&=\u2028\u2029]{1,256}+){1,8}+(?=;)"""
     r"""|[^\s;&\u2028\u2029]++)"""
@@ -87,18 +99,29 @@ VALUE = (
 # line up to a delimiter, unless it starts with a word that says there is no secret here
 # (`passwd: all authentication tokens updated successfully`, `Token: expired`).
 _BENIGN_WORD_AHEAD = (
-    r"""(?!(?i:all|any|none|null|empty|expired|invalid|incorrect|missing|required|not|no|is|was|"""
+    r"""(?!(?i:[a-z]{0,64}?(?:exception|error)|passwords?|passphrase|tokens?|secrets?|credentials?|"""
+    r"""all|any|none|null|empty|expired|invalid|incorrect|missing|required|not|no|is|was|"""
     r"""has|have|must|cannot|can't|failed|failure|error|denied|access|authentication|ok|true|"""
     r"""false|changed|updated|unchanged|set|unset|the|for|of|to|from|\[REDACTED)\b)"""
 )
 _PROSE_VALUE = _BENIGN_WORD_AHEAD + r"""[^\s"'][^\r\n\u2028\u2029;,&"'`)\]}]{0,1024}+"""
 
 KEY_WORDS = (
-    r"(?:pass(?:word|wd|phrase)|pwd|secret(?!smanager)|token|a(?:pi[_-]?key|ccess[_-]?key|pp[_-]?key"
+    r"(?:pass(?:word|wd|phrase)|pass(?=[ \t]*+=)|(?:src|dest|new)?(?:store|key)pass|pwd"
+    r"|secret(?!smanager)|token"
+    r"|a(?:pi[_-]?key|ccess[_-]?key|pp[_-]?key"
     r"|pplication[_-]?key)|private[_-]?key|x-amz-signature|account[_-]?key|client[_-]?secret"
     r"|shared[_-]?access[_-]?(?:key|signature))"
 )
-_KEY_ANCHORS = (
+_KEY_ANCHORS = (  # each key word starts with one
+    "storepass",
+    "keypass",
+    "srcstorepass",
+    "srckeypass",
+    "deststorepass",
+    "destkeypass",
+    "newstorepass",
+    "newkeypass",
     "pass",
     "pwd",
     "secret",
@@ -117,18 +140,26 @@ _CLI_VALUE = r"""(?P<value>"[^"\r\n\u2028\u2029]*+"?|'[^'\r\n\u2028\u2029]*+'?|(
 
 
 def _key_value(
-    kind: str, pattern: str, anchors: tuple[str, ...], *, ignore_case: bool = True, fold: bool = True
+    kind: str,
+    pattern: str,
+    anchors: tuple[str, ...],
+    *,
+    ignore_case: bool = True,
+    fold: bool = True,
+    requires: tuple[str, ...] = (),
+    family: str = "key-value",
 ) -> Detector:
     """A detector that hides group `value` and keeps `key` and `sep`; `fold`: the anchors are
     found case-insensitively (also for a pattern that is case-sensitive only in part)."""
     flags = re.IGNORECASE | re.ASCII if ignore_case else 0
     return Detector(
         kind=kind,
-        family="key-value",
+        family=family,
         pattern=re.compile(pattern, flags),
         anchors=anchors,
         keep="key",
         fold=fold,
+        requires=requires,
     )
 
 
@@ -154,7 +185,7 @@ _CLOUD = (
     _token("gcp-api-key", "cloud", r"AIza[0-9A-Za-z_-]{35}" + _DASHED_END, "AIza"),
     _token("google-oauth-client-secret", "cloud", r"GOCSPX-[0-9A-Za-z_-]{28}" + _DASHED_END, "GOCSPX-"),
     _token("google-oauth-access-token", "cloud", r"ya29\.[0-9A-Za-z_-]{20,}+", "ya29."),
-    _token(
+    _unanchored(
         "azure-ad-client-secret",
         "cloud",
         r"[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}+" + _DASHED_END,
@@ -164,11 +195,11 @@ _CLOUD = (
         kind="url-signature",
         family="cloud",
         pattern=re.compile(
-            r"(?P<key>[?&](?:sig|signature|x-goog-signature|x-goog-credential|x-amz-credential|"
-            r"x-amz-security-token|sp-sig))(?P<sep>=)(?P<value>[^\s&#'\"<>]{1,4096}+)",
+            r"(?<=[?&])(?P<key>sig|signature|x-goog-signature|x-goog-credential|x-amz-credential|"
+            r"x-amz-security-token)(?P<sep>=)(?P<value>[^\s&#'\"<>]{1,4096}+)",
             re.IGNORECASE | re.ASCII,
         ),
-        anchors=("sig=", "signature=", "x-goog-", "x-amz-", "sp-sig="),
+        anchors=("sig=", "signature=", "x-goog-", "x-amz-"),
         keep="key",
         fold=True,
     ),
@@ -288,7 +319,9 @@ _SAAS = (
     _token("new-relic-key", "saas", r"NR(?:AK|II|JS)-[A-Za-z0-9]{19,32}+" + _END, "NRAK-", "NRII-", "NRJS-"),
     _token("grafana-token", "saas", r"(?:glc_|glsa_)[A-Za-z0-9_+/=]{32,}+", "glc_", "glsa_"),
     _token("digitalocean-token", "saas", r"do[opr]_v1_[a-f0-9]{64}" + _END, "dop_v1_", "doo_v1_", "dor_v1_"),
-    _token("terraform-cloud-token", "saas", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}+", ".atlasv1."),
+    _unanchored(
+        "terraform-cloud-token", "saas", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}+", ".atlasv1."
+    ),
     _token("linear-api-key", "saas", r"lin_api_[A-Za-z0-9]{40}" + _END, "lin_api_"),
     _token("doppler-token", "saas", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}+", "dp."),
 )
@@ -328,6 +361,7 @@ _REGISTRY = (
         r"""(?P<key>"(?:auth|identitytoken|registrytoken)")(?P<sep>[ \t]*+:[ \t]*+)"""
         r"""(?P<value>"[^"\r\n]{4,}+"?)""",
         ('"auth"', '"identitytoken"', '"registrytoken"'),
+        family="registry",
     ),
 )
 
@@ -356,10 +390,17 @@ _URL_CREDENTIALS = (
         r"[\w$#.-]{1,128}+/)(?P<sep>)"
         r"(?P<value>(?!\[REDACTED)[^\s@/'\"]{1,256}+)(?=[@\s'\"]|\Z)",
         ("jdbc:oracle:", "sqlplus"),
+        family="url-credentials",
     ),
 )
 
 _KEY_VALUE = (
+    _key_value(  # Digest's parameters are quoted: everything after the scheme goes
+        "authorization-digest",
+        r"(?<![A-Za-z0-9_])(?P<key>(?:proxy-)?authorization)(?P<sep>[\"']?[ \t]*+[:=][ \t]*+digest[ \t]++)"
+        r"(?P<value>(?!\[REDACTED)[^\r\n\u2028\u2029]++)",
+        ("authorization", "proxy-authorization"),
+    ),
     _key_value(
         "authorization-header",
         r"(?<![A-Za-z0-9_])(?P<key>(?:proxy-)?authorization)"
@@ -391,7 +432,15 @@ _KEY_VALUE = (
         "key-value",
         r"(?<!/etc/)"  # not the file /etc/passwd
         rf"(?P<key>{KEY_WORDS}[\w.-]{{0,40}}+)"
-        r"(?P<sep>[\"']?[ \t]*+[:=][ \t]*+)"
+        r"(?P<sep>[\"']?[ \t]*+=[ \t]*+)"
+        rf"(?P<value>{VALUE})",
+        _KEY_ANCHORS,
+    ),
+    _key_value(  # `key: value`, `"key": "value"`: unless the value is a word of prose
+        "key-colon-value",
+        r"(?<!/etc/)"
+        rf"(?P<key>{KEY_WORDS}[\w.-]{{0,40}}+)"
+        r"(?P<sep>[\"']?[ \t]*+:[ \t]*+)"
         rf"(?P<value>{_BENIGN_WORD_AHEAD}{VALUE})",
         _KEY_ANCHORS,
     ),
@@ -438,8 +487,20 @@ _KEY_VALUE = (
     ),
     _key_value(  # cmdkey /add:host /user:me /pass:SECRET, schtasks /create ... /RP SECRET
         "windows-pass-switch",
-        r"(?<![\w-])(?P<key>/(?:pass|rp))(?P<sep>[: ]++)(?P<value>(?!\[REDACTED|/)[^\s\"']{1,256}+)",
-        ("/pass", "/rp"),
+        r"(?<![\w-])(?P<key>/(?:pass|rp|p(?=:)))(?P<sep>[: ]++)(?P<value>(?!\[REDACTED|/)[^\s\"']{1,256}+)",
+        ("/pass", "/rp", "/p:"),
+    ),
+    _key_value(  # .netrc written over several lines: `  password SECRET` alone on its line
+        "netrc-password-line",
+        r"(?im)(?P<key>^[ \t]*+password)(?P<sep>[ \t]++)"
+        rf"(?P<value>{_BENIGN_WORD_AHEAD}[^\s]{{1,256}}+)[ \t]*+$",
+        (),
+        requires=("password", "Password", "PASSWORD"),
+    ),
+    _key_value(  # openssl ... -passout pass:SECRET, -passin pass:SECRET (env: and file: name no secret)
+        "openssl-pass",
+        r"(?P<key>-pass(?:in|out)[ \t]++pass:)(?P<sep>)(?P<value>(?!\[REDACTED)[^\s'\"]{1,256}+)",
+        ("-passin", "-passout"),
     ),
     _key_value(  # echo 'user:SECRET' | chpasswd
         "chpasswd",
@@ -447,28 +508,93 @@ _KEY_VALUE = (
         r"(?P<value>(?!\[REDACTED)[^\s'\":|]{1,256}+)(?=['\"]?[ \t]*+\|[ \t]*+(?:sudo[ \t]++)?chpasswd)",
         ("echo",),
     ),
-    _key_value(  # htpasswd -b[c] FILE USER SECRET
+    _key_value(  # htpasswd -b [-c] FILE USER SECRET
         "htpasswd",
-        r"(?P<key>htpasswd(?:[ \t]++-[a-zA-Z]{0,6}+b[a-zA-Z]{0,6}+)(?:[ \t]++-[a-zA-Z]{1,6}+)*+"
-        r"[ \t]++\S{1,1024}+[ \t]++\S{1,256}+)"
+        # (only with -b does htpasswd take a third argument, the password)
+        r"(?P<key>htpasswd(?:[ \t]++-[a-zA-Z]{1,7}+)*+[ \t]++\S{1,1024}+[ \t]++\S{1,256}+)"
         r"(?P<sep>[ \t]++)" + _CLI_VALUE,
         ("htpasswd",),
     ),
-    _key_value(  # ~/.pgpass: hostname:port:database:username:password, alone on its line
+    _key_value(  # ~/.pgpass: hostname:port:database:username:password, one word of five fields
         "pgpass",
-        r"(?m)(?P<key>^[ \t]*+[A-Za-z0-9.*_-]{1,253}+:(?:[0-9]{1,5}|\*):[^\s:]{1,128}+:[^\s:]{1,128}+:)"
-        r"(?P<sep>)"
-        r"(?P<value>(?!\[REDACTED)[^\s]{1,256}+)[ \t]*+$",
+        r"(?P<key>(?<!\S)[A-Za-z0-9.*_-]{1,253}+:(?:[0-9]{1,5}|\*):[^\s:]{1,128}+:[^\s:]{1,128}+:)"
+        r"(?P<sep>)(?P<value>(?!\[REDACTED)[^\s:]{1,256}+)(?!\S)",
         (),
+        ignore_case=False,
+        requires=(":",),
+    ),
+)
+
+
+def _tool_flag(kind: str, tools: str, flag: str, anchors: tuple[str, ...]) -> Detector:
+    """`TOOL ... FLAG SECRET`: the password flag of one family of tools (`ldapsearch -w`,
+    `redis-cli -a`, `sqlcmd -P`), case-sensitive (`redis-cli -p` is its port)."""
+    return _key_value(
+        kind,
+        rf"(?<![\w-])(?P<key>(?i:{tools})(?:[ \t]++(?!{flag}[ \t])\S{{1,1024}}+){{0,32}}+[ \t]++{flag})"
+        r"(?P<sep>[ \t]++)" + _CLI_VALUE,
+        anchors,
+        ignore_case=False,
+    )
+
+
+_TOOL_FLAGS = (
+    _tool_flag(
+        "ldap-bind-password", r"ldap(?:search|modify|add|delete|whoami|compare|passwd|exop)", "-w", ("ldap",)
+    ),
+    _tool_flag("redis-cli-password", r"redis-cli", "-a", ("redis-cli",)),
+    _tool_flag("sqlcmd-password", r"sqlcmd|bcp|osql", "-P", ("sqlcmd", "bcp", "osql")),
+    _key_value(  # smbclient -U 'DOMAIN\user%SECRET'
+        "smbclient-password",
+        r"(?<![\w-])(?P<key>smbclient(?:[ \t]++(?!-U)\S{1,1024}+){0,32}+[ \t]++-U[ \t]*+"
+        r"['\"]?+[^\s%'\"]{1,256}+%)"
+        r"(?P<sep>)(?P<value>(?!\[REDACTED)[^\s'\"]{1,256}+)",
+        ("smbclient",),
         ignore_case=False,
     ),
 )
 
+_MORE_TOKENS = (
+    _unanchored(  # 88 base64 characters: an Azure storage account key (az storage account keys list)
+        "azure-storage-key",
+        "cloud",
+        r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
+        "==",
+    ),
+    Detector(
+        kind="telegram-bot-token",
+        family="chat",
+        pattern=re.compile(
+            r"(?P<key>api\.telegram\.org/(?:file/)?bot)(?P<sep>)(?P<value>[0-9]{5,16}+:[A-Za-z0-9_-]{30,}+)"
+        ),
+        anchors=("api.telegram.org/",),
+        keep="key",
+    ),
+    _unanchored("telegram-bot-token", "chat", r"[0-9]{8,10}:AA[A-Za-z0-9_-]{33}" + _DASHED_END, ":AA"),
+    _token("docker-hub-token", "registry", r"dckr_(?:pat|oat)_[A-Za-z0-9_-]{20,}+", "dckr_pat_", "dckr_oat_"),
+    _token(  # crypt(3) hashes in /etc/shadow and htpasswd files: crackable, so hidden
+        "password-hash",
+        "key-value",
+        r"(?<![\w$])\$(?:2[abxy]|[156]|apr1|y|gy|7|argon2(?:id|i|d))\$[./A-Za-z0-9$=,+-]{20,}+",
+        "$2",
+        "$1$",
+        "$5$",
+        "$6$",
+        "$apr1$",
+        "$y$",
+        "$gy$",
+        "$7$",
+        "$argon2",
+    ),
+)
+
 DETECTORS: tuple[Detector, ...] = (
-    *_KEY_VALUE[:3],  # headers first: their values hold tokens the token rules would cut in two
+    *_KEY_VALUE[:4],  # headers first: their values hold tokens the token rules would cut in two
     *_URL_CREDENTIALS,
-    *_KEY_VALUE[3:],
+    *_KEY_VALUE[4:],
+    *_TOOL_FLAGS,
     *_CLOUD,
+    *_MORE_TOKENS,
     *_CODE_HOSTING,
     *_CHAT,
     *_SAAS,

@@ -37,6 +37,17 @@ MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~&])")
 _LINE_BREAKS = re.compile(r"[\n\t\v\f\x85]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _REGION = re.compile(REGION_PATTERN)
+# A host name a mail or chat client would turn into a link: labels and a top-level domain of
+# letters (`evil.example.com`, `README.md`; not `libc.so.6`, `kernel-5.10.x86_64`, `10.0.0.1`).
+_DOMAIN = re.compile(
+    r"(?<![A-Za-z0-9-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}+)\.)++[A-Za-z]{2,24}+(?![A-Za-z0-9-])"
+)
+_HTTP_SCHEME = re.compile(r"(?i)\b(h)tt(ps?)(?=://)")
+# Schemes a client links (s3:// is not linked anywhere and stays copyable).
+_LINKED_SCHEME = re.compile(
+    r"(?i)\b(hxxps?|ftps?|file|wss?|sftp|ssh|git|svn|irc|telnet|ldaps?|smb|vnc|rdp)://"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -88,21 +99,24 @@ def console_link(digest: CommandDigest) -> str:
 
 def _who(failure: Failure) -> str:
     return (
-        f"{failure.instance_name} ({failure.instance_id})" if failure.instance_name else failure.instance_id
+        f"{inert(failure.instance_name)} ({failure.instance_id})"
+        if failure.instance_name
+        else failure.instance_id
     )
 
 
 def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str]:
     first = group.failures[0] if group.failures else None
-    lines = [f"{index}. {group.reason}  [{group.count} instance{'s' if group.count != 1 else ''}]"]
+    lines = [f"{index}. {inert(group.reason)}  [{group.count} instance{'s' if group.count != 1 else ''}]"]
     if first is not None and first.next_step:
-        lines.append(f"   next step: {first.next_step}")
+        lines.append(f"   next step: {inert(first.next_step)}")
     if first is not None:
-        step = first.step or "-"
+        step = inert(first.step or "-")
         code = "-" if first.exit_code is None else str(first.exit_code)
-        meaning = f" ({first.exit_meaning})" if first.exit_meaning else ""
+        meaning = f" ({inert(first.exit_meaning)})" if first.exit_meaning else ""
         lines.append(
-            f"   status {first.status}/{first.status_details}, step {step}, exit code {code}{meaning}"
+            f"   status {inert(first.status)}/{inert(first.status_details)}, step {step}, "
+            f"exit code {code}{meaning}"
         )
         p = first.patch
         if p is not None and p.installed is None and p.missing is None and p.failed is None:
@@ -123,9 +137,9 @@ def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str
         excerpt = first.excerpt if excerpt_lines is None else first.excerpt[:excerpt_lines]
         if excerpt:
             lines.append(f"   log ({_log_label(first)}):")
-            lines.extend(f"     | {line}" for line in excerpt)
+            lines.extend(f"     | {inert(line)}" for line in excerpt)
         for link in first.log.links:
-            lines.append(f"   {link}")
+            lines.append(f"   {as_data(link)}")
     return lines
 
 
@@ -140,9 +154,9 @@ def _log_label(failure: Failure) -> str:
 def email_text(digest: CommandDigest) -> str:
     counts = digest.counts
     out = [
-        f"{digest.document_name} {digest.status}: "
+        f"{inert(digest.document_name)} {inert(digest.status)}: "
         f"{counts.not_succeeded} of {counts.targets} instances did not succeed"
-        + (f" ({digest.comment})" if digest.comment else ""),
+        + (f" ({inert(digest.comment)})" if digest.comment else ""),
         f"failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}, "
         f"other {counts.other}, succeeded {counts.succeeded}",
         "",
@@ -152,18 +166,39 @@ def email_text(digest: CommandDigest) -> str:
         out.append("")
     if digest.notes:
         out.append("Notes:")
-        out.extend(f"- {note}" for note in digest.notes)
+        out.extend(f"- {inert(note)}" for note in digest.notes)
         out.append("")
     out.append(f"Command: {digest.command_id}")
     out.append(f"Console: {console_link(digest)}")
     if digest.output_bucket:
         prefix = (digest.output_prefix or "").strip("/")
-        out.append(f"Logs:    s3://{digest.output_bucket}/{prefix}/{digest.command_id}/")
+        out.append(f"Logs:    {as_data(f's3://{digest.output_bucket}/{prefix}/{digest.command_id}/')}")
     if digest.report_uri:
-        out.append(f"Full report (nothing cut): {digest.report_uri}")
+        out.append(f"Full report (nothing cut): {as_data(digest.report_uri)}")
     if digest.omitted:
         out.append(f"{digest.omitted} failure(s) are counted above but not listed, to fit the message size.")
-    return "\n".join(out) + "\n"
+    return _CONTROL.sub("", "\n".join(out)) + "\n"
+
+
+def defang(text: str) -> str:
+    """Links as text: `https://evil.example.com` becomes `hxxps[:]//evil[.]example[.]com` and a
+    bare host `evil[.]example[.]com`, so no client turns quoted text into a link (`s3://` is
+    linked by none and stays as it is)."""
+    if "." not in text and "://" not in text:
+        return text
+    text = _LINKED_SCHEME.sub(r"\1[:]//", _HTTP_SCHEME.sub(r"\1xx\2", text))
+    return _DOMAIN.sub(lambda match: match.group(0).replace(".", "[.]"), text)
+
+
+def inert(text: str) -> str:
+    """Untrusted text (log lines, names, keys, comments) as one line of plain text for the e-mail:
+    no control characters, no line break that could add a line, no link a client would follow."""
+    return defang(_LINE_BREAKS.sub(" ", sanitize(text)))
+
+
+def as_data(text: str) -> str:
+    """A value shown as data, not prose (an S3 key, a URI built from one): inert and in quotes."""
+    return json.dumps(inert(text), ensure_ascii=False)
 
 
 def escape_markdown(text: str) -> str:
@@ -176,15 +211,17 @@ def escape_markdown(text: str) -> str:
     - `<` and `>` become single angle quotation marks (U+2039, U+203A): no `<!channel>`,
       `<@U123>`, `<url|text>` or `<at>`, whether or not the client honours backslash escapes;
     - `@` is followed by a zero-width space (`@here`, `@channel`, `@everyone` stay text);
-    - `://` gets a zero-width space after the colon, so a URL in a log is shown, not linked;
+    - links are defanged (`defang`: `hxxps[:]//evil[.]example[.]com`), so a URL or a host name
+      in a log is shown, not linked;
     - every other markdown character is backslash-escaped (`*`, `_`, `` ` ``, `[`, `#`, `&`, ...);
       `-`, `=` and `1.` only mean something at the start of a line, which this never is (the
       renderings put a bullet or `_` before it).
     """
     flat = _LINE_BREAKS.sub(" ", sanitize(text))
-    flat = flat.replace("<", "\u2039").replace(">", "\u203a")
-    flat = flat.replace("@", "@\u200b").replace("://", ":\u200b//")
-    return MARKDOWN_SPECIAL.sub(r"\\\1", flat)
+    flat = flat.replace("<", "\u2039").replace(">", "\u203a").replace("@", "@\u200b")
+    # Defanged after escaping: its brackets are plain text, not markup to escape. In chat every
+    # scheme is defanged (a client may link any `scheme://`).
+    return defang(MARKDOWN_SPECIAL.sub(r"\\\1", flat)).replace("://", "[:]//")
 
 
 def utf8_safe(text: str) -> str:
@@ -220,7 +257,7 @@ def chat_json(digest: CommandDigest) -> str:
     ]
     next_steps = [*dict.fromkeys(first_steps), f"Open the command: {console_link(digest)}"]
     if digest.report_uri:
-        next_steps.append(f"Full report: {digest.report_uri}")
+        next_steps.append(f"Full report: {escape_markdown(digest.report_uri)}")
     payload: dict[str, Any] = {
         "version": "1.0",
         "source": "custom",
@@ -230,11 +267,11 @@ def chat_json(digest: CommandDigest) -> str:
             "title": f":rotating_light: {escape_markdown(subject(digest))}",
             "description": description[:8000],
             "nextSteps": next_steps,
-            "keywords": [digest.status, digest.document_name[:64]],
+            "keywords": [escape_markdown(digest.status), escape_markdown(digest.document_name[:64])],
         },
         "metadata": {
             "threadId": digest.command_id,
-            "summary": subject(digest),
+            "summary": escape_markdown(subject(digest)),
             "eventType": "CommandFailed",
             "relatedResources": [digest.command_id],
             "additionalContext": {

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.redact import clean_field
-from instance_hygiene.render import Rendered, escape_markdown, safe_subject, systems_manager_console
+from instance_hygiene.render import Rendered, escape_markdown, inert, safe_subject, systems_manager_console
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -280,7 +280,8 @@ def console_link(report: WindowReport) -> str:
 
 def text(report: WindowReport) -> str:
     lines = [
-        f"Maintenance window {report.window_name or report.window_id} ({report.window_id}): {report.status}",
+        f"Maintenance window {inert(report.window_name or report.window_id)} ({report.window_id}): "
+        f"{report.status}",
         f"execution {report.window_execution_id}"
         + (
             f", {report.start:%Y-%m-%d %H:%M} to {report.end:%H:%M} UTC"
@@ -289,26 +290,26 @@ def text(report: WindowReport) -> str:
         ),
     ]
     if report.status_details:
-        lines.append(report.status_details)
+        lines.append(inert(report.status_details))
     missing = shortfalls(report)
     if missing:
         lines += ["", "What did not happen:"]
-        lines.extend(f"- {item}" for item in missing)
+        lines.extend(f"- {inert(item)}" for item in missing)
     lines.append("")
     for t in report.tasks:
-        lines.append(f"- priority {t.priority}: {t.name} [{t.task_arn}] {t.status}")
+        lines.append(f"- priority {t.priority}: {inert(t.name)} [{inert(t.task_arn)}] {inert(t.status)}")
         if t.status_details:
-            lines.append(f"    {t.status_details}")
+            lines.append(f"    {inert(t.status_details)}")
         for command_id in t.command_ids:
             lines.append(f"    command {command_id} (its own notification carries the details)")
     lines += ["", f"Console: {console_link(report)}"]
-    lines.extend(f"Note: {note}" for note in report.notes)
+    lines.extend(f"Note: {inert(note)}" for note in report.notes)
     return "\n".join(lines) + "\n"
 
 
 def chat(report: WindowReport) -> str:
     description = "\n".join(
-        f"• P{t.priority} *{escape_markdown(t.name)}*: {t.status}"
+        f"• P{t.priority} *{escape_markdown(t.name)}*: {escape_markdown(t.status)}"
         + (f" — {escape_markdown(t.status_details)}" if t.status_details else "")
         for t in report.tasks
     )
@@ -319,13 +320,13 @@ def chat(report: WindowReport) -> str:
         "content": {
             "textType": "client-markdown",
             "title": escape_markdown(subject(report)),
-            "description": description[:8000] or report.status_details or report.status,
+            "description": description[:8000] or escape_markdown(report.status_details or report.status),
             "nextSteps": [f"Window history: {console_link(report)}"],
-            "keywords": [report.status, report.window_id],
+            "keywords": [escape_markdown(report.status), escape_markdown(report.window_id)],
         },
         "metadata": {
             "threadId": report.window_execution_id,
-            "summary": subject(report),
+            "summary": escape_markdown(subject(report)),
             "eventType": "MaintenanceWindowExecution",
             "relatedResources": [report.window_id],
         },
