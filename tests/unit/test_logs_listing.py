@@ -383,3 +383,67 @@ def test_given_time_short_while_listing_then_the_digest_is_partial_and_calls_not
         "and show the API's truncated output."
     ) in digest.notes
     assert not any("wrote no log" in n for n in digest.notes)
+
+
+# --------------------------------------------------------------------------- forged logs
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        pytest.param("i-0abc/awsrunShellScript/0.awsrunShellScript/stdout.txt", id="not-a-stream"),
+        pytest.param("i-0abc/awsrunShellScript/0.awsrunShellScript/x/stdout", id="one-folder-too-deep"),
+        pytest.param("i-0abc/0.awsrunShellScript/stdout", id="no-action-folder"),
+        pytest.param("evil/awsrunShellScript/0.awsrunShellScript/stdout", id="not-an-instance"),
+        pytest.param("i-0abc/runShellScript/0.awsrunShellScript/stdout", id="not-a-plugin-folder"),
+        pytest.param("i-0abc/awsrunShellScript/step with spaces/stdout", id="not-a-step-name"),
+    ],
+)
+def test_given_a_key_outside_the_agents_layout_when_indexed_then_it_is_never_read(relative: str) -> None:
+    assert build_index([(f"{ROOT}{relative}", 10)], ROOT) == {}
+
+
+def test_given_two_objects_for_one_instances_step_when_listed_then_neither_is_read_and_both_are_named() -> (
+    None
+):
+    # Given the agent's stdout and a second one, for the same step, under another action folder
+    # (what any instance allowed to write under the prefix can add for another)
+    genuine = f"{ROOT}i-0abc/awsrunShellScript/PatchLinux/stdout"
+    forged = f"{ROOT}i-0abc/awsrunPowerShellScript/PatchLinux/stdout"
+    plan = ListingPlan(ROOT, {"i-0abc": "PatchLinux"})
+
+    # When the listing takes them
+    plan.take([(genuine, 10), (forged, 20)], more=False)
+    listing = plan.result()
+
+    # Then the step is not in the index (no alphabetically-last pick) and both keys are reported
+    assert listing.index == {}
+    assert listing.suspicious == {("i-0abc", "PatchLinux"): (genuine, forged)}
+
+
+def test_given_a_suspicious_step_when_the_digest_is_built_then_a_note_names_it_and_the_api_output_is_shown(
+    tmp_path: Any,
+) -> None:
+    # Given a local copy of the command's output with two stdouts for the failed step
+    for action, text in (("awsrunShellScript", "ERROR: genuine\n"), ("awsrunPowerShellScript", "all fine\n")):
+        folder = tmp_path / "i-0abc" / action / "0.awsrunShellScript"
+        folder.mkdir(parents=True)
+        (folder / "stdout").write_text(text)
+    command = Command(command_id=COMMAND_ID, document_name="AWS-RunShellScript", status="Failed")
+    invocation = Invocation(
+        instance_id="i-0abc",
+        status="Failed",
+        status_details="Failed",
+        plugins=(
+            Plugin(name="aws:runShellScript", status="Failed", response_code=1, output="ERROR: from the API"),
+        ),
+    )
+
+    # When the digest is built
+    digest = build_digest(command, [invocation], logs=LocalLogs(tmp_path))
+
+    # Then the message says which objects compete, reads neither, and does not call the log missing
+    failure = digest.groups[0].failures[0]
+    assert failure.log.source == "api"
+    assert [note for note in digest.notes if note.startswith("Suspicious log: 2 objects")]
+    assert not [note for note in digest.notes if "no log" in note.lower() or "missing" in note.lower()]

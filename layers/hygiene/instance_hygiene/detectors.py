@@ -517,8 +517,8 @@ _KEY_VALUE = (
     ),
     _key_value(  # ~/.pgpass: hostname:port:database:username:password, one word of five fields
         "pgpass",
-        r"(?P<key>(?<!\S)[A-Za-z0-9.*_-]{1,253}+:(?:[0-9]{1,5}|\*):[^\s:]{1,128}+:[^\s:]{1,128}+:)"
-        r"(?P<sep>)(?P<value>(?!\[REDACTED)[^\s:]{1,256}+)(?!\S)",
+        r"(?P<key>(?<![^\s/])[A-Za-z0-9.*_-]{1,253}+:(?:[0-9]{1,5}|\*):[^\s:]{1,128}+:[^\s:]{1,128}+:)"
+        r"(?P<sep>)(?P<value>(?!\[REDACTED)[^\s:/]{1,256}+)(?![^\s/])",
         (),
         ignore_case=False,
         requires=(":",),

@@ -14,6 +14,7 @@ that fills its folder with a million objects costs a page or two, not the functi
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +97,10 @@ class Listing:
     unlisted: frozenset[str] = frozenset()
     """Instances the listing did not finish before time ran short (and found nothing for)."""
     requests: int = 0
+    suspicious: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    """(instance, step) -> the keys of two or more objects that each claim to be one of its
+    streams. The agent writes one; any instance may write under the prefix, so a second is
+    a possible forgery: none of them is read (see `build_index`)."""
 
 
 class LogStore(Protocol):
@@ -113,30 +118,72 @@ class LogStore(Protocol):
     def link(self, ref: StreamRef) -> str: ...
 
 
+# The agent's layout under `<prefix>/<command-id>/`: `<instance>/<action>/<step>/<stream>`, where
+# the instance is an EC2 (`i-`) or managed (`mi-`) node id, the action the plugin without its colon
+# (`awsrunShellScript`) and the step a step name (schema 2.x) or `<n>.<plugin>` (schema 1.2).
+_INSTANCE_FOLDER = re.compile(r"m?i-[A-Za-z0-9-]{1,64}")
+_ACTION_FOLDER = re.compile(r"aws[A-Za-z0-9]{1,64}")
+_STEP_FOLDER = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+def agent_layout(relative: str) -> tuple[str, str, str, str] | None:
+    """`(instance, action, step, stream)` when `relative` (a key under the command's folder) is
+    shaped as the agent writes it; None for anything else, which is never read."""
+    parts = relative.split("/")
+    if len(parts) != 4:
+        return None
+    instance_id, action, step, stream = parts
+    if (
+        stream not in STREAMS
+        or _INSTANCE_FOLDER.fullmatch(instance_id) is None
+        or _ACTION_FOLDER.fullmatch(action) is None
+        or _STEP_FOLDER.fullmatch(step) is None
+    ):
+        return None
+    return instance_id, action, step, stream
+
+
 def build_index(entries: Iterable[tuple[str, int]], root: str) -> LogIndex:
     """Group `(path under root, size)` entries into per-(instance, step) streams. Pure.
 
-    Paths are `<instance>/<action>/<step>/<stream>` relative to `root`; anything else is ignored.
-    """
+    Only the agent's layout counts (`agent_layout`); anything else is ignored. Steps with two
+    objects for one stream are left out: `duplicate_streams` names them."""
+    index, _ = index_and_duplicates(entries, root)
+    return index
+
+
+def index_and_duplicates(
+    entries: Iterable[tuple[str, int]], root: str
+) -> tuple[LogIndex, dict[tuple[str, str], tuple[str, ...]]]:
+    """`build_index` and the (instance, step) pairs whose streams came twice (under two action
+    folders, or a `<n>.<plugin>` folder next to a step folder of the same name), with every key.
+
+    Which object is the agent's cannot be told from the keys: taking the last one in key order (as
+    this did before) let any instance replace what a message says about another."""
     found: dict[tuple[str, str], dict[str, object]] = {}
+    keys: dict[tuple[str, str], list[str]] = {}
+    duplicated: set[tuple[str, str]] = set()
     for location, size in entries:
         relative = location[len(root) :].lstrip("/") if location.startswith(root) else None
-        if relative is None:
+        layout = agent_layout(relative) if relative is not None else None
+        if layout is None:
             continue
-        parts = relative.split("/")
-        if len(parts) != 4 or parts[3] not in STREAMS:
-            continue
-        instance_id, action, step, stream = parts
+        instance_id, action, step, stream = layout
         slot = found.setdefault((instance_id, step), {"action": action})
+        keys.setdefault((instance_id, step), []).append(location)
+        if stream in slot or slot["action"] != action:
+            duplicated.add((instance_id, step))
         slot[stream] = StreamRef(location=location, size=size)
-    return {
+    index = {
         key: StepStreams(
             action=str(slot["action"]),
             stdout=slot.get("stdout"),  # type: ignore[arg-type]
             stderr=slot.get("stderr"),  # type: ignore[arg-type]
         )
         for key, slot in found.items()
+        if key not in duplicated
     }
+    return index, {key: tuple(keys[key]) for key in sorted(duplicated)}
 
 
 def find_streams(index: LogIndex, instance_id: str, step_name: str) -> StepStreams | None:
@@ -228,10 +275,10 @@ class ListingPlan:
         self._stopped = True
 
     def result(self) -> Listing:
-        index = build_index(self._kept, self.root)
+        index, suspicious = index_and_duplicates(self._kept, self.root)
         unlisted: frozenset[str] = frozenset()
         if self._stopped and not self._done:
-            found = {instance for instance, _ in index}
+            found = {instance for instance, _ in (*index, *suspicious)}
             unlisted = frozenset(
                 instance
                 for folder in self._folders[self._next :]
@@ -244,6 +291,7 @@ class ListingPlan:
             cut={instance: self._seen[instance] for instance in sorted(self._cut)},
             unlisted=unlisted,
             requests=self.pages,
+            suspicious=suspicious,
         )
 
 

@@ -33,19 +33,34 @@ NOTE_MAX_CHARS = 500
 """Notes are cut to this in the last-resort rendering (no groups at all)."""
 
 _SUBJECT_UNSAFE = re.compile(r"[^\x20-\x7e]+")
-MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~&])")
+MARKDOWN_SPECIAL = re.compile(r"([\\*_{}\[\]()#+!~])")
+# Characters no backslash makes inert in every client: shown as visible look-alikes.
+_LOOK_ALIKES = str.maketrans(
+    {
+        "<": "\u2039",  # single left-pointing angle quotation mark
+        ">": "\u203a",  # single right-pointing angle quotation mark
+        "@": "\uff20",  # full-width commercial at: no @here, no <@U...>
+        "&": "\uff06",  # full-width ampersand: no &lt;!channel&gt; decoded into a mention
+        "|": "\u2223",  # divides: no <url|label>, no table row
+        "`": "\u02cb",  # modifier letter grave accent: no code span or fence
+    }
+)
 _LINE_BREAKS = re.compile(r"[\n\t\v\f\x85]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _REGION = re.compile(REGION_PATTERN)
 # A host name a mail or chat client would turn into a link: labels and a top-level domain of
 # letters (`evil.example.com`, `README.md`; not `libc.so.6`, `kernel-5.10.x86_64`, `10.0.0.1`).
 _DOMAIN = re.compile(
-    r"(?<![A-Za-z0-9-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}+)\.)++[A-Za-z]{2,24}+(?![A-Za-z0-9-])"
+    r"(?<![A-Za-z0-9-])(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}+)\.(?=[A-Za-z0-9]))++[A-Za-z]{2,24}+(?![A-Za-z0-9-])"
 )
 _HTTP_SCHEME = re.compile(r"(?i)\b(h)tt(ps?)(?=://)")
 # Schemes a client links (s3:// is not linked anywhere and stays copyable).
 _LINKED_SCHEME = re.compile(
     r"(?i)\b(hxxps?|ftps?|file|wss?|sftp|ssh|git|svn|irc|telnet|ldaps?|smb|vnc|rdp)://"
+)
+_MAILTO = re.compile(r"(?i)\b(mailto|tel|sms|callto):")
+_IPV4 = re.compile(
+    r"(?<![0-9.])(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})(?![0-9.])"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -81,8 +96,10 @@ def subject(digest: CommandDigest) -> str:
     counts = digest.counts
     context = f" ({digest.comment})" if digest.comment else ""
     return safe_subject(
-        f"{digest.status.upper()} {digest.document_name}: "
-        f"{counts.not_succeeded} of {counts.targets} instances{context}"
+        defang(
+            f"{digest.status.upper()} {digest.document_name}: "
+            f"{counts.not_succeeded} of {counts.targets} instances{context}"
+        )
     )
 
 
@@ -181,13 +198,19 @@ def email_text(digest: CommandDigest) -> str:
 
 
 def defang(text: str) -> str:
-    """Links as text: `https://evil.example.com` becomes `hxxps[:]//evil[.]example[.]com` and a
-    bare host `evil[.]example[.]com`, so no client turns quoted text into a link (`s3://` is
-    linked by none and stays as it is)."""
-    if "." not in text and "://" not in text:
+    """Links as text: `https://evil.example.com` becomes `hxxps[:]//evil[.]example[.]com`, a bare
+    host `evil[.]example[.]com`, an address `203[.]0[.]113[.]7`, `mailto:` `mailto[:]`, so no
+    client turns quoted text into a link (`s3://` is linked by none and stays as it is)."""
+    if "." not in text and ":" not in text:
         return text
     text = _LINKED_SCHEME.sub(r"\1[:]//", _HTTP_SCHEME.sub(r"\1xx\2", text))
-    return _DOMAIN.sub(lambda match: match.group(0).replace(".", "[.]"), text)
+    text = _MAILTO.sub(r"\1[:]", text)
+    text = _IPV4.sub(_dots, text)
+    return _DOMAIN.sub(_dots, text)
+
+
+def _dots(match: re.Match[str]) -> str:
+    return match.group(0).replace(".", "[.]")
 
 
 def inert(text: str) -> str:
@@ -201,6 +224,16 @@ def as_data(text: str) -> str:
     return json.dumps(inert(text), ensure_ascii=False)
 
 
+# What starts a list item at the start of a field (a nextSteps entry is a line of its own).
+_LIST_MARKER = re.compile(r"\A([ \t]{0,3}+)(?:(-)|([0-9]{1,9}+)([.)]))(?=[ \t]|\Z)")
+
+
+def _inert_marker(match: re.Match[str]) -> str:
+    if match.group(2):
+        return f"{match.group(1)}\u2010"  # hyphen
+    return f"{match.group(1)}{match.group(3)}{'\uff0e' if match.group(4) == '.' else '\uff09'}"
+
+
 def escape_markdown(text: str) -> str:
     """Text from logs or the API as one inert line of client-markdown.
 
@@ -208,17 +241,18 @@ def escape_markdown(text: str) -> str:
     anywhere or start a block:
     - escape sequences and control characters go (`redact.sanitize`), line breaks and tabs
       become spaces, so no heading, list, quote or code block can start;
-    - `<` and `>` become single angle quotation marks (U+2039, U+203A): no `<!channel>`,
-      `<@U123>`, `<url|text>` or `<at>`, whether or not the client honours backslash escapes;
-    - `@` is followed by a zero-width space (`@here`, `@channel`, `@everyone` stay text);
+    - `<` `>` `@` `&` `|` and the backtick become visible look-alikes (angle quotation marks,
+      full-width at and ampersand, U+2223, U+02CB): no `<!channel>`, `<@U123>`, `<url|text>`,
+      `<at>`, `@here`, `&lt;!here&gt;` or code span, whether or not the client honours
+      backslash escapes, and no invisible character in anything a reader may copy;
     - links are defanged (`defang`: `hxxps[:]//evil[.]example[.]com`), so a URL or a host name
       in a log is shown, not linked;
-    - every other markdown character is backslash-escaped (`*`, `_`, `` ` ``, `[`, `#`, `&`, ...);
+    - every other markdown character is backslash-escaped (`*`, `_`, `[`, `#`, `~`, ...), and a
+      list marker at the start (`- `, `1. `) becomes a look-alike (U+2010, U+FF0E);
       `-`, `=` and `1.` only mean something at the start of a line, which this never is (the
       renderings put a bullet or `_` before it).
     """
-    flat = _LINE_BREAKS.sub(" ", sanitize(text))
-    flat = flat.replace("<", "\u2039").replace(">", "\u203a").replace("@", "@\u200b")
+    flat = _LIST_MARKER.sub(_inert_marker, _LINE_BREAKS.sub(" ", sanitize(text)).translate(_LOOK_ALIKES))
     # Defanged after escaping: its brackets are plain text, not markup to escape. In chat every
     # scheme is defanged (a client may link any `scheme://`).
     return defang(MARKDOWN_SPECIAL.sub(r"\\\1", flat)).replace("://", "[:]//")

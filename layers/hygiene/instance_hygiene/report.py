@@ -269,10 +269,12 @@ def build_digest(
     shown_as = {f.instance_id: f.instance_name or f.instance_id for f in failures}
     notes.extend(_unreadable_notes(unreadable, shown_as))
     notes.extend(_cut_notes(command, found, shown_as, read=wanted))
+    forged = {iid for iid, _ in found.suspicious if iid in steps}
+    notes.extend(_suspicious_notes(found, shown_as, failed=forged))
     if listing is not None:
         # Only instances with nothing stored are "missing"; unreadable ones have their own note, and
         # instances whose folder was cut or not reached may well have a log.
-        not_looked = {*found.cut, *found.unlisted}
+        not_looked = {*found.cut, *found.unlisted, *forged}
         missing = [f for f in failures if f.instance_id not in wanted and f.instance_id not in not_looked]
         notes.extend(_missing_log_notes(command, missing, logs))
     return CommandDigest(
@@ -452,6 +454,24 @@ def _unreadable_notes(
         notes.append(
             f"{len(ids)} instance(s)' logs could not be read ({code_text}): {meaning}. "
             f"They show the API's truncated output instead ({shown})."
+        )
+    return notes
+
+
+def _suspicious_notes(found: Listing, shown_as: Mapping[str, str], *, failed: set[str]) -> list[str]:
+    """A step whose stream came twice: the agent writes one object, any instance may write under
+    the prefix, so one of them may be forged. Neither is read (the API's output is shown)."""
+    notes = []
+    for (instance_id, step), keys in found.suspicious.items():
+        if instance_id not in failed:
+            continue
+        listed = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+        notes.append(
+            f"Suspicious log: {len(keys)} objects claim to be the output of "
+            f"{shown_as.get(instance_id, instance_id)} step {step} ({listed}). The agent writes one "
+            "per stream and any instance may write under the log prefix, so one may be forged: none "
+            "was read and the API's output is shown. Check who wrote them (CloudTrail S3 data "
+            "events, object versions)."
         )
     return notes
 

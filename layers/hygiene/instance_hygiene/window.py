@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.redact import clean_field
-from instance_hygiene.render import Rendered, escape_markdown, inert, safe_subject, systems_manager_console
+from instance_hygiene.render import (
+    Rendered,
+    defang,
+    escape_markdown,
+    inert,
+    safe_subject,
+    systems_manager_console,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -261,7 +268,7 @@ def to_dict(report: WindowReport) -> dict[str, Any]:
 
 
 def subject(report: WindowReport) -> str:
-    name = report.window_name or report.window_id
+    name = defang(report.window_name or report.window_id)
     idle = [t for t in report.tasks if t.status == "NOT_RUN" or ran_on_no_instance(t)]
     if report.status == "SUCCESS" and idle:
         # Whatever the status says, the first words say what did not happen.
