@@ -360,3 +360,52 @@ def test_secrets_in_large_logs_never_show_whole_or_in_part_wherever_the_reads_cu
         fragments = {secret[start : start + 10] for start in range(len(secret) - 9)}
         assert [f for f in fragments if f in raw] == [], secret
     assert "ERROR: the run failed" in raw, "the logs were read"
+
+
+# What a Name tag can hold: one line of at most 256 characters, nothing XML cannot carry (EC2's
+# API answers in XML 1.0, which has no control characters).
+ONE_LINE_CASES = [
+    case
+    for case in SECRET_CASES
+    if len(case["text"]) <= 256 and not re.search("[\x00-\x1f\x7f-\x9f]", case["text"])
+]
+
+
+def test_secrets_in_the_comment_the_name_tags_and_the_key_prefix_reach_no_body_report_or_log_line(
+    stack: Stack, command_function: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one-line secrets where SendCommand's caller and the instances' owners put text: every
+    # Name tag holds one case, the command's Comment and its output key prefix another
+    instances = stack.instances(len(ONE_LINE_CASES), name="tagged")
+    for case, instance in zip(ONE_LINE_CASES, instances, strict=True):
+        stack.ec2.create_tags(Resources=[instance], Tags=[{"Key": "Name", "Value": case["text"]}])
+    comment_secret = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key id
+    prefix_secret = "ghp_Kq7Wm2Rx9Tz4Lp6Vn8Bc3Hd5Jf1Gs0Ya8UeQ"
+    outcomes = {
+        instance: Outcome("Failed", "Failed", shell_step(filler_log(n)))
+        for n, instance in enumerate(instances)
+    }
+    played = play(
+        stack, outcomes, comment=f"patch key {comment_secret}", prefix=f"out/token={prefix_secret}/"
+    )
+    capsys.readouterr()
+
+    # When the real handler tells it (a cut message: the full report is written to S3 too)
+    result = invoke(command_function, command_event(played, region=REGION))
+
+    # Then no secret is in the message, the full report or the function's own log lines
+    message = the_message(stack)
+    bodies = {
+        "subject": message["subject"],
+        "sns message": message["raw"],
+        "log lines": capsys.readouterr().out,
+    }
+    if result.get("report_uri"):
+        key = result["report_uri"].removeprefix(f"s3://{BUCKET}/").removesuffix(".json")
+        for suffix in (".json", ".txt"):
+            bodies[f"report {suffix}"] = (
+                stack.s3.get_object(Bucket=BUCKET, Key=f"{key}{suffix}")["Body"].read().decode()
+            )
+    secrets = [comment_secret, prefix_secret, *(s for case in ONE_LINE_CASES for s in case["secrets"])]
+    assert [(where, s) for s in secrets for where, body in bodies.items() if s in body] == []
+    assert "[REDACTED" in message["subject"] or "[REDACTED" in message["email"]

@@ -326,13 +326,14 @@ _MAX_PASSES = 4
 def _redact_once(text: str) -> str:
     text = _redact_private_keys(text)
     for detector in DETECTORS:
-        text = _apply(detector, text)
+        text = apply_detector(detector, text)
     text = _redact_forty_char_secrets(text)
     text = _LONG_BASE64_LINE.sub(_blob, text)
     return _redact_high_entropy(text)
 
 
-def _apply(detector: Detector, text: str) -> str:
+def apply_detector(detector: Detector, text: str) -> str:
+    """`text` with what one detector finds replaced (the other detectors and passes not run)."""
     replace = _keep_key if detector.keep == "key" else _marker(detector)
     if not detector.anchors:
         if not any(needed in text for needed in detector.requires):

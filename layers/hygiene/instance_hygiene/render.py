@@ -206,11 +206,97 @@ def defang(text: str) -> str:
     text = _LINKED_SCHEME.sub(r"\1[:]//", _HTTP_SCHEME.sub(r"\1xx\2", text))
     text = _MAILTO.sub(r"\1[:]", text)
     text = _IPV4.sub(_dots, text)
-    return _DOMAIN.sub(_dots, text)
+    return _DOMAIN.sub(_host, text)
 
 
 def _dots(match: re.Match[str]) -> str:
     return match.group(0).replace(".", "[.]")
+
+
+def _host(match: re.Match[str]) -> str:
+    """A host a client would link: its top-level domain is one (a country code, or a generic
+    domain clients know), and it is not a file in a path (`/var/run/yum.pid`, `C:\\x\\a.ps`)."""
+    text, start = match.string, match.start()
+    in_path = start > 0 and text[start - 1] in "/\\" and not text.endswith("//", 0, start)
+    tld = match.group(0).rsplit(".", 1)[1].lower()
+    linked = tld in GENERIC_TLDS or (len(tld) == 2 and tld not in FILE_EXTENSIONS)
+    return _dots(match) if linked and not in_path else match.group(0)
+
+
+GENERIC_TLDS = frozenset(
+    [
+        "com",
+        "net",
+        "org",
+        "edu",
+        "gov",
+        "mil",
+        "int",
+        "info",
+        "biz",
+        "name",
+        "pro",
+        "mobi",
+        "asia",
+        "tel",
+        "travel",
+        "jobs",
+        "aero",
+        "coop",
+        "museum",
+        "arpa",
+        "io",
+        "ai",
+        "app",
+        "dev",
+        "xyz",
+        "online",
+        "site",
+        "top",
+        "shop",
+        "store",
+        "cloud",
+        "tech",
+        "page",
+        "link",
+        "click",
+        "help",
+        "live",
+        "email",
+        "blog",
+        "news",
+        "club",
+        "space",
+        "fun",
+        "icu",
+        "vip",
+        "work",
+        "wiki",
+        "ninja",
+        "lol",
+        "zip",
+        "mov",
+        "web",
+        "host",
+        "website",
+        "digital",
+        "network",
+        "systems",
+        "solutions",
+        "services",
+        "support",
+        "security",
+        "run",
+        "download",
+        "bot",
+        "chat",
+    ]
+)
+"""Generic top-level domains that mail and chat clients link (with every two-letter country code)."""
+FILE_EXTENSIONS = frozenset(
+    ["md", "py", "sh", "pl", "so", "rs", "ps", "ts", "cs", "js", "gz", "xz", "bz", "db", "ko", "mo"]
+)
+"""Two letters that end file names in logs far more often than host names: not defanged."""
 
 
 def inert(text: str) -> str:
