@@ -59,7 +59,7 @@ def command_digest(hostile: str) -> CommandDigest:
         output_bucket="b",
         output_prefix=hostile,
         notes=(hostile,),
-        report_uri="s3://b/reports/5d2c7b1e-0f3a-4b6c-9d8e-7f6a5b4c3d2e/Failed.json",  # ours: no log text in it
+        report_uri="s3://b/reports/5d2c7b1e-0f3a-4b6c-9d8e-7f6a5b4c3d2e/Failed.json",  # ours: no log text
     )
 
 
