@@ -271,7 +271,7 @@ _SAAS = (
         "sk_live_ sk_test_ rk_live_ rk_test_",
     ),
     _token("stripe-webhook-secret", "saas", r"whsec_[0-9A-Za-z]{24,}+", "whsec_"),
-    _token("twilio-api-key", "saas", r"SK[0-9a-f]{32}" + _END, "SK"),
+    _token("twilio-api-key", "saas", r"SK[0-9a-fA-F]{32}" + _END, "SK"),
     _token("sendgrid-api-key", "saas", r"SG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}+", "SG."),
     _token("mailgun-api-key", "saas", r"key-[0-9a-f]{32}" + _END, "key-"),
     _token("npm-token", "saas", r"npm_[A-Za-z0-9]{36}" + _END, "npm_"),
@@ -279,16 +279,23 @@ _SAAS = (
     _token(
         "shopify-token", "saas", r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}" + _END, "shpat_ shpca_ shppa_ shpss_"
     ),
-    _token("postman-api-key", "saas", r"PMAK-[a-f0-9]{24}-[a-f0-9]{34}" + _END, "PMAK-"),
+    _token("postman-api-key", "saas", r"PMAK-[A-Za-z0-9]{24}-[A-Za-z0-9]{34}" + _END, "PMAK-"),
     _token("sentry-token", "saas", r"(?:sntrys_|sntryu_)[A-Za-z0-9_=+/]{30,}+", "sntrys_ sntryu_"),
-    _token("new-relic-key", "saas", r"NR(?:AK|II|JS)-[A-Za-z0-9]{19,32}+" + _END, "NRAK- NRII- NRJS-"),
+    _token(
+        "new-relic-key", "saas", r"NR(?:AK|II|JS|BR)-[A-Za-z0-9_-]{19,32}+" + _END, "NRAK- NRII- NRJS- NRBR-"
+    ),
     _token("grafana-token", "saas", r"(?:glc_|glsa_)[A-Za-z0-9_+/=]{32,}+", "glc_ glsa_"),
     _token("digitalocean-token", "saas", r"do[opr]_v1_[a-f0-9]{64}" + _END, "dop_v1_ doo_v1_ dor_v1_"),
     _unanchored(
         "terraform-cloud-token", "saas", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,}+", ".atlasv1."
     ),
     _token("linear-api-key", "saas", r"lin_api_[A-Za-z0-9]{40}" + _END, "lin_api_"),
-    _token("doppler-token", "saas", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,}+", "dp."),
+    _token(
+        "doppler-token",
+        "saas",
+        r"dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[a-z0-9_-]{1,64}+\.)?+[A-Za-z0-9]{40,}+",
+        "dp.",
+    ),
 )
 
 _AI = (
@@ -302,9 +309,9 @@ _AI = (
     ),
     _token("huggingface-token", "ai", r"hf_[A-Za-z]{34,40}" + _END, "hf_"),
     _token("groq-api-key", "ai", r"gsk_[A-Za-z0-9]{48,}+", "gsk_"),
-    _token("replicate-token", "ai", r"r8_[A-Za-z0-9]{37,}+", "r8_"),
+    _token("replicate-token", "ai", r"r8_[A-Za-z0-9_-]{37,}+", "r8_"),
     _token("perplexity-api-key", "ai", r"pplx-[A-Za-z0-9]{40,}+", "pplx-"),
-    _token("xai-api-key", "ai", r"xai-[A-Za-z0-9]{70,}+", "xai-"),
+    _token("xai-api-key", "ai", r"xai-[A-Za-z0-9_]{70,}+", "xai-"),
 )
 
 _VAULT = (
