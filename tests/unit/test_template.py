@@ -318,7 +318,7 @@ def test_window_role_trusts_only_ssm_in_this_account() -> None:
     assert statement["Action"] == "sts:AssumeRole"
     assert statement["Condition"] == {
         "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-        "ArnEquals": {
+        "ArnEqualsIfExists": {
             "aws:SourceArn": {
                 "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:"
                 "maintenancewindow/${MaintenanceWindow}"
