@@ -177,7 +177,9 @@ class _Tools:
         from detect_secrets.core import scan  # noqa: PLC0415
         from detect_secrets.settings import default_settings, get_plugins  # noqa: PLC0415
 
-        self.location = str(Path(detect_secrets.__file__).parent)
+        # Shown relative to the repository: the report names no path of the machine it ran on.
+        package = Path(detect_secrets.__file__).resolve().parent
+        self.location = str(package.relative_to(ROOT)) if package.is_relative_to(ROOT) else package.name
         self.scan = scan
         self.settings = default_settings()
         settings = self.settings.__enter__()
