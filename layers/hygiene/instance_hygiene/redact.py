@@ -31,7 +31,6 @@ REDACTED = "[REDACTED]"
 _PRIVATE_KEY = "[REDACTED:private-key]"
 _ACCESS_KEY_ID = "[REDACTED:aws-access-key-id]"
 _SECRET_KEY = "[REDACTED:aws-secret-key]"  # noqa: S105 - a marker, not a secret
-_SESSION_TOKEN = "[REDACTED:aws-session-token]"  # noqa: S105 - a marker
 _BLOB = "[REDACTED:base64]"
 _HIGH_ENTROPY = "[REDACTED:high-entropy]"
 
