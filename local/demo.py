@@ -969,10 +969,20 @@ def _reset(url: str) -> None:
         pass
 
 
+def _seed(url: str, seed: int) -> None:
+    """Seed moto's ids (instances, commands, executions) so one scenario plays the same night
+    byte for byte on every run (moto's own seed endpoint)."""
+    request = urllib.request.Request(f"{url}/moto-api/seed?a={seed}", method="POST")  # noqa: S310 - our 127.0.0.1
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+    with direct.open(request, timeout=30):
+        pass
+
+
 def run(scenario: Scenario) -> Result:
     """Play the scenario on a fresh stand-in and deliver its events to the real handlers."""
     with environment({"AWS_DEFAULT_REGION": scenario.region}), running() as endpoint:
         _reset(endpoint.url)
+        _seed(endpoint.url, scenario.seed)
         try:
             clients = Clients.create(scenario.region)
             stack = provision(clients, region=scenario.region, seed=scenario.seed)

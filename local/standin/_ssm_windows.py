@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from moto.moto_api._internal import mock_random
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 
 from local.standin import _ssm_operations as operations
@@ -59,7 +59,7 @@ def _start_of(record: WindowExecution | WindowTask | WindowTaskInvocation | None
 def _execution_id(value: str | None, what: str) -> str:
     """Window execution, task execution and invocation ids are UUIDs in the API."""
     if value is None:
-        return str(uuid.uuid4())
+        return str(mock_random.uuid4())  # moto's generator: seeded by /moto-api/seed like its own ids
     if not _UUID.match(value):
         raise ValueError(f"{what} {value!r} is not a UUID (8-4-4-4-12 hex digits)")
     return value
