@@ -7,9 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-from bench import flood, report, results_io
+from bench import benchmarks_doc, flood, results_io
 from bench.measure import divert_stdout, say
-from bench.run import STEP_NAMES, Config, run_all
+from bench.results import Config
+from bench.run import STEP_NAMES, run_all
 from bench.stack import ROOT, set_product_env
 
 
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         results = run_all(config)
     if args.json:
         results_io.dump(results, args.json)
-    path = report.write(results, args.out)
+    path = benchmarks_doc.write(results, args.out)
     say(f"wrote {path} in {time.perf_counter() - started:.0f}s")
     print(path, file=real_stdout)
     return 0

@@ -15,7 +15,8 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bench.stack import PRODUCT_ENV, ROOT
+from bench.stack import PRODUCT_ENV, RESOURCES, ROOT
+from local.lambda_env import COMMAND_FUNCTION
 
 _TIMED = """
 import time
@@ -60,17 +61,18 @@ TARGETS: dict[str, Target] = {
     NO_TRACING: Target(_by_path(COMMAND_HANDLER), (("POWERTOOLS_TRACE_DISABLED", "true"),)),
     WINDOW_HANDLER: Target(_by_path(WINDOW_HANDLER)),
     SCRIPTS_HANDLER: Target(_by_path(SCRIPTS_HANDLER)),
-    DOMAIN: Target("import instance_hygiene.notify"),
+    DOMAIN: Target("import instance_hygiene.notify.command, instance_hygiene.notify.window"),
     "instance_hygiene (package root)": Target("import instance_hygiene"),
     XRAY: Target("import aws_xray_sdk.core"),
     "instance_hygiene.events (pydantic models)": Target("import instance_hygiene.events"),
 }
 QUICK_TARGETS = (BOTO3, COMMAND_HANDLER, NO_TRACING, WINDOW_HANDLER, DOMAIN, XRAY)
 
-# As deployed: Lambda sets AWS_LAMBDA_FUNCTION_NAME, and the template turns X-Ray tracing on.
+# As deployed: the command function's environment from template.yaml with what Lambda itself sets
+# (AWS_LAMBDA_FUNCTION_NAME, ...), and X-Ray tracing on, as the template turns it on.
+_CREDENTIALS = {name: PRODUCT_ENV[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
 LAMBDA_ENV = {
-    **{k: v for k, v in PRODUCT_ENV.items() if k != "POWERTOOLS_TRACE_DISABLED"},
-    "AWS_LAMBDA_FUNCTION_NAME": "CommandFailedFunction",
+    **RESOURCES.function_environment(COMMAND_FUNCTION, lambda_variables=True, extra=_CREDENTIALS),
     "PYTHONPATH": str(ROOT / "layers" / "hygiene"),
     "PYTHONDONTWRITEBYTECODE": "1",
 }

@@ -1,10 +1,11 @@
-"""The offline stand-in in this process, and the two places the bench reaches into moto.
+"""The offline stand-in in this process, and the places the bench reaches into moto.
 
-`in_process()` is the fast path: `moto.mock_aws()` with `local.standin.ssm.install()`.
-Objects are written straight into moto's backend (`put_bytes`, and `put_large`, which streams a
-1 GiB body into moto's spooled buffer in 8 MiB chunks), for set-up speed only. `faithful_ranges()`
-optionally serves a ranged GET from the buffer, as S3 does, instead of reading the whole object
-and slicing it as stock moto does (whose cost then grows with the object, unlike S3's).
+`in_process()` is the fast path: `moto.mock_aws()` with `local.standin.install()` (the SSM
+operations, and ranged GETs served as S3 serves them). Objects are written straight into moto's
+backend (`put_bytes`, and `put_large`, which streams a 1 GiB body into moto's spooled buffer in
+8 MiB chunks), for set-up speed only. `faithful_ranges(False)` puts stock moto's ranged GET back
+(the whole object read and sliced, whose cost grows with the object, unlike S3's), so that the
+bench can measure what the stand-in's ranges change.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from typing import Any
 
 from moto import mock_aws
 from moto.s3.models import s3_backends
-from moto.s3.responses import S3Response
 
 from bench.stack import ACCOUNT, BUCKET, Stack, create_stack, set_product_env
-from local.standin import ssm as standin
+from local import standin
+from local.standin import s3 as standin_s3
 
 
 @contextmanager
 def in_process() -> Iterator[Stack]:
-    """moto in this process with our SSM extensions; everything is gone on exit."""
+    """moto in this process with the stand-in's extensions; everything is gone on exit."""
     set_product_env()
     standin.install()
     with mock_aws():
@@ -63,52 +64,11 @@ def put_large(key: str, size: int, *, head: bytes, filler: bytes, tail: bytes) -
         fake.contentsize = size
 
 
-# --- ranged GETs as S3 serves them ---------------------------------------------------------------
-
-_STOCK_GET_OBJECT: Any = None
-
-
-def _simple_range(header: str | None) -> tuple[int, int] | None:
-    if not header or not header.startswith("bytes=") or "," in header:
-        return None
-    first, _, last = header.removeprefix("bytes=").partition("-")
-    if not first.isdigit() or not last.isdigit():
-        return None
-    return int(first), int(last)
-
-
-def _get_object_range(self: S3Response) -> Any:
-    wanted = _simple_range(self.headers.get("range"))
-    if wanted is None:
-        return _STOCK_GET_OBJECT(self)
-    key, not_modified = self._get_key()
-    first, last = wanted
-    if not_modified or first >= key.size or first > last:
-        return _STOCK_GET_OBJECT(self)
-    last = min(last, key.size - 1)
-    with key.lock:
-        key._value_buffer.seek(first)
-        body = key._value_buffer.read(last - first + 1)
-    headers = self._get_cors_headers_other()
-    headers.update(key.response_dict)
-    headers.update(key.metadata)
-    headers.update(
-        {
-            "Accept-Ranges": "bytes",
-            "content-range": f"bytes {first}-{last}/{key.size}",
-            "content-length": str(len(body)),
-        }
-    )
-    return 206, headers, body
-
-
 def faithful_ranges(enabled: bool) -> None:
-    """Serve `Range: bytes=a-b` GETs by reading only those bytes (stock moto reads the whole
-    object and slices it, so its cost grows with the object, unlike S3's)."""
-    global _STOCK_GET_OBJECT  # noqa: PLW0603 - one process-wide patch, undone by enabled=False
-    if enabled and _STOCK_GET_OBJECT is None:
-        _STOCK_GET_OBJECT = S3Response.get_object
-        S3Response.get_object = _get_object_range  # type: ignore[method-assign]
-    elif not enabled and _STOCK_GET_OBJECT is not None:
-        S3Response.get_object = _STOCK_GET_OBJECT  # type: ignore[method-assign]
-        _STOCK_GET_OBJECT = None
+    """Ranged GETs as the stand-in serves them (`local.standin.s3`: the range's bytes alone, as S3
+    does), or, with enabled=False, stock moto's way (the whole object read, then sliced, so its
+    cost grows with the object): the bench measures both."""
+    if enabled:
+        standin_s3.install()
+    else:
+        standin_s3.uninstall()

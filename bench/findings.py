@@ -8,8 +8,8 @@ import statistics
 
 from bench import coldstart
 from bench.aws_model import CPU_FACTOR, LATENCY_SECONDS
-from bench.issue11 import Dedupe
-from bench.run import FleetPoint, Results
+from bench.results import FleetPoint, Results
+from bench.scan_speed import Dedupe
 from bench.stack import FUNCTION_TIMEOUT_SECONDS
 from bench.targets import (
     BUDGET,
@@ -251,13 +251,15 @@ def _emulator(results: Results) -> str:
     big = results.logs[-1] if results.logs else None
     if big is None or big.stock.replay_seconds is None or big.faithful.replay_seconds is None:
         return ""
-    return f"""### 4. The stand-in (not the product): ranged GETs cost the whole object
+    return f"""### 4. The stand-in (not the product): ranged GETs served as S3 serves them
 
-Stock moto answers `Range: bytes=a-b` by reading the whole object and slicing it: the same calls
-take {_ms(big.stock.replay_seconds)} at {big.size:,} B against {_ms(big.faithful.replay_seconds)} when
-served from the buffer, and the emulator's process holds the object in memory for each GET. Tests or
-demos with big logs on `local/standin` measure moto, not the function: `bench/emulator.py`'s
-`faithful_ranges()` (about 30 lines) could move into `local/standin`.
+Stock moto answers `Range: bytes=a-b` by reading the whole object and slicing it, and its process
+holds the object in memory for each GET: the same calls take {_ms(big.stock.replay_seconds)} at
+{big.size:,} B on stock moto against {_ms(big.faithful.replay_seconds)} with the stand-in's ranges,
+read from the object's buffer alone. The stand-in serves ranges that way itself
+(`local/standin/s3.py`, put in by `local.standin.install()`), so tests, the demo and the bench on
+`local/standin` measure the function, not moto's whole-object read; the bench puts stock moto's
+way back (`bench/emulator.py`, `faithful_ranges(False)`) only to measure it.
 """
 
 

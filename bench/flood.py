@@ -41,7 +41,13 @@ from botocore.config import Config
 from bench.aws_model import CPU_FACTOR, LATENCY_SECONDS, PRICES
 from bench.measure import peak_rss_bytes, reset_peak_rss, rss_bytes
 from bench.stack import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS, ROOT
-from instance_hygiene.logs import MAX_KEYS_PER_INSTANCE, S3Logs, build_index, command_root, find_streams
+from instance_hygiene.aws.s3_logs import S3Logs
+from instance_hygiene.digest.logs import (
+    MAX_KEYS_PER_INSTANCE,
+    build_index,
+    command_root,
+    find_streams,
+)
 
 BUCKET = "instance-hygiene-logbucket-flood"
 PREFIX = "ssm_output/"

@@ -11,7 +11,8 @@ from typing import Any
 from bench.calls import CALLS
 from bench.measure import Options, divert_stdout, invoke, product, rss_bytes
 from bench.naive import NaiveNotifier
-from bench.stack import PRODUCT_ENV, connect_stack, load_function
+from bench.stack import PRODUCT_ENV, connect_stack
+from local.lambda_env import load_handler_module
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
 
         forget = None
     else:
-        app = load_function("command_failed")
+        app = load_handler_module("command_failed")
         call = product(app, event)
         forget = stack
     rss_loaded = rss_bytes()

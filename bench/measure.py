@@ -25,7 +25,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError
 
 from bench.calls import CALLS, Call, Recording, max_concurrency
-from bench.stack import LambdaContext, Stack, forget_idempotency
+from bench.stack import Stack, forget_idempotency, lambda_context
 
 
 class CountingSink(io.TextIOBase):
@@ -197,8 +197,8 @@ def invoke(
 def product(app: Any, event: Mapping[str, Any], timeout_seconds: float | None = None) -> Callable[[], Any]:
     """The real handler with a fresh Lambda context (300 s, the template's timeout, unless given)."""
     if timeout_seconds is None:
-        return lambda: app.handler(dict(event), LambdaContext())
-    return lambda: app.handler(dict(event), LambdaContext(timeout_seconds))
+        return lambda: app.handler(dict(event), lambda_context())
+    return lambda: app.handler(dict(event), lambda_context(timeout_seconds))
 
 
 # --- the same calls with no work -------------------------------------------------------------------

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.scenarios import DOCUMENT, FailureKind, fleet_kinds
-from instance_hygiene.logs import read_bounded
-from instance_hygiene.summarise import StreamText, summarise_failure
+from instance_hygiene.digest.logs import read_bounded
+from instance_hygiene.explain.summarise import StreamText, summarise_failure
 
 
 @dataclass(frozen=True)

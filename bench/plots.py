@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench import coldstart
-from bench.run import Results
+from bench.results import Results
 from bench.stack import FUNCTION_MEMORY_MB, FUNCTION_TIMEOUT_SECONDS
 from bench.targets import IMPORT_RATIO_TARGET, modelled
 

@@ -10,7 +10,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from bench.run import Results
+from bench.results import Results
 
 
 def dump(results: Results, path: Path) -> None:

@@ -32,9 +32,10 @@ from bench.aws_model import (
     modelled_seconds,
 )
 from bench.measure import invoke, product
-from bench.stack import BUCKET, FUNCTION_TIMEOUT_SECONDS, Stack, load_function
-from instance_hygiene.logs import HEAD_BYTES, TAIL_BYTES
-from instance_hygiene.summarise import summarise_failure
+from bench.stack import BUCKET, FUNCTION_TIMEOUT_SECONDS, Stack
+from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
+from instance_hygiene.explain.summarise import summarise_failure
+from local.lambda_env import load_handler_module
 
 BUDGET = HEAD_BYTES + TAIL_BYTES
 TARGET = 10_000
@@ -251,7 +252,7 @@ def _measure_point(
 def measure(quick: bool, say: Callable[..., None]) -> AtScale:
     result = AtScale(target=TARGET, quick=quick)
     with emulator.in_process() as stack:
-        app = load_function("command_failed")
+        app = load_handler_module("command_failed")
         fleet = scenarios.Fleet(stack)
         invoke(product(app, scenarios.seed_fleet(stack, fleet, 2, 1.0).event), stack)  # warm
         if quick:

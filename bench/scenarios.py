@@ -1,6 +1,6 @@
 """The failed commands the bench measures: one huge log, or a fleet with a realistic failure mix.
 
-Both are played with `local.simulator.play_command` (the command, each instance's result in the
+Both are played with `local.fleet_sim.play_command` (the command, each instance's result in the
 SSM stand-in, the EventBridge event). The output objects are then written in the agent's key
 layout straight into moto (`bench.emulator.put_bytes` / `put_large`), which is what makes a
 5,000-instance fleet or a 1 GiB log cheap to set up.
@@ -20,7 +20,7 @@ from moto.ec2.models import ec2_backends
 
 from bench.emulator import put_bytes, put_large
 from bench.stack import ACCOUNT, BUCKET, REGION, Stack
-from local.simulator import Outcome, PlayedCommand, Step, command_event, play_command, skipped
+from local.fleet_sim import InstanceResult, PlayedCommand, Step, command_event, play_command, skipped
 from local.standin import ssm as standin
 
 LOGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "logs"
@@ -339,7 +339,7 @@ def seed_fleet(
     failing = {ids[i]: kinds[n % len(kinds)] for n, i in enumerate(failing_indices(count, fraction))}
     chosen = {iid: failing.get(iid, SUCCESS) for iid in ids}
     outcomes = {
-        iid: Outcome(kind.status, kind.status, kind.steps(), logs_reach_s3=False)
+        iid: InstanceResult(kind.status, kind.status, kind.steps(), logs_reach_s3=False)
         for iid, kind in chosen.items()
     }
     played = play_command(
@@ -379,7 +379,7 @@ def seed_big_log(stack: Stack, fleet: Fleet, size: int) -> Seeded:
         s3=stack.s3,
         region=REGION,
         document_name=DOCUMENT,
-        outcomes={instance_id: Outcome("Failed", "Failed", kind.steps(), logs_reach_s3=False)},
+        outcomes={instance_id: InstanceResult("Failed", "Failed", kind.steps(), logs_reach_s3=False)},
         bucket=BUCKET,
         prefix=PREFIX,
         comment=COMMENT,

@@ -1,45 +1,45 @@
-"""The stack's runtime resources, and the real handler loaded as Lambda loads it.
+"""The stack the bench runs the real handler against, through the off-AWS harness of local/.
 
-`create_stack()` makes the bucket, idempotency table and topic the function uses, through
-whatever boto3 points at (moto in-process, or a stand-in server). Nothing here imports moto, so
-a handler process measured on its own (`bench.server_mode`) carries only the function's weight.
+`create_stack()` makes the bucket, idempotency table and topic the function uses (local.stack),
+through whatever boto3 points at (moto in-process, or a stand-in server); the function's
+environment, its context and its module come from local.lambda_env (template.yaml's). Nothing
+here imports moto, so a handler process measured on its own (`bench.server_mode`) carries only
+the function's weight.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 
-from local.runtime import create_runtime
+from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, LambdaContext, function_spec
+from local.stack import Stack as Resources
+from local.stack import create_stack as create_resources
+from local.template import Deployment
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-2"
 ACCOUNT = "123456789012"
 BUCKET = "instance-hygiene-logbucket-bench"
 TABLE = "idempotency"
-FUNCTION_TIMEOUT_SECONDS = 300.0
-FUNCTION_MEMORY_MB = 512
+TOPIC = "hygiene-notifications"
+RESOURCES = Resources(
+    region=REGION, bucket=BUCKET, table=TABLE, topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}"
+)
+"""What create_stack makes (moto's topic ARN is the account's and region's)."""
+FUNCTION_TIMEOUT_SECONDS = float(function_spec(COMMAND_FUNCTION).timeout_seconds)
+FUNCTION_MEMORY_MB = function_spec(COMMAND_FUNCTION).memory_mb
 
-PRODUCT_ENV = {
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    # Not in Lambda: X-Ray is off here (the template turns Tracing on; see docs/benchmarks.md).
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "instance-hygiene",
-    "POWERTOOLS_METRICS_NAMESPACE": "InstanceHygiene",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-    "IDEMPOTENCY_TABLE": TABLE,
-    "REPORT_BUCKET": BUCKET,
-    "REPORT_PREFIX": "reports/",
-}
+# The command function's environment from template.yaml, off AWS (X-Ray is off here, the template
+# turns Tracing on; see docs/benchmarks.md), with the bench's fake credentials.
+PRODUCT_ENV = RESOURCES.function_environment(
+    COMMAND_FUNCTION,
+    extra=OFF_AWS | {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"},
+)
 
 
 @dataclass
@@ -54,10 +54,10 @@ class Stack:
 
 def create_stack() -> Stack:
     """Bucket, idempotency table and topic, as `sam deploy` makes them (clients from the env)."""
-    runtime = create_runtime(
-        boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic="hygiene-notifications", queue=None
+    resources = create_resources(
+        boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC, queue=None
     )
-    return connect_stack(runtime.topic_arn)
+    return connect_stack(resources.topic_arn)
 
 
 def connect_stack(topic_arn: str) -> Stack:
@@ -86,33 +86,13 @@ def forget_idempotency(stack: Stack) -> None:
             stack.dynamodb.delete_item(TableName=TABLE, Key={"id": item["id"]})
 
 
-# --- the function --------------------------------------------------------------------------------
-
-
-def load_function(name: str) -> ModuleType:
-    """functions/<name>/app.py imported by path, as the Lambda runtime does."""
-    path = ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"bench_functions_{name}_app", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class LambdaContext:
-    """What the handler reads from Lambda's context; the clock runs from construction."""
-
-    function_name = "CommandFailedFunction"
-    function_version = "$LATEST"
-    memory_limit_in_mb = FUNCTION_MEMORY_MB
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:CommandFailedFunction"
-    aws_request_id = "c0ffee00-0000-4000-8000-00000000bench"
-    log_group_name = "/aws/lambda/CommandFailedFunction"
-    log_stream_name = "2026/11/26/[$LATEST]bench"
-
-    def __init__(self, timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS) -> None:
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+def lambda_context(timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS) -> LambdaContext:
+    """The command function's context; its clock runs from construction."""
+    return LambdaContext.of(
+        COMMAND_FUNCTION,
+        Deployment(region=REGION, account=ACCOUNT),
+        function_name=COMMAND_FUNCTION,
+        timeout_seconds=timeout_seconds,
+        aws_request_id="c0ffee00-0000-4000-8000-00000000bench",
+        log_stream_name="2026/11/26/[$LATEST]bench",
+    )

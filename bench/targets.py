@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from bench import coldstart
 from bench.aws_model import Usage, cost_lines, modelled_seconds
-from bench.run import FleetPoint, LogPoint, Results, Sample
+from bench.results import FleetPoint, LogPoint, Results, Sample
 from bench.stack import FUNCTION_TIMEOUT_SECONDS
-from instance_hygiene.idempotency import RENEW_EVERY_SECONDS
-from instance_hygiene.logs import HEAD_BYTES, TAIL_BYTES
-from instance_hygiene.report import LOG_READ_WORKERS
+from instance_hygiene.aws.idempotency import RENEW_EVERY_SECONDS
+from instance_hygiene.digest.collect import LOG_READ_WORKERS
+from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
 
 BUDGET = HEAD_BYTES + TAIL_BYTES
 SNS_LIMIT = 262_144

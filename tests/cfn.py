@@ -13,21 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
 from samtranslator.translator.transform import transform
+
+from local.template import raw_template
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-
-
-@cache
-def _raw() -> dict[str, Any]:
-    return json.loads(json.dumps(load_cfn_yaml(str(TEMPLATE))))
-
-
-def raw_template() -> dict[str, Any]:
-    """template.yaml with intrinsic tags as their long form ({"Ref": ...}, {"Fn::If": ...})."""
-    return copy.deepcopy(_raw())
 
 
 @cache

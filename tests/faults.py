@@ -36,7 +36,8 @@ from botocore.exceptions import EndpointConnectionError
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
-from instance_hygiene.notify import Clients
+from instance_hygiene.aws import clients as aws_clients
+from local.lambda_env import LambdaContext
 
 REQUEST_ID = "4f2b0d3c-9a1e-4c5b-8d7f-0e6a5b4c3d2e"
 
@@ -274,7 +275,7 @@ class Faults:
         self.faults.clear()
 
     def _send(self, event_name: str, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
-        _, service, operation = event_name.split(".")  # before-send.<service id>.<Operation>
+        _event, service, operation = event_name.split(".")  # before-send.<service id>.<Operation>
         with self._lock:
             self.calls[(service, operation)] += 1
             fault = next((f for f in self.faults if f.takes(service, operation, request)), None)
@@ -298,40 +299,32 @@ _PROTOCOLS = {"s3": "rest-xml", "ssm": "json", "ec2": "ec2", "sns": "query", "dy
 # ---------------------------------------------------------------------------------------- handler
 
 
-class Deadline:
+def deadline(clock: RetryClock, seconds: float, work_per_check: float = 0.0) -> LambdaContext:
     """A Lambda context whose remaining time runs on the retry clock: virtual time spent in
     backoff or in emulated latency brings the deadline closer, as it would in Lambda.
 
     `work_per_check` models computing between two looks at the clock (summarising a log, say):
-    each look costs that much virtual time.
+    each look after the first costs that much virtual time.
     """
+    looked = False
 
-    function_name = "hygiene-test"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:eu-west-2:123456789012:function:hygiene-test"
-    aws_request_id = "c0ffee00-0000-4000-8000-000000000002"
-    log_stream_name = "2026/11/26/[$LATEST]0123456789abcdef"
+    def now() -> float:
+        nonlocal looked
+        moment = clock.now()
+        if looked:
+            clock.spend(work_per_check)
+        looked = True
+        return moment
 
-    def __init__(self, clock: RetryClock, seconds: float, work_per_check: float = 0.0) -> None:
-        self._clock = clock
-        self._ends = clock.now() + seconds
-        self._work = work_per_check
-
-    def get_remaining_time_in_millis(self) -> int:
-        remaining = max(int((self._ends - self._clock.now()) * 1000), 0)
-        self._clock.spend(self._work)
-        return remaining
+    return LambdaContext(timeout_seconds=seconds, clock=now)
 
 
 def wire(monkeypatch: pytest.MonkeyPatch, app: ModuleType, faults: Faults) -> dict[str, Any]:
-    """Hand the function's `_clients()` and `_dynamodb()` clients built with its own botocore
-    Config (`app.RETRIES`) whose calls go through `faults`."""
+    """Hand the functions clients built with their own botocore Config (`clients.RETRIES`) whose
+    calls go through `faults`: the factories of instance_hygiene.aws.clients, which both handlers
+    (`app` is either) call, are replaced for the test."""
     services = ("ssm", "s3", "ec2", "sns", "dynamodb")
-    clients: dict[str, Any] = {name: faults.client(name, app.RETRIES) for name in services}
-    if app.__name__.endswith("command_failed_app"):
-        built: Any = Clients(ssm=clients["ssm"], s3=clients["s3"], ec2=clients["ec2"], sns=clients["sns"])
-    else:
-        built = (clients["ssm"], clients["sns"])
-    monkeypatch.setattr(app, "_clients", lambda *_: built)
-    monkeypatch.setattr(app, "_dynamodb", lambda: clients["dynamodb"])
-    return clients
+    built: dict[str, Any] = {name: faults.client(name, aws_clients.RETRIES) for name in services}
+    for name, client in built.items():
+        monkeypatch.setattr(aws_clients, name, lambda *_region, _client=client: _client)
+    return built

@@ -5,55 +5,31 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 
+from instance_hygiene.aws import clients
+from instance_hygiene.aws.idempotency import NOT_RECORDED, once
 from instance_hygiene.events import parse_command_event
-from instance_hygiene.idempotency import NOT_RECORDED, once
-from instance_hygiene.log_redaction import redact_log_records
-from instance_hygiene.notify import Clients, decide_command, notify_command
+from instance_hygiene.notify.command import decide_command, notify_command
+from instance_hygiene.secrets.log_redaction import redact_log_records
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from instance_hygiene.extra_rules import ExtraRules, RuleSource
+    from instance_hygiene.explain.extra_rules import ExtraRules, RuleSource
 
 logger = Logger()
 # Log lines quote commands, keys and reasons: redacted like the message itself.
 redact_log_records(logger)
 metrics = Metrics()
 
-# Throttling and 5xx are retried with backoff (adaptive: the client also slows itself down);
-# bounded timeouts keep one hung connection from eating the time the digest needs.
-RETRIES = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
-    max_pool_connections=32,
-    connect_timeout=5,
-    read_timeout=20,
-)
-
-
-@cache
-def _clients(region: str | None = None) -> Clients:
-    """Clients per event region: the command and its instances are read where they ran (an event
-    routed from another region's bus names that region); the topic is this function's own."""
-    return Clients(
-        ssm=boto3.client("ssm", region_name=region, config=RETRIES),
-        s3=boto3.client("s3", config=RETRIES),
-        ec2=boto3.client("ec2", region_name=region, config=RETRIES),
-        sns=boto3.client("sns", config=RETRIES),
-    )
-
 
 @cache
 def _rule_source(parameter: str) -> RuleSource:
     """The operator's extra rules, re-read at most every few minutes per container (imported
     here: a stack without extra rules never loads the catalogue's parser at cold start)."""
-    from instance_hygiene.extra_rules import RuleSource  # noqa: PLC0415
+    from instance_hygiene.explain.extra_rules import RuleSource  # noqa: PLC0415
 
     return RuleSource(parameter)
 
@@ -62,13 +38,7 @@ def _extra_rules(settings: NotifierSettings) -> ExtraRules | None:
     """Read in this function's own region (where the stack put the parameter)."""
     if settings.extra_rules_parameter is None:
         return None
-    return _rule_source(settings.extra_rules_parameter).load(_clients().ssm)
-
-
-@cache
-def _dynamodb() -> DynamoDBClient:
-    """The idempotency store's client: built once per container, with the same retries."""
-    return boto3.client("dynamodb", config=RETRIES)
+    return _rule_source(settings.extra_rules_parameter).load(clients.ssm())
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
@@ -77,7 +47,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_command_event(event)
     # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.
-    decision = decide_command(parsed, ssm=_clients(parsed.region).ssm)
+    decision = decide_command(parsed, ssm=clients.ssm(parsed.region))
     if not decision.verdict.notify:
         # Counted, so that "checked and nothing to tell" is visible next to Notifications.
         metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
@@ -85,12 +55,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 
     # One message per (command, status): a redelivered event returns the first outcome.
-    @once(settings, context, dynamodb=_dynamodb())
+    @once(settings, context, dynamodb=clients.dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_command(
             parsed,
             decision=decision,
-            clients=_clients(parsed.region),
+            clients=clients.command_clients(parsed.region),
             settings=settings,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
             rules=_extra_rules(settings),

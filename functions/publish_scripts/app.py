@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from instance_hygiene import custom_resource
-from instance_hygiene.scripts_publisher import (
+from instance_hygiene.aws.clients import deploy_s3
+from instance_hygiene.deploy import custom_resource
+from instance_hygiene.deploy.scripts_publisher import (
     Action,
     effective_hashes,
     overlapping_prefixes,
@@ -28,13 +28,13 @@ DECLARED_PROPERTIES = {"Linux": "LinuxScriptSha256", "Windows": "WindowsScriptSh
 """Resource property -> platform: the operator's declared hash, empty for our packaged script."""
 
 
-def _publish(request: custom_resource.Request) -> custom_resource.Outcome:
+def _publish(request: custom_resource.Request) -> custom_resource.ResourceOutcome:
     bucket = str(request.properties["Bucket"])
     prefix = str(request.properties["Prefix"])
     physical_id = f"s3://{bucket}/{prefix}"
     if request.request_type == "Delete":
         # The bucket is retained with the stack's logs; the scripts stay beside them.
-        return custom_resource.Outcome(physical_resource_id=physical_id)
+        return custom_resource.ResourceOutcome(physical_resource_id=physical_id)
     nested = overlapping_prefixes(prefix, [str(p) for p in request.properties.get("OtherPrefixes", [])])
     if nested:
         raise ValueError(
@@ -45,13 +45,13 @@ def _publish(request: custom_resource.Request) -> custom_resource.Outcome:
         platform: str(request.properties.get(name, "")) for platform, name in DECLARED_PROPERTIES.items()
     }
     decisions = publish_scripts(
-        boto3.client("s3"), bucket=bucket, prefix=prefix, folder=SCRIPTS_DIR, declared=declared
+        deploy_s3(), bucket=bucket, prefix=prefix, folder=SCRIPTS_DIR, declared=declared
     )
     replaced = [d.key for d in decisions if d.action is Action.REPLACED_UNKNOWN_CONTENT]
     if replaced:
         logger.warning("replaced unknown content with the packaged scripts", extra={"keys": replaced})
     actions = {f"{d.script.platform}Action": d.action.value for d in decisions}
-    return custom_resource.Outcome(
+    return custom_resource.ResourceOutcome(
         physical_resource_id=physical_id, data={**effective_hashes(decisions), **actions}
     )
 

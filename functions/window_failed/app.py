@@ -3,43 +3,23 @@ did not succeed, or succeeded without running on every target (or NOTIFY_ON_SUCC
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 
+from instance_hygiene.aws import clients
+from instance_hygiene.aws.idempotency import NOT_RECORDED, once
 from instance_hygiene.events import parse_window_event
-from instance_hygiene.idempotency import NOT_RECORDED, once
-from instance_hygiene.log_redaction import redact_log_records
-from instance_hygiene.notify import decide_window, notify_window
+from instance_hygiene.notify.window import decide_window, notify_window
+from instance_hygiene.secrets.log_redaction import redact_log_records
 from instance_hygiene.settings import NotifierSettings
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_sns import SNSClient
-    from mypy_boto3_ssm import SSMClient
 
 logger = Logger()
 # Log lines quote commands, keys and reasons: redacted like the message itself.
 redact_log_records(logger)
 metrics = Metrics()
-
-RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
-
-
-@cache
-def _clients() -> tuple[SSMClient, SNSClient]:
-    return boto3.client("ssm", config=RETRIES), boto3.client("sns", config=RETRIES)
-
-
-@cache
-def _dynamodb() -> DynamoDBClient:
-    """The idempotency store's client: built once per container, with the same retries."""
-    return boto3.client("dynamodb", config=RETRIES)
 
 
 @logger.inject_lambda_context(correlation_id_path="id")
@@ -47,21 +27,22 @@ def _dynamodb() -> DynamoDBClient:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_window_event(event)
-    ssm, sns = _clients()
     # FAILED, TIMED_OUT, CANCELLED, SKIPPED_OVERLAPPING are told; a SUCCESS is checked for tasks
     # that never ran or ran on no instance; a status not known is decided on the API's.
-    decision = decide_window(parsed, ssm=ssm, settings=settings)
+    decision = decide_window(parsed, ssm=clients.ssm(), settings=settings)
     if not decision.verdict.notify:
         # Counted, so that "checked and nothing to tell" is visible next to Notifications.
         metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
         logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})
         return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 
-    @once(settings, context, dynamodb=_dynamodb())
+    @once(settings, context, dynamodb=clients.dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
-        outcome = notify_window(parsed, decision=decision, ssm=ssm, sns=sns, settings=settings)
+        outcome = notify_window(
+            parsed, decision=decision, ssm=clients.ssm(), sns=clients.sns(), settings=settings
+        )
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
-        return outcome
+        return outcome.as_dict()
 
     result = notify_once(
         key={"window_execution_id": parsed.detail.window_execution_id, "status": parsed.detail.status}

@@ -31,6 +31,7 @@ WINDOW_EXECUTION_STATUSES = frozenset(
         "SKIPPED_OVERLAPPING",
     }
 )
+TERMINAL_WINDOW_STATUSES = frozenset({"SUCCESS", "FAILED", "TIMED_OUT", "CANCELLED", "SKIPPED_OVERLAPPING"})
 WINDOW_TASK_TYPES = frozenset({"RUN_COMMAND", "AUTOMATION", "STEP_FUNCTIONS", "LAMBDA"})
 PLATFORM_TYPES = frozenset({"Windows", "Linux", "MacOS"})
 PING_STATUSES = frozenset({"Online", "ConnectionLost", "Inactive"})

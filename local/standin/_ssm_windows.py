@@ -16,9 +16,9 @@ from typing import Any
 from moto.moto_api._internal import mock_random
 from moto.ssm.models import Command, SimpleSystemManagerBackend
 
-from local.standin import _ssm_operations as operations
-from local.standin._ssm_operations import known_command as _command
+from local.standin._ssm_command_operations import known_command as _command
 from local.standin._ssm_state import (
+    TERMINAL_WINDOW_STATUSES,
     WINDOW_EXECUTION_STATUSES,
     WINDOW_TASK_TYPES,
     WindowExecution,
@@ -49,7 +49,7 @@ def _times(
     return start, end
 
 
-_TERMINAL_WINDOW = operations.TERMINAL_WINDOW_STATUSES
+_TERMINAL_WINDOW = TERMINAL_WINDOW_STATUSES
 
 
 def _start_of(record: WindowExecution | WindowTask | WindowTaskInvocation | None) -> datetime | None:

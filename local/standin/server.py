@@ -1,6 +1,6 @@
 """The offline AWS stand-in as a server: moto's HTTP server with our extensions, in this process.
 
-Everything that plays AWS's part (local.simulator, the seeding of sample events) must run in the
+Everything that plays AWS's part (local.fleet_sim, the seeding of sample events) must run in the
 same process, because our SSM extensions and their records live in this process's moto.
 Clients anywhere (boto3 in this process, a Lambda container) reach it through AWS_ENDPOINT_URL.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
-from local.standin import ssm as standin
+from local import standin
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "standin", "AWS_SECRET_ACCESS_KEY": "standin"}
 

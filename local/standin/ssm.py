@@ -34,8 +34,10 @@ from moto.ec2.models import ec2_backends
 from moto.ssm.models import SimpleSystemManagerBackend, ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from local.standin import _ssm_operations as operations
-from local.standin._ssm_operations import known_command as _command
+from local.standin import _ssm_command_operations as commands
+from local.standin import _ssm_instance_operations as instances
+from local.standin import _ssm_window_operations as windows
+from local.standin._ssm_command_operations import known_command as _command
 from local.standin._ssm_state import (
     COMMAND_INVOCATION_STATUSES,
     INCOMPLETE_STATUSES,
@@ -59,6 +61,7 @@ from local.standin._ssm_windows import (
     record_window_task,
     record_window_task_invocation,
 )
+from local.standin._ssm_wire import Body, to_wire
 
 __all__ = [
     "PLUGIN_OUTPUT_LIMIT",
@@ -78,9 +81,22 @@ __all__ = [
     "uninstall",
 ]
 
-PLUGIN_OUTPUT_LIMIT = operations.PLUGIN_OUTPUT_LIMIT
-truncate_plugin_output = operations.truncate_plugin_output
-plugin_output_key = operations.plugin_output_key
+PLUGIN_OUTPUT_LIMIT = commands.PLUGIN_OUTPUT_LIMIT
+truncate_plugin_output = commands.truncate_plugin_output
+plugin_output_key = commands.plugin_output_key
+
+# Operation name -> body builder, for the operations moto 5.2 does not implement.
+NEW_OPERATIONS: dict[str, Callable[[SimpleSystemManagerBackend, Mapping[str, Any]], Body]] = {
+    "list_command_invocations": commands.list_command_invocations_body,
+    "describe_instance_information": instances.describe_instance_information_body,
+    "describe_maintenance_window_executions": windows.describe_maintenance_window_executions_body,
+    "get_maintenance_window_execution": windows.get_maintenance_window_execution_body,
+    "describe_maintenance_window_execution_tasks": windows.describe_maintenance_window_execution_tasks_body,
+    "get_maintenance_window_execution_task": windows.get_maintenance_window_execution_task_body,
+    "describe_maintenance_window_execution_task_invocations": (
+        windows.describe_maintenance_window_execution_task_invocations_body
+    ),
+}
 
 _MANAGED_INSTANCE_ID = re.compile(r"^mi-\w{17}$")
 _INSTALL_LOCK = threading.Lock()
@@ -105,7 +121,7 @@ def _operation(
         backend = self.ssm_backend
         with state_of(backend).lock:  # a simulator may record from another thread
             body = build(backend, _params(self))
-        return operations.to_wire(body)
+        return to_wire(body)
 
     respond.__name__ = build.__name__.removesuffix("_body")
     return respond
@@ -128,33 +144,33 @@ def _send_command(self: SimpleSystemManagerResponse) -> ActionResult:
         params = {**params, "Targets": [], "InstanceIds": [*(params.get("InstanceIds") or []), *listed]}
         self.body = json.dumps(params)
     sent = cast(Mapping[str, Any], _original("send_command")(self).result)
-    command = operations.command_by_id(self.ssm_backend, str(sent["Command"]["CommandId"]))
+    command = commands.command_by_id(self.ssm_backend, str(sent["Command"]["CommandId"]))
     state = state_of(self.ssm_backend)
-    operations.adopt_sent_command(state, command, params)
+    commands.adopt_sent_command(state, command, params)
     if by_instance_ids:
         command.targets = targets
-    return ActionResult({"Command": operations.sent_command_body(state, command)})
+    return ActionResult({"Command": commands.sent_command_body(state, command)})
 
 
 def _list_commands(self: SimpleSystemManagerResponse) -> str:
     backend = self.ssm_backend
     with state_of(backend).lock:
-        body = operations.list_commands_body(backend, _params(self))
-    return operations.to_wire(body)
+        body = commands.list_commands_body(backend, _params(self))
+    return to_wire(body)
 
 
 def _get_command_invocation(self: SimpleSystemManagerResponse) -> Any:
     backend = self.ssm_backend
     with state_of(backend).lock:
-        body = operations.get_command_invocation_body(backend, _params(self))
+        body = commands.get_command_invocation_body(backend, _params(self))
     if body is None:
         return _original("get_command_invocation")(self)
-    return operations.to_wire(body)
+    return to_wire(body)
 
 
 def _methods() -> dict[str, Callable[..., Any]]:
     methods: dict[str, Callable[..., Any]] = {
-        name: _operation(build) for name, build in operations.NEW_OPERATIONS.items()
+        name: _operation(build) for name, build in NEW_OPERATIONS.items()
     }
     methods.update(
         send_command=_send_command,
@@ -264,7 +280,7 @@ def register_managed_instance(
     platform_version: str = "22.04",
     ip_address: str = "192.168.1.10",
     computer_name: str | None = None,
-    agent_version: str = operations.DEFAULT_AGENT_VERSION,
+    agent_version: str = instances.DEFAULT_AGENT_VERSION,
     ping_status: str = "Online",
     iam_role: str = "SSMServiceRole",
     activation_id: str | None = None,

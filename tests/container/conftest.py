@@ -22,7 +22,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local.runtime import create_runtime
+from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, WINDOW_FUNCTION
+from local.stack import Stack as Resources
+from local.stack import create_stack, received
 from local.standin.server import FAKE_CREDENTIALS, Endpoint, free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,9 +159,21 @@ class Stack:
     """What the functions use at run time in the stand-in, plus a queue subscribed to the topic."""
 
     endpoint: Endpoint
-    topic_arn: str
-    queue_url: str
+    resources: Resources | None = None
     clients: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def topic_arn(self) -> str:
+        return self._resources().topic_arn
+
+    @property
+    def queue_url(self) -> str:
+        return str(self._resources().queue_url)
+
+    def _resources(self) -> Resources:
+        if self.resources is None:
+            raise RuntimeError("the stack's resources are not created yet")
+        return self.resources
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
@@ -174,34 +188,21 @@ class Stack:
 
     def received(self) -> list[dict[str, Any]]:
         """Every notification on the subscribed queue (SNS envelopes), removed from the queue."""
-        sqs, messages = self.client("sqs"), []
-        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in batch:
-                messages.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return messages
+        return received(self.client("sqs"), self.queue_url)
 
-    def function_environment(self) -> dict[str, str]:
-        return {
-            "AWS_ENDPOINT_URL": f"http://{CONTAINER_HOST}:{self.endpoint.port}",
-            "TOPIC_ARN": self.topic_arn,
-            "IDEMPOTENCY_TABLE": TABLE,
-            "REPORT_BUCKET": BUCKET,
-            "REPORT_PREFIX": "reports/",
-            "NOTIFY_ON_SUCCESS": "false",
-            "AWS_DEFAULT_REGION": REGION,
-            "POWERTOOLS_TRACE_DISABLED": "true",
-        }
+    def function_environment(self, function: str) -> dict[str, str]:
+        """The function's environment from template.yaml, pointed at the stand-in as a container
+        reaches it (what `sam local invoke --env-vars` overrides)."""
+        return self._resources().function_environment(
+            function, endpoint_url=f"http://{CONTAINER_HOST}:{self.endpoint.port}", extra=OFF_AWS
+        )
 
 
 @pytest.fixture(scope="module")
 def stack(standin: Endpoint) -> Stack:
     """What `sam deploy` creates that the functions call: bucket, idempotency table, topic."""
-    stack = Stack(endpoint=standin, topic_arn="", queue_url="")
-    runtime = create_runtime(stack.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
-    stack.topic_arn, stack.queue_url = runtime.topic_arn, str(runtime.queue_url)
+    stack = Stack(endpoint=standin)
+    stack.resources = create_stack(stack.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
     return stack
 
 
@@ -255,8 +256,6 @@ class SamLocal:
 def sam_local(built_template: Path, stack: Stack, workdir: Path) -> SamLocal:
     """`sam local invoke` on the built template, each function pointed at the stand-in."""
     env_vars = workdir / "env.json"
-    environment = stack.function_environment()
-    env_vars.write_text(
-        json.dumps({"CommandFailedFunction": environment, "WindowFailedFunction": environment}, indent=2)
-    )
+    functions = (COMMAND_FUNCTION, WINDOW_FUNCTION)
+    env_vars.write_text(json.dumps({f: stack.function_environment(f) for f in functions}, indent=2))
     return SamLocal(template=built_template, env_vars=env_vars, env=sam_environment(stack.endpoint, workdir))

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from local.simulator import (
-    Outcome,
+from local.fleet_sim import (
+    InstanceResult,
     PlayedCommand,
     Step,
     TaskRun,
@@ -25,7 +25,7 @@ from local.simulator import (
     play_window_execution,
     skipped,
 )
-from tests.cfn import raw_template
+from local.template import raw_template
 from tests.container.conftest import BUCKET, EVENTS, REGION, ROOT, SamLocal, Stack
 
 pytestmark = pytest.mark.container
@@ -94,28 +94,30 @@ def healthcheck_steps(status: str, code: int, stdout: str, stderr: str = "") -> 
     )
 
 
-def outcomes_for(status: str, document: str) -> list[Outcome]:
+def outcomes_for(status: str, document: str) -> list[InstanceResult]:
     """How the three instances of a sample command ended, given the status the event reports."""
     if document == "AWS-RunPatchBaseline":
-        ok = Outcome(
+        ok = InstanceResult(
             "Success", "Success", patch_steps("Success", 0, log("linux_install_success_with_summary.stdout"))
         )
         if status == "Failed":
-            failed = Outcome("Failed", "Failed", patch_steps("Failed", 1, log("linux_yum_lock.stdout")))
+            failed = InstanceResult(
+                "Failed", "Failed", patch_steps("Failed", 1, log("linux_yum_lock.stdout"))
+            )
             return [failed, failed, ok]
         if status == "TimedOut":
-            return [Outcome("TimedOut", "Delivery Timed Out"), ok, ok]
+            return [InstanceResult("TimedOut", "Delivery Timed Out"), ok, ok]
     else:
-        ok = Outcome(
+        ok = InstanceResult(
             "Success", "Success", healthcheck_steps("Success", 0, "HEALTHCHECK PASS 6 of 6 checks\n")
         )
         if status == "Failed":
             steps = healthcheck_steps(
                 "Failed", 1, log("healthcheck_fail.stdout"), log("healthcheck_fail.stderr")
             )
-            return [Outcome("Failed", "Failed", steps), ok, ok]
+            return [InstanceResult("Failed", "Failed", steps), ok, ok]
     if status == "Cancelled":
-        return [Outcome("Cancelled", "Cancelled")] * 3
+        return [InstanceResult("Cancelled", "Cancelled")] * 3
     if status == "Success":
         return [ok] * 3
     raise AssertionError(f"no sample outcome for a {status} {document} command")

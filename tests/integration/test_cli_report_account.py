@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from instance_hygiene.cli import main
-from local.simulator import Outcome, Step, play_command
-from tests.integration.conftest import BUCKET, REGION, Stack
+from hygiene_cli.main import main
+from local.fleet_sim import InstanceResult, Step, play_command
+from tests.support.stack import BUCKET, REGION, Stack
 
 
 def test_report_from_the_account_reads_s3_and_names_instances(
@@ -21,13 +21,13 @@ def test_report_from_the_account_reads_s3_and_names_instances(
         region=REGION,
         document_name="AWS-RunPatchBaseline",
         outcomes={
-            ids[0]: Outcome(
+            ids[0]: InstanceResult(
                 "Failed", "Failed", (Step("PatchLinux", "aws:runShellScript", "Failed", 156, "x\n"),)
             ),
-            ids[1]: Outcome(
+            ids[1]: InstanceResult(
                 "Failed", "Failed", (Step("PatchLinux", "aws:runShellScript", "Failed", 156, "y\n"),)
             ),
-            ids[2]: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
+            ids[2]: InstanceResult("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
         },
         bucket=BUCKET,
     )

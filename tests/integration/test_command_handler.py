@@ -11,11 +11,12 @@ import boto3
 import jsonschema
 import pytest
 
+from instance_hygiene.aws.fleet import CommandNotFound
+from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
 from instance_hygiene.events import InvalidEvent
-from instance_hygiene.fleet import CommandNotFound
-from instance_hygiene.logs import HEAD_BYTES, TAIL_BYTES
-from local.simulator import Outcome, PlayedCommand, Step, command_event, play_command, skipped
-from tests.integration.conftest import BUCKET, EVENTS, REGION, FakeContext, Stack, load_event
+from local.fleet_sim import InstanceResult, PlayedCommand, Step, command_event, play_command, skipped
+from tests.support.events import EVENTS, load_event
+from tests.support.stack import BUCKET, REGION, Stack, lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "tests" / "fixtures" / "logs"
@@ -43,20 +44,20 @@ def windows_patch(status: str, code: int, stdout: str, stderr: str = "") -> tupl
     )
 
 
-def night(stack: Stack) -> dict[str, Outcome]:
+def night(stack: Stack) -> dict[str, InstanceResult]:
     """A patch run on 7 instances: 2 yum locks, a Windows Update failure, a silent log, a timeout."""
     web = stack.instances(4, name="web")
     (win,) = stack.instances(1, windows=True, name="win")
     db, app = stack.instances(2, name="db")
-    failed_yum = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    failed_yum = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
     return {
         web[0]: failed_yum,
         web[1]: failed_yum,
-        web[2]: Outcome(
+        web[2]: InstanceResult(
             "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
         ),
-        web[3]: Outcome("TimedOut", "Delivery Timed Out"),
-        win: Outcome(
+        web[3]: InstanceResult("TimedOut", "Delivery Timed Out"),
+        win: InstanceResult(
             "Failed",
             "Failed",
             windows_patch(
@@ -66,23 +67,23 @@ def night(stack: Stack) -> dict[str, Outcome]:
                 log("windows_update_search_failed.stderr"),
             ),
         ),
-        db: Outcome(
+        db: InstanceResult(
             "Failed", "Failed", linux_patch("Failed", 1, log("linux_no_mirrors.stdout")), logs_reach_s3=False
         ),
-        app: Outcome(
+        app: InstanceResult(
             "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
         ),
     }
 
 
-def play(stack: Stack, outcomes: dict[str, Outcome], **options: Any) -> PlayedCommand:
+def play(stack: Stack, outcomes: dict[str, InstanceResult], **options: Any) -> PlayedCommand:
     """Run AWS-RunPatchBaseline (unless told otherwise) on the instances, output to the log bucket."""
     options = {"document_name": "AWS-RunPatchBaseline", "bucket": BUCKET, **options}
     return play_command(ssm=stack.ssm, s3=stack.s3, region=REGION, outcomes=outcomes, **options)
 
 
 def invoke(app: ModuleType, event: dict[str, Any], remaining_ms: int = 300_000) -> dict[str, Any]:
-    return app.handler(event, FakeContext(remaining_ms))  # type: ignore[no-any-return]
+    return app.handler(event, lambda_context(remaining_ms))  # type: ignore[no-any-return]
 
 
 def test_one_notification_explains_every_failure(stack: Stack, command_function: ModuleType) -> None:
@@ -166,7 +167,9 @@ def test_a_huge_log_is_read_as_a_bounded_head_and_tail(stack: Stack, command_fun
         for i in range(80_000)
     )
     stdout = noise + "06/11/2024 03:00:00 root [ERROR]: Patch operation failed: disk full\n"
-    played = play(stack, outcomes={instance: Outcome("Failed", "Failed", linux_patch("Failed", 1, stdout))})
+    played = play(
+        stack, outcomes={instance: InstanceResult("Failed", "Failed", linux_patch("Failed", 1, stdout))}
+    )
 
     invoke(command_function, command_event(played, region=REGION))
 
@@ -182,7 +185,7 @@ def test_many_distinct_failures_are_cut_to_fit_and_the_full_report_is_in_s3(
 ) -> None:
     ids = stack.instances(400)
     outcomes = {
-        instance_id: Outcome(
+        instance_id: InstanceResult(
             "Failed",
             "Failed",
             linux_patch(
@@ -258,7 +261,7 @@ def test_every_sample_command_event_runs_through_the_handler(
     outcomes = dict(
         zip(
             ids,
-            [Outcome(status, status, linux_patch(status, 1, log("linux_yum_lock.stdout")))] * len(ids),
+            [InstanceResult(status, status, linux_patch(status, 1, log("linux_yum_lock.stdout")))] * len(ids),
             strict=True,
         )
     )
@@ -283,9 +286,9 @@ def test_every_sample_command_event_runs_through_the_handler(
     assert result["failed_instances"] == len(ids)
 
 
-def succeeded(stack: Stack, count: int) -> dict[str, Outcome]:
+def succeeded(stack: Stack, count: int) -> dict[str, InstanceResult]:
     return {
-        i: Outcome(
+        i: InstanceResult(
             "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
         )
         for i in stack.instances(count)
@@ -322,7 +325,7 @@ def test_a_success_with_failed_invocations_under_max_errors_is_told_as_incomplet
     # Incomplete): SSM API reference, Command StatusDetails.
     outcomes = succeeded(stack, 8)
     (bad,) = stack.instances(1, name="db")
-    outcomes[bad] = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    outcomes[bad] = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
     played = play(stack, outcomes=outcomes, max_errors="25%")
 
     result = invoke(command_function, command_event(played, region=REGION, status="Success"))
@@ -341,7 +344,7 @@ def test_a_success_with_an_unreachable_instance_is_told(stack: Stack, command_fu
     # being a plain Success (SSM API reference, CommandInvocation StatusDetails).
     outcomes = succeeded(stack, 4)
     (offline,) = stack.instances(1, name="offline")
-    outcomes[offline] = Outcome("TimedOut", "Delivery Timed Out")
+    outcomes[offline] = InstanceResult("TimedOut", "Delivery Timed Out")
     played = play(stack, outcomes=outcomes, max_errors="25%")
 
     invoke(command_function, command_event(played, region=REGION, status="Success"))
@@ -409,7 +412,7 @@ def test_a_schema_1_2_document_finds_its_numbered_step_folder(
         stack,
         document_name="AWS-RunShellScript",
         outcomes={
-            instance: Outcome(
+            instance: InstanceResult(
                 "Failed",
                 "Failed",
                 (Step("aws:runShellScript", "aws:runShellScript", "Failed", 2, "", "boom: no such file\n"),),

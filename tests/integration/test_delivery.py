@@ -20,8 +20,8 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import ClientError
 
-from local.simulator import (
-    Outcome,
+from local.fleet_sim import (
+    InstanceResult,
     TaskRun,
     command_event,
     create_window,
@@ -30,8 +30,8 @@ from local.simulator import (
     window_event,
 )
 from tests.faults import SNS_INTERNAL_ERROR, SNS_KMS_ACCESS_DENIED, Faults, RetryClock, wire
-from tests.integration.conftest import BUCKET, REGION, TABLE, FakeContext, Stack
 from tests.integration.test_command_handler import linux_patch, log
+from tests.support.stack import BUCKET, REGION, TABLE, Stack, lambda_context
 
 Event = dict[str, Any]
 
@@ -56,8 +56,8 @@ def night(stack: Stack) -> dict[str, Event]:
     that timed out; their events, and late ones of states that are not final."""
     window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
     ids = stack.instances(3)
-    yum = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
-    fine = Outcome("Success", "Success", linux_patch("Success", 0, "Patch operation succeeded\n"))
+    yum = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    fine = InstanceResult("Success", "Success", linux_patch("Success", 0, "Patch operation succeeded\n"))
     patch = play_command(
         ssm=stack.ssm,
         s3=stack.s3,
@@ -72,7 +72,9 @@ def night(stack: Stack) -> dict[str, Event]:
         s3=stack.s3,
         region=REGION,
         document_name="AWS-RunShellScript",
-        outcomes={ids[1]: Outcome("TimedOut", "Execution Timed Out", linux_patch("TimedOut", -1, "..."))},
+        outcomes={
+            ids[1]: InstanceResult("TimedOut", "Execution Timed Out", linux_patch("TimedOut", -1, "..."))
+        },
         bucket=BUCKET,
     )
     execution = play_window_execution(
@@ -114,7 +116,7 @@ def function_for(event: Event, command: ModuleType, window: ModuleType) -> Modul
 
 
 def deliver(app: ModuleType, event: Event) -> dict[str, Any]:
-    return app.handler(event, FakeContext())  # type: ignore[no-any-return]
+    return app.handler(event, lambda_context())  # type: ignore[no-any-return]
 
 
 def deliver_at_once(app: ModuleType, event: Event, copies: int) -> list[dict[str, Any] | Exception]:

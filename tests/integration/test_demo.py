@@ -16,13 +16,18 @@ from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
 import pytest
 
-from local import demo
-from tests.cfn import raw_template
+from local.demo import run as demo_run
+from local.demo.__main__ import main
+from local.eventbridge import RULE_EVENT_TYPES, PatternError, check_pattern, matches, template_rules
+from local.lambda_env import COMMAND_FUNCTION, WINDOW_FUNCTION, load_function
+from local.stack import Stack
+from local.template import raw_template
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "digest-schema.json").read_text())
@@ -60,7 +65,7 @@ def play(out: Path, *args: str) -> Run:
     stdout, stderr = io.StringIO(), io.StringIO()
     started = time.perf_counter()
     with redirect_stdout(stdout), redirect_stderr(stderr):
-        code = demo.main([*args, "--out", str(out)])
+        code = main([*args, "--out", str(out)])
     seconds = time.perf_counter() - started
     return Run(
         code=code,
@@ -205,29 +210,75 @@ def test_the_console_shows_each_email_then_points_to_the_other_renderings(showca
     assert re.search(r"Done in \d+\.\d s\.", out)
 
 
-def test_the_rules_the_demo_applies_are_the_templates(showcase: Run) -> None:
+def _intrinsics(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [k for k in node if k == "Ref" or k.startswith("Fn::")] + [
+            name for value in node.values() for name in _intrinsics(value)
+        ]
+    if isinstance(node, list):
+        return [name for value in node for name in _intrinsics(value)]
+    return []
+
+
+def test_the_harness_reads_every_rule_of_the_template() -> None:
     resources = raw_template()["Resources"]
-    command_rule = resources["CommandFailedFunction"]["Properties"]["Events"]["CommandFailed"]["Properties"]
-    window_rule = resources["WindowFailedFunction"]["Properties"]["Events"]["WindowExecution"]["Properties"]
-    stack = demo.Stack("eu-west-2", "b", "t", "q", "i", healthcheck_document="hc-doc")
+    declared = {
+        (logical_id, name)
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for name, event in resource["Properties"].get("Events", {}).items()
+        if event["Type"] in RULE_EVENT_TYPES
+    }
+    stack = Stack("eu-west-2", "b", "t", "arn:t", healthcheck_document="hc-doc")
 
-    rules = {r.function: r.pattern for r in demo.stack_rules(stack, "mw-0123456789abcdef0")}
+    rules = template_rules(stack.deployment(window_id="mw-0123456789abcdef0"))
 
-    def resolve(value: Any) -> Any:  # the defaults: WatchAllCommands and NotifyOnSuccess false
-        if isinstance(value, dict) and "Fn::If" in value:
-            return resolve(value["Fn::If"][2])
-        if value == {"Ref": "HealthcheckDocument"}:
-            return "hc-doc"
-        if value == {"Ref": "MaintenanceWindow"}:
-            return "mw-0123456789abcdef0"
-        if isinstance(value, dict):
-            return {k: resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [resolve(v) for v in value]
-        return value
+    assert {(r.function, r.name) for r in rules} == declared
+    assert len(rules) == len(declared) >= 2
+    for rule in rules:
+        assert _intrinsics(rule.pattern) == [], f"{rule.name}: every value resolved"
+    by_function = {r.function: r.pattern for r in rules}
+    assert by_function[COMMAND_FUNCTION]["detail"]["document-name"] == ["AWS-RunPatchBaseline", "hc-doc"]
+    assert by_function[WINDOW_FUNCTION]["detail"]["window-id"] == ["mw-0123456789abcdef0"]
 
-    assert rules[demo.COMMAND_FUNCTION] == resolve(command_rule["Pattern"])
-    assert rules[demo.WINDOW_FUNCTION] == resolve(window_rule["Pattern"])
+
+def test_watching_all_commands_drops_the_document_filter() -> None:
+    stack = Stack("eu-west-2", "b", "t", "arn:t", healthcheck_document="hc-doc")
+
+    rules = template_rules(stack.deployment(window_id="mw-1", WatchAllCommands="true"))
+
+    command = next(r.pattern for r in rules if r.function == COMMAND_FUNCTION)
+    assert "document-name" not in command["detail"]
+    assert "status" in command["detail"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "event", "expected"),
+    [
+        ({"a": ["x"]}, {"a": "x"}, True),
+        ({"a": ["x"]}, {"a": ["y", "x"]}, True),
+        ({"a": [{"anything-but": ["x"]}]}, {"a": "y"}, True),
+        ({"a": [{"anything-but": ["x"]}]}, {"a": "x"}, False),
+        ({"a": [{"anything-but": ["x"]}]}, {}, False),
+        ({"a": [{"anything-but": {"prefix": "In"}}]}, {"a": "Failed"}, True),
+        ({"a": [{"prefix": "In"}]}, {"a": "InProgress"}, True),
+        ({"a": [{"suffix": "ed"}]}, {"a": "Failed"}, True),
+        ({"a": [{"exists": False}]}, {}, True),
+        ({"a": [{"exists": True}]}, {}, False),
+        ({"a": [{"equals-ignore-case": "failed"}]}, {"a": "FAILED"}, True),
+        ({"a": [{"numeric": [">", 0, "<=", 5]}]}, {"a": 5}, True),
+        ({"a": [{"wildcard": "*Patch*"}]}, {"a": "AWS-RunPatchBaseline"}, True),
+        ({"d": {"a": ["x"]}}, {"d": {"a": "x"}}, True),
+        ({"d": {"a": ["x"]}}, {"d": "x"}, False),
+    ],
+)
+def test_content_filtering(pattern: dict[str, Any], event: dict[str, Any], expected: bool) -> None:
+    assert matches(pattern, event) is expected
+
+
+def test_an_operator_not_modelled_fails_loudly() -> None:
+    with pytest.raises(PatternError, match="not modelled: 'cidr'"):
+        check_pattern({"detail": {"ip": [{"cidr": "10.0.0.0/24"}]}})
 
 
 def test_clean_sends_nothing_and_says_so(tmp_path: Path) -> None:
@@ -271,18 +322,18 @@ def test_a_handler_that_raises_fails_the_demo_with_a_clear_message(
 ) -> None:
     scenario = tmp_path / "tiny.json"
     scenario.write_text(json.dumps(TINY))
-    real = demo.load_handler
+    real = load_function
 
-    def broken(directory: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-        if directory != "command_failed":
-            return real(directory)
+    def broken(function: str) -> Any:
+        if function != COMMAND_FUNCTION:
+            return real(function)
 
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             raise RuntimeError("boom")
 
-        return handler
+        return SimpleNamespace(handler=handler)
 
-    monkeypatch.setattr(demo, "load_handler", broken)
+    monkeypatch.setattr(demo_run, "load_function", broken)
 
     run = play(tmp_path / "out", "--scenario", str(scenario))
 
@@ -398,7 +449,7 @@ def test_an_incomplete_event_is_decided_on_the_api(night: Callable[[str], Run]) 
     (reached,) = {
         d["event"]["id"]: d
         for d in stream
-        if d["function"] == demo.COMMAND_FUNCTION
+        if d["function"] == COMMAND_FUNCTION
         and d["event"]["detail"]["document-name"] == "instance-hygiene-Healthcheck"
     }.values()
     assert reached["event"]["detail"]["status"] == "Incomplete", "beyond the documented seven"

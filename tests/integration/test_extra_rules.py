@@ -8,9 +8,9 @@ from types import ModuleType
 
 import pytest
 
-from local.simulator import Outcome, command_event, play_command
-from tests.integration.conftest import BUCKET, REGION, FakeContext, Stack
+from local.fleet_sim import InstanceResult, command_event, play_command
 from tests.integration.test_command_handler import linux_patch
+from tests.support.stack import BUCKET, REGION, Stack, lambda_context
 
 PARAMETER = "/instance-hygiene/rules"
 LOG = "Loaded plugins: priorities\nvendor-agent: license server lic.example.internal unreachable\n"
@@ -40,9 +40,9 @@ def notify(stack: Stack, app: ModuleType) -> dict:
         region=REGION,
         document_name="AWS-RunPatchBaseline",
         bucket=BUCKET,
-        outcomes={instance: Outcome("Failed", "Failed", linux_patch("Failed", 1, LOG))},
+        outcomes={instance: InstanceResult("Failed", "Failed", linux_patch("Failed", 1, LOG))},
     )
-    app.handler(command_event(played, region=REGION), FakeContext())
+    app.handler(command_event(played, region=REGION), lambda_context())
     (envelope,) = stack.received()
     return json.loads(envelope["Message"])
 

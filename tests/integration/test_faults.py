@@ -30,11 +30,11 @@ from aws_lambda_powertools.utilities.idempotency.persistence import datarecord, 
 from botocore.awsrequest import AWSPreparedRequest
 from botocore.exceptions import ClientError
 
-from instance_hygiene import idempotency
-from instance_hygiene.fleet import CommandNotFound
-from instance_hygiene.render import SNS_LIMIT_BYTES
-from local.simulator import (
-    Outcome,
+from instance_hygiene.aws import idempotency
+from instance_hygiene.aws.fleet import CommandNotFound
+from instance_hygiene.render.command import SNS_LIMIT_BYTES
+from local.fleet_sim import (
+    InstanceResult,
     TaskRun,
     command_event,
     create_window,
@@ -60,14 +60,14 @@ from tests.faults import (
     SSM_ACCESS_DENIED,
     SSM_INVALID_COMMAND_ID,
     SSM_THROTTLED,
-    Deadline,
     Faults,
     RetryClock,
     connection_refused,
+    deadline,
     wire,
 )
-from tests.integration.conftest import BUCKET, REGION, TABLE, FakeContext, Stack
 from tests.integration.test_command_handler import linux_patch, log, night, play
+from tests.support.stack import BUCKET, REGION, TABLE, Stack, lambda_context
 
 MAX_ATTEMPTS = 9
 """The functions' Config says max_attempts 8: botocore's retries, so 9 attempts in all."""
@@ -93,7 +93,7 @@ def window_aws(
 
 
 def invoke(app: ModuleType, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    return app.handler(event, context or FakeContext())  # type: ignore[no-any-return]
+    return app.handler(event, context or lambda_context())  # type: ignore[no-any-return]
 
 
 def only_digest(stack: Stack) -> dict[str, Any]:
@@ -412,7 +412,9 @@ def test_managed_instance_names_denied_shows_ids_with_a_note(
         s3=stack.s3,
         region=REGION,
         document_name="AWS-RunPatchBaseline",
-        outcomes={node: Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))},
+        outcomes={
+            node: InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+        },
         bucket=BUCKET,
     )
     aws.fail("ssm", "DescribeInstanceInformation", SSM_ACCESS_DENIED)
@@ -584,7 +586,7 @@ def test_full_report_unwritable_still_sends_the_cut_message(
 ) -> None:
     ids = stack.instances(300)
     outcomes = {
-        instance_id: Outcome(
+        instance_id: InstanceResult(
             "Failed",
             "Failed",
             linux_patch("Failed", 1, f"ERROR: custom hook {n} failed: " + "detail " * 200 + "\n"),
@@ -615,13 +617,13 @@ def test_running_out_of_time_while_reading_logs_publishes_a_partial_digest(
     played = play(
         stack,
         outcomes={
-            i: Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+            i: InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
             for i in ids
         },
     )
     aws.latency[("s3", "GetObject")] = 0.1
     # 10 s left: 2 s of reads (0.1 s each) before the 8 s reserve.
-    result = invoke(command_function, command_event(played, region=REGION), Deadline(clock, 10.0))
+    result = invoke(command_function, command_event(played, region=REGION), deadline(clock, 10.0))
 
     digest = only_digest(stack)
     assert digest["partial"] is True
@@ -644,7 +646,7 @@ def test_running_out_of_time_while_summarising_publishes_a_partial_digest(
     # 7 s left (below the 8 s reserve: no listing, no names, no reads) and each look at the
     # clock comes after 0.5 s of work: a few failures are summarised from the API's output
     # before the 4 s summary reserve, the rest from status and exit code.
-    context = Deadline(clock, 7.0, work_per_check=0.5)
+    context = deadline(clock, 7.0, work_per_check=0.5)
 
     invoke(command_function, command_event(played, region=REGION), context)
 
@@ -675,9 +677,9 @@ def test_three_thousand_instances_sixty_pages_one_message(
     stack: Stack, aws: Faults, command_function: ModuleType, clock: RetryClock
 ) -> None:
     ids = [f"i-{n:017x}" for n in range(3000)]  # not in EC2: names are not the point here
-    yum = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
-    mirrors = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_no_mirrors.stdout")))
-    fine = Outcome("Success", "Success", linux_patch("Success", 0, "Patch operation succeeded\n"))
+    yum = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    mirrors = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_no_mirrors.stdout")))
+    fine = InstanceResult("Success", "Success", linux_patch("Success", 0, "Patch operation succeeded\n"))
     outcomes = {i: yum if n % 20 == 0 else mirrors if n % 20 == 1 else fine for n, i in enumerate(ids)}
     played = play(stack, outcomes=outcomes)
     # and a throttling burst in the middle of the paging: the listing resumes where it was
@@ -715,7 +717,7 @@ def failed_window_night(stack: Stack) -> dict[str, Any]:
         s3=stack.s3,
         region=REGION,
         document_name="AWS-RunPatchBaseline",
-        outcomes={instance: Outcome("Failed", "Failed", linux_patch("Failed", 1, "yum lock\n"))},
+        outcomes={instance: InstanceResult("Failed", "Failed", linux_patch("Failed", 1, "yum lock\n"))},
         bucket=BUCKET,
     )
     execution = play_window_execution(
@@ -797,11 +799,11 @@ def test_running_out_of_time_while_listing_logs_publishes_a_partial_digest(
     stack: Stack, aws: Faults, command_function: ModuleType, clock: RetryClock
 ) -> None:
     ids = [f"i-{n:017x}" for n in range(1200)]  # not in EC2: names are not the point here
-    yum = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    yum = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
     played = play(stack, outcomes=dict.fromkeys(ids, yum))
     aws.latency[("s3", "ListObjectsV2")] = 3.0
     # 10 s left: the first page (1,000 keys) starts, the second would start with 7 s left.
-    invoke(command_function, command_event(played, region=REGION), Deadline(clock, 10.0))
+    invoke(command_function, command_event(played, region=REGION), deadline(clock, 10.0))
 
     digest = only_digest(stack)
     assert aws.calls[("s3", "ListObjectsV2")] == 1, "no listing page starts once time is short"
@@ -854,7 +856,7 @@ def test_a_crashed_attempt_leaves_a_lock_that_lapses_before_lambdas_first_retry(
     aws.before[("s3", "ListObjectsV2")] = killed  # after the record is written, before anything is sent
     crashed_at = store_clock.now()
     with pytest.raises(RuntimeKilled):
-        invoke(command_function, event)  # FakeContext: 300 s left, as the command function has
+        invoke(command_function, event)  # lambda_context: 300 s left, as the command function has
     del aws.before[("s3", "ListObjectsV2")]
 
     (record,) = idempotency_records()

@@ -20,16 +20,16 @@ import jsonschema
 import pytest
 from moto.sns.models import sns_backends
 
+from instance_hygiene.aws.fleet import CommandNotFound
+from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
 from instance_hygiene.events import InvalidEvent
-from instance_hygiene.fleet import CommandNotFound
-from instance_hygiene.logs import HEAD_BYTES, TAIL_BYTES
-from local.simulator import ACCOUNT, Outcome, Step, command_event, play_command
-from tests.integration.conftest import BUCKET, REGION, FakeContext, Stack
-from tests.unit.test_bad_input import HOSTILE_LOGS
+from local.fleet_sim import ACCOUNT, InstanceResult, Step, command_event, play_command
+from tests.support.events import BAD_EVENTS
+from tests.support.logs import HOSTILE_LOGS
+from tests.support.stack import BUCKET, REGION, Stack, lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "digest-schema.json").read_text())
-BAD_EVENTS = ROOT / "tests" / "fixtures" / "bad_events"
 SECRET_CASES: list[dict[str, Any]] = json.loads(
     (ROOT / "tests" / "fixtures" / "secrets" / "cases.json").read_text()
 )
@@ -41,13 +41,13 @@ def shell_step(stdout: str = "", stderr: str = "", code: int = 1) -> tuple[Step,
     return (Step(SH, SH, status="Failed", response_code=code, stdout=stdout, stderr=stderr),)
 
 
-def play(stack: Stack, outcomes: dict[str, Outcome], **options: Any) -> Any:
+def play(stack: Stack, outcomes: dict[str, InstanceResult], **options: Any) -> Any:
     options = {"document_name": "AWS-RunShellScript", "bucket": BUCKET, **options}
     return play_command(ssm=stack.ssm, s3=stack.s3, region=REGION, outcomes=outcomes, **options)
 
 
 def invoke(app: ModuleType, event: dict[str, Any]) -> dict[str, Any]:
-    return app.handler(event, FakeContext())  # type: ignore[no-any-return]
+    return app.handler(event, lambda_context())  # type: ignore[no-any-return]
 
 
 def published(stack: Stack) -> list[dict[str, Any]]:
@@ -82,7 +82,7 @@ def test_hostile_logs_each_end_in_a_correct_failure_of_one_digest(
 ) -> None:
     ids = stack.instances(len(HOSTILE_LOGS))
     outcomes = {
-        instance_id: Outcome(
+        instance_id: InstanceResult(
             "Failed",
             "Failed",
             shell_step(**{log.stream: PLACEHOLDER}),
@@ -127,16 +127,15 @@ def test_hostile_logs_each_end_in_a_correct_failure_of_one_digest(
 # --------------------------------------------------------------------------- odd events
 
 
-def test_every_invalid_command_event_file_is_raised_and_nothing_is_published(
+def test_every_invalid_command_event_is_raised_and_nothing_is_published(
     stack: Stack, command_function: ModuleType
 ) -> None:
-    cases = [json.loads(p.read_text()) for p in sorted(BAD_EVENTS.glob("*.json"))]
-    invalid = [c for c in cases if c["parser"] == "command" and c["expect"] != "parses"]
+    invalid = [case for case in BAD_EVENTS if case.parser == "command" and case.expect != "parses"]
     assert len(invalid) >= 30
 
     for case in invalid:
-        with pytest.raises(InvalidEvent, match=re.escape(f": {case['expect']}: ")):
-            invoke(command_function, case["event"])
+        with pytest.raises(InvalidEvent, match=re.escape(f": {case.expect}: ")):
+            invoke(command_function, case.event())
 
     assert published(stack) == []
 
@@ -154,7 +153,7 @@ def test_an_event_from_another_region_is_read_in_its_region(
         s3=stack.s3,
         region=elsewhere,
         document_name="AWS-RunShellScript",
-        outcomes={instance: Outcome("Failed", "Failed", shell_step("ERROR: boom\n"))},
+        outcomes={instance: InstanceResult("Failed", "Failed", shell_step("ERROR: boom\n"))},
         bucket=BUCKET,
     )
 
@@ -171,7 +170,7 @@ def test_an_event_from_another_account_is_raised_for_the_dead_letter_queue(
 ) -> None:
     # Only a cross-account bus permission would deliver it; its command is not in this account.
     event = command_event(
-        play(stack, {i: Outcome("Failed", "Failed", shell_step("x\n")) for i in stack.instances(1)}),
+        play(stack, {i: InstanceResult("Failed", "Failed", shell_step("x\n")) for i in stack.instances(1)}),
         region=REGION,
     )
     event = {
@@ -189,7 +188,7 @@ def test_an_event_with_10mb_of_parameters_gives_one_ordinary_digest(
     stack: Stack, command_function: ModuleType
 ) -> None:
     (instance,) = stack.instances(1)
-    played = play(stack, {instance: Outcome("Failed", "Failed", shell_step("E: broken package\n"))})
+    played = play(stack, {instance: InstanceResult("Failed", "Failed", shell_step("E: broken package\n"))})
     event = command_event(played, region=REGION, parameters={"commands": ["x" * (10 * 1024 * 1024)]})
 
     invoke(command_function, event)
@@ -203,7 +202,7 @@ def test_an_upper_case_command_id_is_read_and_deduplicated_in_lower_case(
     stack: Stack, command_function: ModuleType
 ) -> None:
     (instance,) = stack.instances(1)
-    played = play(stack, {instance: Outcome("Failed", "Failed", shell_step("E: broken package\n"))})
+    played = play(stack, {instance: InstanceResult("Failed", "Failed", shell_step("E: broken package\n"))})
     event = command_event(played, region=REGION)
     shouting = {
         **event,
@@ -222,7 +221,7 @@ def test_a_non_terminal_status_is_acknowledged_without_a_message(
     stack: Stack, command_function: ModuleType
 ) -> None:
     (instance,) = stack.instances(1)
-    played = play(stack, {instance: Outcome("Failed", "Failed", shell_step("x\n"))})
+    played = play(stack, {instance: InstanceResult("Failed", "Failed", shell_step("x\n"))})
 
     result = invoke(command_function, command_event(played, region=REGION, status="InProgress"))
 
@@ -269,17 +268,17 @@ def test_no_secret_of_the_corpus_reaches_any_body_nor_the_full_report(
     )
     outcomes = {}
     for case, s3_instance, api_instance in zip(SECRET_CASES, in_s3, api_only, strict=True):
-        outcomes[s3_instance] = Outcome(
+        outcomes[s3_instance] = InstanceResult(
             "Failed", "Failed", shell_step(stdout=as_log(case, "stdout"), stderr=as_log(case, "stderr"))
         )
-        outcomes[api_instance] = Outcome(
+        outcomes[api_instance] = InstanceResult(
             "Failed",
             "Failed",
             shell_step(stdout=as_log(case, "stdout"), stderr=as_log(case, "stderr")),
             logs_reach_s3=False,
         )
     for n, instance in enumerate(filler):
-        outcomes[instance] = Outcome("Failed", "Failed", shell_step(filler_log(n)))
+        outcomes[instance] = InstanceResult("Failed", "Failed", shell_step(filler_log(n)))
     played = play(stack, outcomes)
 
     result = invoke(command_function, command_event(played, region=REGION))
@@ -345,7 +344,7 @@ def test_secrets_in_large_logs_never_show_whole_or_in_part_wherever_the_reads_cu
     played = play(
         stack,
         {
-            i: Outcome("Failed", "Failed", shell_step(**{layout[2]: PLACEHOLDER}))
+            i: InstanceResult("Failed", "Failed", shell_step(**{layout[2]: PLACEHOLDER}))
             for i, layout in zip(ids, layouts, strict=True)
         },
     )
@@ -382,7 +381,7 @@ def test_secrets_in_the_comment_the_name_tags_and_the_key_prefix_reach_no_body_r
     comment_secret = "AKIAIOSFODNN7EXAMPLE"  # AWS's documented example key id
     prefix_secret = "ghp_Kq7Wm2Rx9Tz4Lp6Vn8Bc3Hd5Jf1Gs0Ya8UeQ"
     outcomes = {
-        instance: Outcome("Failed", "Failed", shell_step(filler_log(n)))
+        instance: InstanceResult("Failed", "Failed", shell_step(filler_log(n)))
         for n, instance in enumerate(instances)
     }
     played = play(

@@ -24,8 +24,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from instance_hygiene import notify, render
-from local.simulator import Outcome, command_event, window_event
+from instance_hygiene.aws import clients as aws_clients
+from instance_hygiene.notify import command as notify
+from instance_hygiene.render import command as render
+from local.fleet_sim import InstanceResult, command_event, window_event
+from local.lambda_env import load_handler_module
 from local.standin import ssm as standin
 from local.standin.iam import Enforcement, enforced
 from tests.cfn import (
@@ -38,11 +41,10 @@ from tests.cfn import (
     resolve,
     translated_template,
 )
-from tests.functions import load_function
 from tests.integration import test_publish_scripts as publisher
-from tests.integration.conftest import BUCKET, REGION, TABLE, FakeContext, Stack
 from tests.integration.test_command_handler import invoke, linux_patch, log, night, play
 from tests.integration.test_window_handler import failed_patch_night
+from tests.support.stack import BUCKET, REGION, TABLE, Stack, lambda_context
 
 ACCOUNT = "123456789012"
 DENIAL_CODES = (
@@ -171,8 +173,12 @@ def enforced_as(credentials: RoleCredentials, bucket_policy: dict[str, Any]) -> 
         for name, value in credentials.environment().items():
             env.setenv(name, value)
         env.setattr(boto3, "DEFAULT_SESSION", None)  # a new default session reads the role's keys
-        with enforced(bucket_policies={BUCKET: bucket_policy}) as enforcement:
-            yield enforcement
+        aws_clients.clear_cache()  # the functions' clients are built anew, signing as the role
+        try:
+            with enforced(bucket_policies={BUCKET: bucket_policy}) as enforcement:
+                yield enforcement
+        finally:
+            aws_clients.clear_cache()
 
 
 @dataclass
@@ -206,10 +212,10 @@ def _run(deployed: Deployed, credentials: RoleCredentials, call: Callable[[], ob
 
 def run_command_function(deployed: Deployed, monkeypatch: pytest.MonkeyPatch, remove: str = "") -> Run:
     """night() plus a failed hybrid node (logs in the SSE-KMS bucket), the digest cut to write a report."""
-    app = load_function("command_failed")
+    app = load_handler_module("command_failed")
     monkeypatch.setattr(notify, "fit", functools.partial(render.fit, limit=TRIM_LIMIT))
     node = standin.register_managed_instance(ACCOUNT, REGION, name="onprem-01")
-    yum_lock = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    yum_lock = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
     outcomes = {**night(deployed.stack), node: yum_lock}
     event = command_event(play(deployed.stack, outcomes=outcomes), region=REGION)
     credentials = deployed.role("CommandFailedFunction", remove=remove)
@@ -218,11 +224,11 @@ def run_command_function(deployed: Deployed, monkeypatch: pytest.MonkeyPatch, re
 
 def run_window_function(deployed: Deployed, remove: str = "") -> Run:
     """A window execution whose patch task failed and whose healthcheck never ran."""
-    app = load_function("window_failed")
+    app = load_handler_module("window_failed")
     window_id, execution, _ = failed_patch_night(deployed.stack)
     event = window_event(window_id=window_id, window_execution_id=execution, status="FAILED", region=REGION)
     credentials = deployed.role("WindowFailedFunction", window_id=window_id, remove=remove)
-    return _run(deployed, credentials, lambda: app.handler(event, FakeContext()))
+    return _run(deployed, credentials, lambda: app.handler(event, lambda_context()))
 
 
 def run_publisher(
@@ -235,13 +241,13 @@ def run_publisher(
 ) -> Run:
     """The custom resource on the stack's bucket, for each request type in turn; `sent` is what it
     answered CloudFormation. The bucket policy names this run's publisher role."""
-    app = load_function("publish_scripts")
+    app = load_handler_module("publish_scripts")
     deployed.bucket_policy(credentials.role_arn, operator_role_arn)
     events = [publisher._event(t, url, PhysicalResourceId=f"s3://{BUCKET}/scripts/") for t in request_types]
     for event in events:
         event["ResourceProperties"]["Bucket"] = BUCKET
         event["ResourceProperties"].update(declared or {})
-    run = _run(deployed, credentials, lambda: [app.handler(event, publisher._Context()) for event in events])
+    run = _run(deployed, credentials, lambda: [app.handler(event, publisher._context()) for event in events])
     run.sent = json.dumps(publisher._Capture.bodies)
     return run
 
@@ -403,14 +409,14 @@ def test_without_this_statement_the_function_is_denied_and_says_so(
 def test_a_failed_attempt_deletes_its_idempotency_record_so_that_the_retry_sends(
     deployed: Deployed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # instance_hygiene.idempotency: "a failed call deletes its record so the retry can send"; that
+    # instance_hygiene.aws.idempotency: "a failed call deletes its record so the retry can send"; that
     # is the Idempotency statement's dynamodb:DeleteItem, used only on this path.
     failed = run_command_function(deployed, monkeypatch, remove="Publish")
     event = command_event(play(deployed.stack, outcomes=night(deployed.stack)), region=REGION)
     retried = _run(
         deployed,
         deployed.role("CommandFailedFunction"),
-        lambda: invoke(load_function("command_failed"), event),
+        lambda: invoke(load_handler_module("command_failed"), event),
     )
 
     assert isinstance(failed.error, ClientError)

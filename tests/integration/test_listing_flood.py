@@ -3,7 +3,7 @@
 Issue 10: one instance with a million objects under its command's prefix made the single listing
 hold ~970 MB. Here the flood is 5,000 objects (moto sorts the whole bucket on every page, so a
 million would take hours); the million-object case, its pages and its memory, is in
-tests/unit/test_logs_listing.py on a stand-in client, and its time and memory against the old
+tests/unit/digest/test_logs.py on a stand-in client, and its time and memory against the old
 listing in bench/flood.py.
 """
 
@@ -14,12 +14,12 @@ from types import ModuleType
 import pytest
 from moto.s3.models import s3_backends
 
-from instance_hygiene.logs import MAX_KEYS_PER_INSTANCE, command_root
-from local.simulator import Outcome, command_event
+from instance_hygiene.digest.logs import MAX_KEYS_PER_INSTANCE, command_root
+from local.fleet_sim import InstanceResult, command_event
 from tests.faults import Faults, RetryClock, wire
-from tests.integration.conftest import BUCKET, REGION, Stack
 from tests.integration.test_command_handler import linux_patch, log, night, play
 from tests.integration.test_faults import S3_LOGGED, failures_by_name, invoke, only_digest
+from tests.support.stack import BUCKET, REGION, Stack
 
 FLOOD = 5_000
 ACCOUNT = "123456789012"
@@ -48,7 +48,9 @@ def test_a_failed_instance_flooding_its_folder_costs_two_pages_and_is_told_in_th
 ) -> None:
     outcomes = night(stack)
     (flooder,) = stack.instances(1, name="flood")
-    outcomes[flooder] = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    outcomes[flooder] = InstanceResult(
+        "Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout"))
+    )
     played = play(stack, outcomes=outcomes)
     flood(played.command_id, flooder, FLOOD)
 
@@ -76,7 +78,9 @@ def test_a_flooded_folder_whose_log_sorts_first_still_shows_the_log(
 ) -> None:
     outcomes = night(stack)
     (flooder,) = stack.instances(1, name="flood")
-    outcomes[flooder] = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    outcomes[flooder] = InstanceResult(
+        "Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout"))
+    )
     played = play(stack, outcomes=outcomes)
     flood(played.command_id, flooder, FLOOD, under="zz-after-the-steps")
 
@@ -92,8 +96,8 @@ def test_a_flooded_folder_of_an_instance_that_succeeded_is_jumped_over(
     stack: Stack, aws: Faults, command_function: ModuleType
 ) -> None:
     first, fine, last = (f"i-{n:017x}" for n in (1, 2, 3))  # not in EC2: names are not the point
-    failed = Outcome("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
-    ok = Outcome("Success", "Success", linux_patch("Success", 0, "Patch operation succeeded\n"))
+    failed = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    ok = InstanceResult("Success", "Success", linux_patch("Success", 0, "Patch operation succeeded\n"))
     played = play(stack, outcomes={first: failed, fine: ok, last: failed})
     flood(played.command_id, fine, FLOOD)
 

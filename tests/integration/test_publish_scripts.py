@@ -14,8 +14,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from instance_hygiene.scripts_publisher import SHA_METADATA_KEY
-from tests.functions import load_function
+from instance_hygiene.deploy.scripts_publisher import SHA_METADATA_KEY
+from local.lambda_env import SCRIPTS_FUNCTION, LambdaContext, load_function
+from local.template import Deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "hygiene-logs"
@@ -57,12 +58,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
-class _Context:
-    function_name = "publish"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:eu-west-2:123456789012:function:publish"
-    aws_request_id = "req-1"
-    log_stream_name = "2026/11/26/[1]abc"
+def _context() -> LambdaContext:
+    return LambdaContext.of(SCRIPTS_FUNCTION, Deployment())
 
 
 def _event(request_type: str, url: str, **extra: Any) -> dict[str, Any]:
@@ -87,9 +84,9 @@ def _event(request_type: str, url: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_create_publishes_the_packaged_scripts(s3: Any, response_url: str) -> None:
-    app = load_function("publish_scripts")
+    app = load_function(SCRIPTS_FUNCTION)
 
-    app.handler(_event("Create", response_url), _Context())
+    app.handler(_event("Create", response_url), _context())
 
     (body,) = _Capture.bodies
     assert body["Status"] == "SUCCESS"
@@ -108,15 +105,15 @@ def test_create_publishes_the_packaged_scripts(s3: Any, response_url: str) -> No
 def update(app: Any, url: str, **properties: str) -> dict[str, Any]:
     event = _event("Update", url, PhysicalResourceId=f"s3://{BUCKET}/scripts/")
     event["ResourceProperties"].update(properties)
-    app.handler(event, _Context())
+    app.handler(event, _context())
     return _Capture.bodies[-1]
 
 
 def test_an_update_with_nothing_declared_replaces_unknown_content_and_says_so(
     s3: Any, response_url: str
 ) -> None:
-    app = load_function("publish_scripts")
-    app.handler(_event("Create", response_url), _Context())
+    app = load_function(SCRIPTS_FUNCTION)
+    app.handler(_event("Create", response_url), _context())
     # Whoever can write the object can also write our metadata: it proves nothing.
     s3.put_object(
         Bucket=BUCKET,
@@ -138,8 +135,8 @@ def test_an_update_with_nothing_declared_replaces_unknown_content_and_says_so(
 
 
 def test_a_declared_script_is_kept_and_its_hash_is_the_effective_one(s3: Any, response_url: str) -> None:
-    app = load_function("publish_scripts")
-    app.handler(_event("Create", response_url), _Context())
+    app = load_function(SCRIPTS_FUNCTION)
+    app.handler(_event("Create", response_url), _context())
     s3.put_object(Bucket=BUCKET, Key="scripts/healthcheck.sh", Body=OPERATOR_SCRIPT)
 
     body = update(app, response_url, LinuxScriptSha256=OPERATOR_SHA)
@@ -157,8 +154,8 @@ def test_a_declared_script_is_kept_and_its_hash_is_the_effective_one(s3: Any, re
 def test_a_declared_hash_the_object_lacks_fails_the_deploy_and_writes_nothing(
     s3: Any, response_url: str
 ) -> None:
-    app = load_function("publish_scripts")
-    app.handler(_event("Create", response_url), _Context())
+    app = load_function(SCRIPTS_FUNCTION)
+    app.handler(_event("Create", response_url), _context())
     versions = len(s3.list_object_versions(Bucket=BUCKET, Prefix="scripts/").get("Versions", []))
 
     body = update(app, response_url, LinuxScriptSha256=OPERATOR_SHA)
@@ -176,11 +173,11 @@ def test_a_declared_hash_the_object_lacks_fails_the_deploy_and_writes_nothing(
 def test_a_scripts_prefix_that_overlaps_another_fails_before_anything_is_written(
     s3: Any, response_url: str, others: list[str]
 ) -> None:
-    app = load_function("publish_scripts")
+    app = load_function(SCRIPTS_FUNCTION)
     event = _event("Create", response_url)
     event["ResourceProperties"]["OtherPrefixes"] = others
 
-    app.handler(event, _Context())
+    app.handler(event, _context())
 
     (body,) = _Capture.bodies
     assert body["Status"] == "FAILED"
@@ -189,23 +186,23 @@ def test_a_scripts_prefix_that_overlaps_another_fails_before_anything_is_written
 
 
 def test_delete_leaves_the_scripts_and_succeeds(s3: Any, response_url: str) -> None:
-    app = load_function("publish_scripts")
-    app.handler(_event("Create", response_url), _Context())
+    app = load_function(SCRIPTS_FUNCTION)
+    app.handler(_event("Create", response_url), _context())
 
-    app.handler(_event("Delete", response_url, PhysicalResourceId=f"s3://{BUCKET}/scripts/"), _Context())
+    app.handler(_event("Delete", response_url, PhysicalResourceId=f"s3://{BUCKET}/scripts/"), _context())
 
     assert _Capture.bodies[-1]["Status"] == "SUCCESS"
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="scripts/")["KeyCount"] == 2
 
 
 def test_an_s3_failure_is_reported_to_cloudformation_not_left_hanging(s3: Any, response_url: str) -> None:
-    app = load_function("publish_scripts")
+    app = load_function(SCRIPTS_FUNCTION)
     event = _event("Create", response_url)
     event["ResourceProperties"]["Bucket"] = "no-such-bucket"
 
-    app.handler(event, _Context())
+    app.handler(event, _context())
 
     (body,) = _Capture.bodies
     assert body["Status"] == "FAILED"
     assert "NoSuchBucket" in body["Reason"]
-    assert _Context.log_stream_name in body["Reason"]
+    assert _context().log_stream_name in body["Reason"]

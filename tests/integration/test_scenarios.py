@@ -21,11 +21,13 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from instance_hygiene.summarise import StreamText, parse_patch_summary, summarise_failure
-from local import demo, outputs
-from local import scenario as scenarios
-from local.outputs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS
-from local.standin import ssm as standin
+from instance_hygiene.explain.summarise import StreamText, parse_patch_summary, summarise_failure
+from local import agent_logs, standin
+from local.agent_logs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS
+from local.demo import scenario as scenarios
+from local.demo.night import Night, allocate, play_night
+from local.eventbridge import route, template_rules
+from local.stack import Clients, provision
 from tests.cfn import ROOT
 
 REGION = "eu-west-2"
@@ -34,7 +36,7 @@ STARTED = datetime(2024, 6, 11, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[demo.Clients]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
     for name, value in {
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "testing",
@@ -44,12 +46,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[demo.Clients]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     standin.install()
     with mock_aws():
-        yield demo.Clients.create(REGION)
+        yield Clients.create(REGION)
     standin.reset()
 
 
-def context(task: str, **changes: Any) -> outputs.TaskContext:
-    return outputs.TaskContext(
+def context(task: str, **changes: Any) -> agent_logs.TaskContext:
+    return agent_logs.TaskContext(
         task=task,
         command_id="0b4f9a2e-6c1d-4e8f-9a7b-3c2d1e0f4a5b",
         started=STARTED,
@@ -57,8 +59,8 @@ def context(task: str, **changes: Any) -> outputs.TaskContext:
     )
 
 
-def host(index: int = 3, platform: str = LINUX) -> outputs.Host:
-    return outputs.Host.of(
+def host(index: int = 3, platform: str = LINUX) -> agent_logs.Host:
+    return agent_logs.Host.of(
         index, f"i-0a1b2c3d4e5f6{index:04d}", f"web-{index:02d}", platform, seed=7, region=REGION
     )
 
@@ -66,7 +68,7 @@ def host(index: int = 3, platform: str = LINUX) -> outputs.Host:
 # --------------------------------------------------------------------------- playing the files
 
 
-def expected_statuses(night: demo.Night, task: str) -> Counter[tuple[str, str]]:
+def expected_statuses(night: Night, task: str) -> Counter[tuple[str, str]]:
     """(Status, StatusDetails) per invocation as the scenario file says: the listed kinds, and every
     other targeted instance its platform's default (Success, or the macOS healthcheck failure)."""
     played = night.tasks[task]
@@ -76,18 +78,18 @@ def expected_statuses(night: demo.Night, task: str) -> Counter[tuple[str, str]]:
     platforms = {h.instance_id: h.platform for h in night.hosts}
     for instance_id, kind in played.kinds.items():
         if kind in scenarios.IMPLIED_KINDS:
-            assert kind == outputs.default_kind(task, platforms[instance_id])
-        spec = outputs.KINDS[kind]
+            assert kind == agent_logs.default_kind(task, platforms[instance_id])
+        spec = agent_logs.KINDS[kind]
         expected[spec.status, spec.status_details] += 1
     return expected
 
 
-def invocations(clients: demo.Clients, command_id: str) -> list[Mapping[str, Any]]:
+def invocations(clients: Clients, command_id: str) -> list[Mapping[str, Any]]:
     pages = clients.ssm.get_paginator("list_command_invocations").paginate(CommandId=command_id, Details=True)
     return [dict(item) for page in pages for item in page["CommandInvocations"]]
 
 
-def keys_by_instance(clients: demo.Clients, bucket: str, command_id: str) -> dict[str, set[str]]:
+def keys_by_instance(clients: Clients, bucket: str, command_id: str) -> dict[str, set[str]]:
     """What S3 holds for the command, per instance: '<action>/<step>/<stream>'."""
     found: dict[str, set[str]] = {}
     pages = clients.s3.get_paginator("list_objects_v2").paginate(
@@ -159,7 +161,7 @@ EXPECTED_KEYS: dict[tuple[str, str, str], set[str] | None] = {
 }
 
 
-def assert_keys(night: demo.Night, clients: demo.Clients, task: str) -> None:
+def assert_keys(night: Night, clients: Clients, task: str) -> None:
     played = night.tasks[task]
     assert played.command is not None
     found = keys_by_instance(clients, night.stack.bucket, played.command.command_id)
@@ -182,18 +184,18 @@ def assert_keys(night: demo.Night, clients: demo.Clients, task: str) -> None:
         assert keys == expected, f"{task} {kind} on {instance.name} ({instance.platform})"
 
 
-def events_by_type(night: demo.Night) -> Counter[str]:
+def events_by_type(night: Night) -> Counter[str]:
     return Counter(event["detail-type"] for event in night.events)
 
 
 @pytest.mark.parametrize("name", scenarios.scenario_names())
-def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
+def test_every_scenario_plays_as_written(aws: Clients, name: str) -> None:
     # Given the scenario file
     scenario = scenarios.load_scenario(name)
 
     # When it is played on the stand-in
-    stack = demo.provision(aws, region=REGION, seed=scenario.seed)
-    night = demo.play_night(scenario, aws, stack)
+    stack = provision(aws, region=REGION, seed=scenario.seed)
+    night = play_night(scenario, aws, stack)
 
     # Then every command ended per instance as the file says, read back through the API
     assert len(night.hosts) == scenario.size
@@ -234,23 +236,23 @@ def test_every_scenario_plays_as_written(aws: demo.Clients, name: str) -> None:
     assert final == {t.command.command_id: t.command_status for t in night.commands() if t.command}
 
 
-def test_clean_fails_nothing(aws: demo.Clients) -> None:
+def test_clean_fails_nothing(aws: Clients) -> None:
     scenario = scenarios.load_scenario("clean")
 
-    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+    night = play_night(scenario, aws, provision(aws, region=REGION, seed=scenario.seed))
 
     assert night.window_status == "SUCCESS"
     assert {t.command_status for t in night.commands()} == {"Success"}
-    rules = demo.stack_rules(night.stack, night.window.window_id)
-    routed = [e for e in night.events if demo.route(rules, e)]
+    rules = template_rules(night.stack.deployment(window_id=night.window.window_id))
+    routed = [e for e in night.events if route(rules, e)]
     assert len(routed) == 3, "both commands' Success and the window's SUCCESS are checked"
     assert not any(night.worth_telling(e) for e in routed), "and none is worth telling"
 
 
-def test_showcase_is_cut_off_during_the_healthcheck_with_maxerrors_letting_it_run(aws: demo.Clients) -> None:
+def test_showcase_is_cut_off_during_the_healthcheck_with_maxerrors_letting_it_run(aws: Clients) -> None:
     scenario = scenarios.load_scenario("showcase")
 
-    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+    night = play_night(scenario, aws, provision(aws, region=REGION, seed=scenario.seed))
 
     assert scenario.window.max_errors == "100%"
     assert scenario.window.max_errors_why, "the scenario says why"
@@ -276,7 +278,7 @@ def test_showcase_is_cut_off_during_the_healthcheck_with_maxerrors_letting_it_ru
     assert {i["InstanceId"] for i in listed["InstanceInformationList"]} == {h.instance_id for h in managed}
 
 
-def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(aws: demo.Clients) -> None:
+def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(aws: Clients) -> None:
     scenario = scenarios.parse_scenario(
         "strict",
         {
@@ -286,7 +288,7 @@ def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(
         },
     )
 
-    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+    night = play_night(scenario, aws, provision(aws, region=REGION, seed=scenario.seed))
 
     assert night.tasks[PATCH].task_status == "FAILED"
     assert night.tasks[PATCH].task_status_details == "The maximum number of errors was exceeded."
@@ -295,16 +297,16 @@ def test_a_window_whose_patch_task_exceeds_maxerrors_never_runs_the_healthcheck(
 
 
 def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_night(
-    aws: demo.Clients,
+    aws: Clients,
 ) -> None:
     scenario = scenarios.load_scenario("showcase")
     hosts = [
-        outputs.Host.of(i, f"i-{i:017x}", f"h-{i}", LINUX if i % 4 else WINDOWS, seed=1, region=REGION)
+        agent_logs.Host.of(i, f"i-{i:017x}", f"h-{i}", LINUX if i % 4 else WINDOWS, seed=1, region=REGION)
         for i in range(50)
     ]
 
-    first = {t: demo.allocate(scenario, hosts, t) for t in (PATCH, HEALTHCHECK)}
-    again = {t: demo.allocate(scenario, hosts, t) for t in (PATCH, HEALTHCHECK)}
+    first = {t: allocate(scenario, hosts, t) for t in (PATCH, HEALTHCHECK)}
+    again = {t: allocate(scenario, hosts, t) for t in (PATCH, HEALTHCHECK)}
 
     assert first == again
     offline = {i for t in first.values() for i, e in t.items() if e.kind == "delivery-timed-out"}
@@ -314,19 +316,19 @@ def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_ni
 # --------------------------------------------------------------------------- what must not go unnoticed
 
 
-def night_of(aws: demo.Clients, name: str) -> demo.Night:
+def night_of(aws: Clients, name: str) -> Night:
     scenario = scenarios.load_scenario(name)
-    return demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+    return play_night(scenario, aws, provision(aws, region=REGION, seed=scenario.seed))
 
 
-def listed_command(aws: demo.Clients, night: demo.Night, task: str) -> Mapping[str, Any]:
+def listed_command(aws: Clients, night: Night, task: str) -> Mapping[str, Any]:
     played = night.tasks[task].command
     assert played is not None
     (command,) = aws.ssm.list_commands(CommandId=played.command_id)["Commands"]
     return command
 
 
-def final_status(night: demo.Night, task: str) -> str:
+def final_status(night: Night, task: str) -> str:
     played = night.tasks[task].command
     assert played is not None
     (status,) = [
@@ -344,7 +346,7 @@ def counts(command: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(command[k] for k in keys)
 
 
-def test_partial_ends_success_with_its_errors_within_maxerrors(aws: demo.Clients) -> None:
+def test_partial_ends_success_with_its_errors_within_maxerrors(aws: Clients) -> None:
     night = night_of(aws, "partial")
 
     # the stand-in as the scenario sets it (UNVERIFIED): an Incomplete command reports Success
@@ -355,18 +357,18 @@ def test_partial_ends_success_with_its_errors_within_maxerrors(aws: demo.Clients
     assert night.window_status == "SUCCESS"
 
 
-def test_partial_under_the_default_rules_is_a_failed_command(aws: demo.Clients) -> None:
+def test_partial_under_the_default_rules_is_a_failed_command(aws: Clients) -> None:
     raw = json.loads(scenarios.scenario_path("partial").read_text())
     scenario = scenarios.parse_scenario("partial-default", {**raw, "standin": {}})
 
-    night = demo.play_night(scenario, aws, demo.provision(aws, region=REGION, seed=scenario.seed))
+    night = play_night(scenario, aws, provision(aws, region=REGION, seed=scenario.seed))
 
     assert counts(listed_command(aws, night, PATCH))[:2] == ("Failed", "Incomplete")
     assert final_status(night, PATCH) == "Failed"
     assert night.window_status == "FAILED"
 
 
-def test_unreachable_instances_leave_the_healthcheck_incomplete(aws: demo.Clients) -> None:
+def test_unreachable_instances_leave_the_healthcheck_incomplete(aws: Clients) -> None:
     night = night_of(aws, "unreachable")
 
     health = listed_command(aws, night, HEALTHCHECK)
@@ -386,7 +388,7 @@ def test_unreachable_instances_leave_the_healthcheck_incomplete(aws: demo.Client
     assert night.window_status == "SUCCESS"
 
 
-def test_incomplete_event_carries_the_detailed_status(aws: demo.Clients) -> None:
+def test_incomplete_event_carries_the_detailed_status(aws: Clients) -> None:
     night = night_of(aws, "incomplete-event")
 
     assert counts(listed_command(aws, night, HEALTHCHECK)) == ("Success", "Incomplete", 16, 16, 3, 0)
@@ -395,7 +397,7 @@ def test_incomplete_event_carries_the_detailed_status(aws: demo.Clients) -> None
     assert night.window_status == "SUCCESS"
 
 
-def test_no_targets_runs_both_tasks_on_no_instance(aws: demo.Clients) -> None:
+def test_no_targets_runs_both_tasks_on_no_instance(aws: Clients) -> None:
     night = night_of(aws, "no-targets")
 
     assert aws.ssm.list_commands()["Commands"] == [], "no command was sent"
@@ -415,7 +417,7 @@ def test_no_targets_runs_both_tasks_on_no_instance(aws: demo.Clients) -> None:
         assert listed["WindowExecutionTaskInvocationIdentities"] == []
 
 
-def test_macos_nodes_are_ec2_mac_instances_that_fail_the_healthcheck(aws: demo.Clients) -> None:
+def test_macos_nodes_are_ec2_mac_instances_that_fail_the_healthcheck(aws: Clients) -> None:
     night = night_of(aws, "macos")
     macs = {h.instance_id for h in night.hosts if h.platform == MACOS}
 
@@ -449,7 +451,7 @@ def test_macos_nodes_are_ec2_mac_instances_that_fail_the_healthcheck(aws: demo.C
     assert night.window_status == "FAILED"
 
 
-def test_task_not_run_ends_success_without_the_healthcheck(aws: demo.Clients) -> None:
+def test_task_not_run_ends_success_without_the_healthcheck(aws: Clients) -> None:
     night = night_of(aws, "task-not-run")
 
     execution = aws.ssm.get_maintenance_window_execution(WindowExecutionId=night.window_execution_id)
@@ -464,10 +466,10 @@ def test_task_not_run_ends_success_without_the_healthcheck(aws: demo.Clients) ->
 
 
 def test_a_macos_outcome_has_every_step_of_the_document() -> None:
-    mac = outputs.Host.of(6, "i-0a1b2c3d4e5f60006", "mac-01", MACOS, seed=7, region=REGION)
+    mac = agent_logs.Host.of(6, "i-0a1b2c3d4e5f60006", "mac-01", MACOS, seed=7, region=REGION)
 
-    failed = outputs.outcome("healthcheck-macos", mac, context(HEALTHCHECK))
-    patched = outputs.outcome("success", mac, context(PATCH))
+    failed = agent_logs.outcome("healthcheck-macos", mac, context(HEALTHCHECK))
+    patched = agent_logs.outcome("success", mac, context(PATCH))
 
     document = yaml.safe_load((ROOT / "documents" / "healthcheck.yaml").read_text())
     assert [s.name for s in failed.steps] == [step["name"] for step in document["mainSteps"]]
@@ -477,7 +479,7 @@ def test_a_macos_outcome_has_every_step_of_the_document() -> None:
     assert [s.name for s in patched.steps] == ["PatchLinux", "PatchWindows", "PatchMacOS"]
     assert patched.steps[-1].status == "Success"
     with pytest.raises(ValueError, match="cannot pass the healthcheck"):
-        outputs.outcome("success", mac, context(HEALTHCHECK))
+        agent_logs.outcome("success", mac, context(HEALTHCHECK))
 
 
 # --------------------------------------------------------------------------- the files are checked
@@ -635,7 +637,7 @@ def test_allocation_that_cannot_be_met_is_an_error() -> None:
     hosts = [host(i) for i in range(2)]
 
     with pytest.raises(scenarios.ScenarioError, match="1 needed on windows, only 0"):
-        demo.allocate(scenario, hosts, PATCH)
+        allocate(scenario, hosts, PATCH)
 
 
 def test_unknown_scenario_lists_the_known_ones() -> None:
@@ -653,8 +655,10 @@ def failed_step(outcome: Any) -> Any:
 
 def reason(kind: str, task: str = PATCH, platform: str = LINUX) -> str:
     document = "AWS-RunPatchBaseline" if task == PATCH else "instance-hygiene-HealthcheckDocument-X"
-    settings = outputs.HealthcheckSettings(required_services=("sshd", "nginx"), fail_on_pending_reboot=True)
-    outcome = outputs.outcome(kind, host(4, platform), context(task, healthcheck=settings))
+    settings = agent_logs.HealthcheckSettings(
+        required_services=("sshd", "nginx"), fail_on_pending_reboot=True
+    )
+    outcome = agent_logs.outcome(kind, host(4, platform), context(task, healthcheck=settings))
     step = failed_step(outcome)
     return summarise_failure(
         document_name=document,
@@ -691,16 +695,16 @@ def test_each_failure_reads_as_its_cause(kind: str, task: str, platform: str, ex
 
 
 def test_outputs_are_deterministic_per_seed_and_instance() -> None:
-    one = outputs.outcome("success", host(3), context(PATCH))
+    one = agent_logs.outcome("success", host(3), context(PATCH))
 
-    assert outputs.outcome("success", host(3), context(PATCH)) == one
-    assert outputs.outcome("success", host(8), context(PATCH)) != one
-    assert outputs.outcome("success", host(3), context(PATCH, seed=8)) != one
+    assert agent_logs.outcome("success", host(3), context(PATCH)) == one
+    assert agent_logs.outcome("success", host(8), context(PATCH)) != one
+    assert agent_logs.outcome("success", host(3), context(PATCH, seed=8)) != one
 
 
 def test_linux_patch_log_has_the_agent_format_and_a_summary_dict() -> None:
     # index 3: one of every third host prints the harmless kernel-access warning
-    step = outputs.outcome("success", host(3), context(PATCH)).steps[0]
+    step = agent_logs.outcome("success", host(3), context(PATCH)).steps[0]
 
     agent_lines = [line for line in step.stdout.splitlines() if " root [" in line]
     assert agent_lines
@@ -715,12 +719,12 @@ def test_linux_patch_log_has_the_agent_format_and_a_summary_dict() -> None:
     assert summary["FailedCount"] == 0
     assert parse_patch_summary(step.stdout) is not None
     assert (step.name, step.action, step.response_code) == ("PatchLinux", "aws:runShellScript", 0)
-    names = [s.name for s in outputs.outcome("success", host(3), context(PATCH)).steps]
+    names = [s.name for s in agent_logs.outcome("success", host(3), context(PATCH)).steps]
     assert names == ["PatchLinux", "PatchWindows", "PatchMacOS"]
 
 
 def test_windows_failure_reports_minus_one_counts_and_the_unsigned_exit_status() -> None:
-    outcome = outputs.outcome("windows-update-offline", host(2, WINDOWS), context(PATCH))
+    outcome = agent_logs.outcome("windows-update-offline", host(2, WINDOWS), context(PATCH))
 
     skipped_linux, step, skipped_mac = outcome.steps
     assert (step.name, step.action, step.response_code) == ("PatchWindows", "aws:runPowerShellScript", -1)
@@ -738,7 +742,7 @@ def test_windows_failure_reports_minus_one_counts_and_the_unsigned_exit_status()
 def test_healthcheck_lines_follow_the_script() -> None:
     passing = failed = None
     for kind in ("success", "healthcheck-disk"):
-        outcome = outputs.outcome(kind, host(5), context(HEALTHCHECK))
+        outcome = agent_logs.outcome(kind, host(5), context(HEALTHCHECK))
         run = next(s for s in outcome.steps if s.name == "RunLinuxHealthcheck")
         if kind == "success":
             passing = run
@@ -755,29 +759,29 @@ def test_healthcheck_lines_follow_the_script() -> None:
     assert final == f"HEALTHCHECK FAIL 1 of {len(checks)} checks failed: disk:/"
     assert failed.stderr.splitlines() == [final, "failed to run commands: exit status 1"]
     assert failed.response_code == 1
-    steps = [s.name for s in outputs.outcome("success", host(5), context(HEALTHCHECK)).steps]
+    steps = [s.name for s in agent_logs.outcome("success", host(5), context(HEALTHCHECK)).steps]
     document = yaml.safe_load((ROOT / "documents" / "healthcheck.yaml").read_text())
     assert steps == [step["name"] for step in document["mainSteps"]], "every step of the document, in order"
 
 
 def test_timeouts_and_cancellations_leave_no_or_partial_output() -> None:
-    timed_out = failed_step(outputs.outcome("timed-out-execution", host(2), context(PATCH)))
+    timed_out = failed_step(agent_logs.outcome("timed-out-execution", host(2), context(PATCH)))
     assert (timed_out.status, timed_out.response_code) == ("TimedOut", 137)
     assert "Summary:" not in timed_out.stdout, "stopped before the end"
-    never_started = outputs.outcome("cancelled", host(1), context(HEALTHCHECK))
+    never_started = agent_logs.outcome("cancelled", host(1), context(HEALTHCHECK))
     assert (never_started.status, never_started.steps) == ("Cancelled", ())
-    mid_run = outputs.outcome("cancelled", host(2, WINDOWS), context(HEALTHCHECK))
+    mid_run = agent_logs.outcome("cancelled", host(2, WINDOWS), context(HEALTHCHECK))
     run = next(s for s in mid_run.steps if s.name == "RunWindowsHealthcheck")
     assert (run.status, run.response_code) == ("Cancelled", -1)
     assert "HEALTHCHECK" not in run.stdout
-    assert outputs.outcome("delivery-timed-out", host(1), context(PATCH)).steps == ()
+    assert agent_logs.outcome("delivery-timed-out", host(1), context(PATCH)).steps == ()
 
 
 def test_a_large_log_is_built_quickly_with_its_cause_at_the_end() -> None:
     size = 20 * 1024 * 1024
     started = time.perf_counter()
 
-    log = outputs.large_patch_log(host(), context(PATCH), size)
+    log = agent_logs.large_patch_log(host(), context(PATCH), size)
 
     assert time.perf_counter() - started < 3
     assert abs(len(log) - size) < size * 0.02
@@ -787,9 +791,9 @@ def test_a_large_log_is_built_quickly_with_its_cause_at_the_end() -> None:
 
 def test_a_kind_on_the_wrong_platform_or_task_is_refused() -> None:
     with pytest.raises(ValueError, match="does not happen on windows"):
-        outputs.outcome("yum-lock", host(1, WINDOWS), context(PATCH))
+        agent_logs.outcome("yum-lock", host(1, WINDOWS), context(PATCH))
     with pytest.raises(ValueError, match="does not happen in the healthcheck task"):
-        outputs.outcome("yum-lock", host(1), context(HEALTHCHECK))
+        agent_logs.outcome("yum-lock", host(1), context(HEALTHCHECK))
 
 
 def test_scenario_files_are_valid_json_with_the_documented_keys() -> None:

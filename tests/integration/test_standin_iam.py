@@ -24,7 +24,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.authorization import ActionAuthenticatorMixin
 
-from local.standin.iam import AuthzRequest, PolicyError, UnmappedOperation, enforced, evaluate
+from local.standin.iam import UnmappedOperation, enforced
+from local.standin.iam_policy import AuthzRequest, PolicyError, evaluate
 from tests.cfn import RoleCredentials, deploy_role
 
 REGION: Final = "eu-west-2"

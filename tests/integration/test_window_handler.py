@@ -7,8 +7,8 @@ from types import ModuleType
 
 import pytest
 
-from local.simulator import (
-    Outcome,
+from local.fleet_sim import (
+    InstanceResult,
     PlayedCommand,
     Step,
     TaskRun,
@@ -18,18 +18,19 @@ from local.simulator import (
     play_window_execution,
     window_event,
 )
-from tests.integration.conftest import BUCKET, EVENTS, REGION, FakeContext, Stack, load_event
+from tests.support.events import EVENTS, load_event
+from tests.support.stack import BUCKET, REGION, Stack, lambda_context
 
 
 def failed_patch_night(stack: Stack) -> tuple[str, str, str]:
     window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
     ids = stack.instances(3)
     outcomes = {
-        ids[0]: Outcome(
+        ids[0]: InstanceResult(
             "Failed", "Failed", (Step("PatchLinux", "aws:runShellScript", "Failed", 1, "yum lock"),)
         ),
-        ids[1]: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
-        ids[2]: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
+        ids[1]: InstanceResult("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
+        ids[2]: InstanceResult("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
     }
     patch = play_command(
         ssm=stack.ssm,
@@ -56,7 +57,7 @@ def test_window_report_lists_tasks_and_explains_the_one_that_never_ran(
 
     window_function.handler(
         window_event(window_id=window_id, window_execution_id=execution, status="FAILED", region=REGION),
-        FakeContext(),
+        lambda_context(),
     )
 
     (envelope,) = stack.received()
@@ -81,8 +82,8 @@ def test_window_and_command_events_in_any_order_each_notify_once(
     command = json.loads(json.dumps(command_event_for(stack, command_id)))
 
     for _ in range(2):
-        window_function.handler(window, FakeContext())
-        command_function.handler(command, FakeContext())
+        window_function.handler(window, lambda_context())
+        command_function.handler(command, lambda_context())
 
     subjects = sorted(m["Subject"].split(":")[0] for m in stack.received())
     assert subjects == ["FAILED AWS-RunPatchBaseline", "FAILED maintenance window PatchWithHealthcheck"]
@@ -106,7 +107,9 @@ def successful_night(
         s3=stack.s3,
         region=REGION,
         document_name="AWS-RunPatchBaseline",
-        outcomes={i: Outcome("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)) for i in ids},
+        outcomes={
+            i: InstanceResult("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)) for i in ids
+        },
         bucket=BUCKET,
     )
     runs = [TaskRun(window.patch_task_id, "SUCCESS", command=patch if targets else None)]
@@ -119,7 +122,7 @@ def successful_night(
 def succeed(window_function: ModuleType, window_id: str, execution: str) -> dict[str, object]:
     """Deliver the execution's SUCCESS event to the window function."""
     event = window_event(window_id=window_id, window_execution_id=execution, status="SUCCESS", region=REGION)
-    return window_function.handler(event, FakeContext())  # type: ignore[no-any-return]
+    return window_function.handler(event, lambda_context())  # type: ignore[no-any-return]
 
 
 def test_success_on_every_target_is_quiet_unless_asked(
@@ -180,7 +183,7 @@ def test_a_window_status_the_product_does_not_know_is_decided_on_the_api(
 
     result = window_function.handler(
         window_event(window_id=window_id, window_execution_id=execution, status="EXPLODED", region=REGION),
-        FakeContext(),
+        lambda_context(),
     )
 
     assert (len(stack.received()) == 1) is told
@@ -209,7 +212,7 @@ def test_every_sample_window_event_runs_through_the_handler(
         window_execution_id=detail["window-execution-id"],
     )
 
-    window_function.handler(event, FakeContext())
+    window_function.handler(event, lambda_context())
 
     (envelope,) = stack.received()
     report = json.loads(envelope["Message"])

@@ -1,0 +1,352 @@
+"""The ``hygiene`` command line.
+
+Each subcommand is one ``register_*`` function that adds its subparser and sets ``handler``
+(a function from the parsed arguments to an exit code); add it to ``SUBCOMMANDS``. Errors
+that mean "the user asked for something invalid" are listed in ``USER_ERRORS``: ``main``
+prints them as one ``hygiene: error: ...`` line and exits 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from hygiene_cli.expressions import ScheduleError, parse_schedule
+from hygiene_cli.schedule import (
+    DstAdjustment,
+    Run,
+    next_runs,
+    resolve_wall_clock,
+    time_zone,
+    validate_schedule_offset,
+)
+from instance_hygiene import __version__
+from instance_hygiene.aws.fleet import CommandNotFound
+from instance_hygiene.digest.invocations import InvocationsFileError
+from instance_hygiene.digest.logs import read_bounded
+
+if TYPE_CHECKING:
+    from instance_hygiene.explain.summarise import StreamText
+
+PROG: Final = "hygiene"
+DEFAULT_TIMEZONE: Final = "Europe/London"
+DEFAULT_COUNT: Final = 10
+
+
+class RulesFileError(ValueError):
+    """The --rules file of `hygiene explain` has a problem; reported as a usage error."""
+
+
+USER_ERRORS: Final[tuple[type[Exception], ...]] = (
+    ScheduleError,
+    InvocationsFileError,
+    CommandNotFound,
+    FileNotFoundError,
+    NotADirectoryError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+    RulesFileError,
+    ClientError,
+    BotoCoreError,
+)
+
+type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+type Handler = Callable[[argparse.Namespace], int]
+
+
+# ------------------------------------------------------------------- hygiene schedule
+
+
+def register_schedule(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "schedule",
+        help="validate a maintenance-window schedule and list its next runs",
+        description=(
+            "Validate an SSM maintenance-window schedule expression (cron(...), rate(...) or"
+            " at(...)) and list its next runs in a time zone, daylight saving included."
+        ),
+    )
+    parser.add_argument("expression", metavar="EXPR", help="e.g. 'cron(0 9 ? * TUE#2 *)'")
+    parser.add_argument(
+        "--timezone",
+        metavar="TZ",
+        default=DEFAULT_TIMEZONE,
+        help=f"IANA time zone, the window's ScheduleTimezone (default {DEFAULT_TIMEZONE})",
+    )
+    parser.add_argument(
+        "--count",
+        metavar="N",
+        type=_positive_int,
+        default=DEFAULT_COUNT,
+        help=f"number of runs to list (default {DEFAULT_COUNT})",
+    )
+    parser.add_argument(
+        "--start",
+        metavar="ISO8601",
+        type=_iso_datetime,
+        help="list runs at or after this time; without an offset it is local to --timezone (default now)",
+    )
+    parser.add_argument(
+        "--offset",
+        metavar="DAYS",
+        type=int,
+        default=0,
+        help="the window's ScheduleOffset, 1-6 days after each cron date (cron only)",
+    )
+    parser.set_defaults(handler=run_schedule)
+
+
+def run_schedule(args: argparse.Namespace) -> int:
+    schedule = parse_schedule(args.expression)
+    validate_schedule_offset(schedule, args.offset)
+    zone = time_zone(args.timezone)
+    start: datetime = args.start or datetime.now(UTC).replace(microsecond=0)
+    if start.tzinfo is None:
+        start, _ = resolve_wall_clock(start, zone)
+    runs = next_runs(schedule, args.timezone, start, args.count, offset_days=args.offset)
+
+    offset = f" + ScheduleOffset {args.offset} day{_plural(args.offset)}" if args.offset else ""
+    print(
+        f"{schedule.expression}{offset} in {args.timezone}:"
+        f" next {len(runs)} run{_plural(len(runs))} from {_local(start.astimezone(zone))}"
+    )
+    for run in runs:
+        print(format_run(run))
+    if not runs:
+        print("  (no runs at or after the start)")
+    return 0
+
+
+def format_run(run: Run) -> str:
+    """One line: local time with zone abbreviation and offset, the UTC time, DST markers."""
+    line = f"  {_local(run.local)}  =  {run.utc:%a %Y-%m-%d %H:%M:%S} UTC"
+    markers = []
+    if run.utc_offset_changed:
+        markers.append("UTC offset changes (DST)")
+    if run.dst_adjustment is DstAdjustment.SHIFTED_FORWARD:
+        markers.append(
+            f"{run.wall_clock:%H:%M} does not exist (clocks go forward), shifted to {run.local:%H:%M}"
+        )
+    elif run.dst_adjustment is DstAdjustment.FIRST_OF_REPEATED:
+        markers.append(f"{run.wall_clock:%H:%M} happens twice (clocks go back), runs once, at the first")
+    return f"{line}  <- {'; '.join(markers)}" if markers else line
+
+
+def _local(moment: datetime) -> str:
+    return f"{moment:%a %Y-%m-%d %H:%M:%S} {moment:%Z} (UTC{moment:%:z})"
+
+
+def _plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not an ISO 8601 date-time such as 2026-03-27T09:00 or 2026-03-27T09:00Z"
+        ) from None
+
+
+# ------------------------------------------------------------------- hygiene report
+
+
+def register_report(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="build the failure digest of one command (from AWS, or from saved files)",
+        description=(
+            "Build the same digest the notifier publishes, for one Run Command: from a real account"
+            " (--command-id, default credentials) or offline from the output of"
+            " `aws ssm list-command-invocations --command-id ID --details --output json` (--invocations)"
+            " and a local copy of the command's S3 output"
+            " (--logs, from `aws s3 sync s3://BUCKET/PREFIX/ID DIR`)."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--command-id", metavar="ID", help="read the command from the account")
+    source.add_argument(
+        "--invocations", metavar="FILE", help="list-command-invocations --details JSON output"
+    )
+    parser.add_argument(
+        "--logs", metavar="DIR", help="local copy of the command's output (with --invocations)"
+    )
+    parser.add_argument(
+        "--region", metavar="R", help="AWS region (with --command-id; default from your config)"
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json", "chat"), default="text", help="what to print (default text)"
+    )
+    parser.set_defaults(handler=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from hygiene_cli.sources import digest_from_account, digest_from_files  # noqa: PLC0415
+    from instance_hygiene.render.command import render  # noqa: PLC0415
+
+    if args.invocations:
+        digest = digest_from_files(args.invocations, args.logs)
+    else:
+        if args.logs:
+            raise FileNotFoundError("--logs is for --invocations; with --command-id logs are read from S3")
+        digest = digest_from_account(args.command_id, region=args.region)
+    rendered = render(digest)
+    output = {"text": rendered.text, "json": rendered.machine, "chat": rendered.chat}[args.format]
+    sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    return 0
+
+
+# ------------------------------------------------------------------------------ main
+
+# ------------------------------------------------------------------- hygiene explain
+
+_DOCUMENTS: Final = {
+    "patch": "AWS-RunPatchBaseline",
+    "healthcheck": "instance-hygiene-Healthcheck",
+    "shell": "AWS-RunShellScript",
+}
+
+
+def register_explain(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="explain one command output log: reason, next step and excerpt",
+        description=(
+            "Summarise one log as a notification would (the same catalogue, the same head and "
+            "tail budget), to see which rule explains it or to try a rule of your own."
+        ),
+    )
+    parser.add_argument("log", metavar="FILE", nargs="?", default="-", help="the stdout log, or - for stdin")
+    parser.add_argument("--stderr", metavar="FILE", help="the step's stderr log, if there is one")
+    parser.add_argument("--document", choices=sorted(_DOCUMENTS), default="patch", help="default: patch")
+    parser.add_argument(
+        "--step", metavar="NAME", help="the failed step, e.g. PatchLinux (default per document)"
+    )
+    parser.add_argument(
+        "--exit-code", type=int, metavar="N", help="the step's exit code (default 1)", default=1
+    )
+    parser.add_argument(
+        "--rules", metavar="FILE", help="extra rules (TOML, docs/rules.md) added to the catalogue"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(handler=run_explain)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from instance_hygiene.explain.engine import Engine  # noqa: PLC0415 - only this subcommand needs RE2
+    from instance_hygiene.explain.rules import builtin_catalogue, parse_rules  # noqa: PLC0415
+    from instance_hygiene.explain.summarise import summarise_failure  # noqa: PLC0415
+
+    engine = None
+    if args.rules:
+        extra = parse_rules(_read_text(args.rules), origin=args.rules)
+        if extra.problems:
+            raise RulesFileError("; ".join(str(problem) for problem in extra.problems))
+        engine = Engine(builtin_catalogue().with_extra(extra))
+    default_step = {
+        "patch": "PatchLinux",
+        "healthcheck": "RunLinuxHealthcheck",
+        "shell": "0.awsrunShellScript",
+    }
+    summary = summarise_failure(
+        document_name=_DOCUMENTS[args.document],
+        status="Failed",
+        status_details="Failed",
+        step=args.step or default_step[args.document],
+        response_code=args.exit_code,
+        stdout=_as_read(_read_bytes(args.log)),
+        stderr=_as_read(_read_bytes(args.stderr)) if args.stderr else None,
+        engine=engine,
+    )
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "reason": summary.reason,
+                    "next_step": summary.next_step,
+                    "rule": summary.rule,
+                    "severity": summary.severity,
+                    "exit_code": summary.exit_code,
+                    "exit_meaning": summary.exit_meaning,
+                    "excerpt": list(summary.excerpt),
+                },
+                indent=2,
+            )
+        )
+        return 0
+    print(f"reason:    {summary.reason}")
+    print(f"next step: {summary.next_step or '-'}")
+    print(
+        f"rule:      {summary.rule or '- (no rule; a generic fallback)'}"
+        + (f" ({summary.severity})" if summary.severity else "")
+    )
+    meaning = f" ({summary.exit_meaning})" if summary.exit_meaning else ""
+    print(f"exit code: {'-' if summary.exit_code is None else summary.exit_code}{meaning}")
+    print("excerpt:")
+    for line in summary.excerpt or ("(no lines to show)",):
+        print(f"  | {line}")
+    return 0
+
+
+def _read_bytes(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _read_text(path: str) -> str:
+    return _read_bytes(path).decode("utf-8")
+
+
+def _as_read(data: bytes) -> StreamText | None:
+    """The log as the notifier reads it from S3: its head and tail within the read budget."""
+    if not data:
+        return None
+    return read_bounded(lambda first, last: data[first : last + 1], len(data)).text
+
+
+SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (
+    register_schedule,
+    register_report,
+    register_explain,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Instance hygiene for SSM maintenance windows.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for register in SUBCOMMANDS:
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse has printed usage (status 2) or --help/--version (0)
+        return exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 2
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except USER_ERRORS as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2

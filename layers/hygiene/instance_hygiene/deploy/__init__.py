@@ -1,0 +1,1 @@
+"""The deploy-time function: publish the healthcheck scripts (a CloudFormation custom resource)."""

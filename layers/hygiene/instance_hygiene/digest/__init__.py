@@ -1,0 +1,1 @@
+"""The digests and how they are put together. Pure."""

@@ -1,0 +1,231 @@
+"""The digest of one failed command: counts, failures grouped by signature, notes. Pure.
+
+The machine form (`to_dict`) is versioned: `instance-hygiene/digest@1`, documented in
+docs/digest-schema.md and validated against docs/digest-schema.json in the tests.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from instance_hygiene.digest.logs import LogSourceName
+from instance_hygiene.explain.patchsummary import PatchCounts
+from instance_hygiene.explain.signature import signature
+
+SCHEMA = "instance-hygiene/digest@1"
+
+SUCCESS_STATUSES = frozenset({"Success"})
+COUNTED = {"Success": "succeeded", "Failed": "failed", "TimedOut": "timed_out", "Cancelled": "cancelled"}
+
+
+@dataclass(frozen=True)
+class LogInfo:
+    source: LogSourceName
+    bytes_total: int | None = None
+    bytes_read: int = 0
+    complete: bool = False
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Failure:
+    instance_id: str
+    status: str
+    status_details: str
+    reason: str
+    log: LogInfo
+    instance_name: str | None = None
+    platform: str | None = None
+    step: str | None = None
+    exit_code: int | None = None
+    exit_meaning: str | None = None
+    excerpt: tuple[str, ...] = ()
+    patch: PatchCounts | None = None
+    next_step: str | None = None
+    """What the operator should do (from the catalogue rule or exit code that explained it)."""
+    rule: str | None = None
+    """The catalogue rule (`family.name`) that gave the reason, None for status and fallbacks."""
+    severity: str | None = None
+
+    @property
+    def signature(self) -> str:
+        return signature(f"{self.status} {self.step or ''} {self.reason}")
+
+
+@dataclass(frozen=True)
+class Group:
+    signature: str
+    reason: str
+    failures: tuple[Failure, ...]
+    omitted: int = 0
+    """Failures of this group left out of `failures` to fit the message (still counted)."""
+
+    @property
+    def count(self) -> int:
+        return len(self.failures) + self.omitted
+
+
+@dataclass(frozen=True)
+class Counts:
+    targets: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    cancelled: int = 0
+    other: int = 0
+
+    @property
+    def not_succeeded(self) -> int:
+        return self.targets - self.succeeded
+
+
+@dataclass(frozen=True)
+class CommandDigest:
+    command_id: str
+    document_name: str
+    status: str
+    counts: Counts
+    groups: tuple[Group, ...]
+    region: str = ""
+    account: str = ""
+    comment: str = ""
+    window_id: str | None = None
+    output_bucket: str | None = None
+    output_prefix: str | None = None
+    notes: tuple[str, ...] = ()
+    report_uri: str | None = None
+    partial: bool = False
+    excerpt_lines: int | None = None
+    """How many excerpt lines each failure keeps in this rendering (None: all)."""
+    dropped_failures: int = 0
+    """Failures of whole groups left out of this rendering to fit the message (still counted)."""
+
+    @property
+    def omitted(self) -> int:
+        """Failures counted but not listed: cut from their group, or in a group left out."""
+        return sum(group.omitted for group in self.groups) + self.dropped_failures
+
+    @property
+    def failure_count(self) -> int:
+        return sum(group.count for group in self.groups) + self.dropped_failures
+
+
+def count_statuses(statuses: Iterable[str]) -> Counts:
+    tally = Counter(COUNTED.get(status, "other") for status in statuses)
+    return Counts(
+        targets=sum(tally.values()),
+        succeeded=tally["succeeded"],
+        failed=tally["failed"],
+        timed_out=tally["timed_out"],
+        cancelled=tally["cancelled"],
+        other=tally["other"],
+    )
+
+
+def group_failures(failures: Iterable[Failure]) -> tuple[Group, ...]:
+    """Failures that failed the same way, largest group first (ties: by reason, then signature)."""
+    by_signature: dict[str, list[Failure]] = {}
+    for failure in failures:
+        by_signature.setdefault(failure.signature, []).append(failure)
+    groups = [
+        Group(
+            signature=sig,
+            reason=members[0].reason,
+            failures=tuple(sorted(members, key=lambda f: (f.instance_name or "", f.instance_id))),
+        )
+        for sig, members in by_signature.items()
+    ]
+    return tuple(sorted(groups, key=lambda g: (-g.count, g.reason, g.signature)))
+
+
+def trim_groups(groups: Sequence[Group], keep_per_group: int) -> tuple[Group, ...]:
+    """Keep the first `keep_per_group` failures of each group; the rest only count."""
+    return tuple(
+        replace(
+            g,
+            failures=g.failures[:keep_per_group],
+            omitted=g.omitted + max(0, len(g.failures) - keep_per_group),
+        )
+        for g in groups
+    )
+
+
+def _patch_dict(patch: PatchCounts | None) -> dict[str, Any] | None:
+    if patch is None:
+        return None
+    return {
+        "operation": patch.operation,
+        "installed": patch.installed,
+        "installed_other": patch.installed_other,
+        "installed_pending_reboot": patch.installed_pending_reboot,
+        "installed_rejected": patch.installed_rejected,
+        "missing": patch.missing,
+        "failed": patch.failed,
+        "not_applicable": patch.not_applicable,
+    }
+
+
+def failure_dict(failure: Failure, excerpt_lines: int | None) -> dict[str, Any]:
+    excerpt = failure.excerpt if excerpt_lines is None else failure.excerpt[:excerpt_lines]
+    return {
+        "instance_id": failure.instance_id,
+        "instance_name": failure.instance_name,
+        "platform": failure.platform,
+        "status": failure.status,
+        "status_details": failure.status_details,
+        "step": failure.step,
+        "exit_code": failure.exit_code,
+        "exit_meaning": failure.exit_meaning,
+        "reason": failure.reason,
+        "next_step": failure.next_step,
+        "cause": {"rule": failure.rule, "severity": failure.severity} if failure.rule else None,
+        "excerpt": list(excerpt),
+        "log": {
+            "source": failure.log.source,
+            "bytes_total": failure.log.bytes_total,
+            "bytes_read": failure.log.bytes_read,
+            "complete": failure.log.complete,
+            "links": list(failure.log.links),
+        },
+        "patch": _patch_dict(failure.patch),
+    }
+
+
+def to_dict(digest: CommandDigest) -> dict[str, Any]:
+    counts = digest.counts
+    return {
+        "schema": SCHEMA,
+        "command_id": digest.command_id,
+        "document_name": digest.document_name,
+        "status": digest.status,
+        "region": digest.region,
+        "account": digest.account,
+        "window_id": digest.window_id,
+        "comment": digest.comment,
+        "counts": {
+            "targets": counts.targets,
+            "succeeded": counts.succeeded,
+            "failed": counts.failed,
+            "timed_out": counts.timed_out,
+            "cancelled": counts.cancelled,
+            "other": counts.other,
+        },
+        "groups": [
+            {
+                "signature": group.signature,
+                "reason": group.reason,
+                "next_step": group.failures[0].next_step if group.failures else None,
+                "count": group.count,
+                "failures": [failure_dict(f, digest.excerpt_lines) for f in group.failures],
+            }
+            for group in digest.groups
+        ],
+        "omitted": digest.omitted,
+        "notes": list(digest.notes),
+        "partial": digest.partial,
+        "output": {"bucket": digest.output_bucket, "prefix": digest.output_prefix},
+        "report": digest.report_uri,
+    }

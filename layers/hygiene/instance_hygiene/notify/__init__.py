@@ -1,0 +1,1 @@
+"""Each function's one call, and the rules that decide what is told."""

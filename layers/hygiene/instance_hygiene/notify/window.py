@@ -1,0 +1,85 @@
+"""A window execution that did not go as planned -> one published window digest: decide_window, then
+notify_window (the function's one call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from instance_hygiene.aws.publish import publish
+from instance_hygiene.aws.windows import read_window_report
+from instance_hygiene.digest.window import WindowDigest, shortfalls
+from instance_hygiene.events import WindowExecutionEvent
+from instance_hygiene.notify.statuses import WINDOW_FAILED, WINDOW_RUNNING, Verdict, judge_window, needs_api
+from instance_hygiene.render.window import render as render_window
+from instance_hygiene.settings import NotifierSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
+
+
+@dataclass(frozen=True)
+class WindowOutcome:
+    message_id: str
+    subject: str
+    tasks: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class WindowDecision:
+    verdict: Verdict
+    report: WindowDigest | None
+    """The execution as the API reports it, when it was needed to decide."""
+
+
+def _read_report(event: WindowExecutionEvent, ssm: SSMClient) -> WindowDigest:
+    detail = event.detail
+    return read_window_report(
+        ssm, window_id=detail.window_id, window_execution_id=detail.window_execution_id, region=event.region
+    )
+
+
+def decide_window(
+    event: WindowExecutionEvent, *, ssm: SSMClient, settings: NotifierSettings
+) -> WindowDecision:
+    """Whether the event is told (statuses.judge_window); reads the execution only when its status
+    alone cannot decide (a SUCCESS, which may have run on no instance, or a status not known)."""
+    status = event.detail.status
+    report = (
+        _read_report(event, ssm) if needs_api(status, failed=WINDOW_FAILED, running=WINDOW_RUNNING) else None
+    )
+    verdict = judge_window(
+        status,
+        report.status if report else None,
+        shortfalls(report) if report else (),
+        on_success=settings.notify_on_success,
+    )
+    return WindowDecision(verdict, report)
+
+
+def notify_window(
+    event: WindowExecutionEvent,
+    *,
+    decision: WindowDecision,
+    ssm: SSMClient,
+    sns: SNSClient,
+    settings: NotifierSettings,
+) -> WindowOutcome:
+    """One window digest, about the status `decision` tells."""
+    detail = event.detail
+    status = decision.verdict.status
+    report = decision.report or _read_report(event, ssm)
+    # The decided status is the one this notification is about.
+    report = replace(report, status=status)
+    rendered = render_window(report)
+    message_id = publish(
+        sns,
+        topic_arn=settings.topic_arn,
+        rendered=rendered,
+        attributes={"kind": "window", "status": status, "window_id": detail.window_id},
+    )
+    return WindowOutcome(message_id=message_id, subject=rendered.subject, tasks=len(report.tasks))

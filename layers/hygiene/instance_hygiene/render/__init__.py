@@ -1,0 +1,1 @@
+"""Digests as subscribers read them. Pure."""

@@ -1,0 +1,1 @@
+"""Nothing secret leaves: redaction of messages and log lines. Pure."""

@@ -1,0 +1,68 @@
+"""One maintenance-window night on the offline stand-in, and the notifications subscribers get.
+
+    python -m local.demo [--scenario NAME|FILE] [--out DIR] [--format text|all]
+
+Starts the stand-in (moto with our SSM extensions, in this process, on a free port of
+127.0.0.1), creates the stack's runtime resources in it (local.stack: log bucket with the
+healthcheck scripts, topic with a subscribed queue, idempotency table, healthcheck document), plays
+the scenario (local/scenarios/<name>.json, checked by local.demo.scenario) with local.fleet_sim and
+local.agent_logs (night.py), emits the night's EventBridge events in a shuffled order with one of
+them twice, hands those the template's rules match (local.eventbridge) to the real handlers of
+functions/*/app.py (local.lambda_env), and prints each notification as the e-mail subscriber reads
+it (printing.py). Every rendering is saved under --out (default out/demo/<scenario>/). Nothing here
+calls AWS. The scenario format is in docs/demo.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from local.demo.printing import report, save
+from local.demo.run import DemoError, check, run
+from local.demo.scenario import ScenarioError, load_scenario, scenario_names
+from local.template import ROOT
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.demo",
+        description="Play a maintenance-window night on the offline stand-in and show the notifications.",
+    )
+    parser.add_argument(
+        "--scenario",
+        default="showcase",
+        help=f"a name in local/scenarios ({', '.join(scenario_names())}) or a .json file (default showcase)",
+    )
+    parser.add_argument("--out", type=Path, help="where to save the renderings (default out/demo/<scenario>)")
+    parser.add_argument(
+        "--format",
+        choices=("text", "all"),
+        default="text",
+        help="text: the e-mail of each message; all: also its chat and digest JSON",
+    )
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        scenario = load_scenario(args.scenario)
+        result = run(scenario)
+        result.seconds = time.perf_counter() - started
+        save(result, args.out or ROOT / "out" / "demo" / scenario.name)
+        check(result)
+    except (ScenarioError, DemoError) as error:
+        print(f"demo failed: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # the stand-in or the stage itself broke: say what, then how
+        traceback.print_exc()
+        print(f"demo failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    report(result, detail=args.format)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,536 @@
+"""Playing the night: the fleet, the window, both tasks' commands and every aws.ssm event.
+
+`play_night` creates the scenario's instances in the stand-in, plays each task's command with
+local.fleet_sim (the outcomes built by local.agent_logs, their output in the log bucket), records
+the window execution and lists the night's EventBridge events in the order AWS emits them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from local import agent_logs, fleet_sim
+from local.agent_logs import HEALTHCHECK, MACOS, PATCH, WINDOWS, Host
+from local.demo.scenario import PATCH_GROUP, TASKS, OutcomeCount, Scenario, ScenarioError, task_context
+from local.fleet_sim import ACCOUNT, InstanceResult, PlayedCommand, TaskRun
+from local.stack import Clients, Stack
+from local.standin import ssm as standin
+from local.template import Deployment
+
+PATCH_DOCUMENT = "AWS-RunPatchBaseline"
+LOG_PREFIX = Deployment().parameter("LogPrefix")
+SCRIPTS_PREFIX = Deployment().parameter("ScriptsPrefix")
+LINUX_AMI = "ami-760aaa0f"
+WINDOWS_AMI = "ami-12c6146b"
+# Invocations that count against MaxErrors (the stand-in's ErrorCount).
+ERROR_DETAILS = frozenset({"Failed", "Execution Timed Out"})
+# TimeoutSeconds (delivery) of each task's command in template.yaml.
+DELIVERY_TIMEOUT_SECONDS = {PATCH: 3600, HEALTHCHECK: 600}
+STICKY_KINDS = frozenset({"delivery-timed-out"})
+"""Kinds that stay with an instance all night (a stopped instance misses every task)."""
+# An EC2 Mac instance as DescribeInstanceInformation shows it: the agent reads PlatformName and
+# PlatformVersion from `sw_vers -productName` / `-productVersion` (amazon-ssm-agent, platform_darwin.go).
+MACOS_PLATFORM = ("macOS", "14.6.1")
+
+
+@dataclass
+class PlayedTask:
+    """One task of the night: what each instance ended as, and the command (when it ran)."""
+
+    task: str
+    document: str
+    kinds: dict[str, str]
+    """instance id -> outcome kind"""
+    outcomes: dict[str, InstanceResult]
+    parameters: dict[str, list[str]]
+    start: datetime
+    end: datetime
+    command: PlayedCommand | None = None
+    command_status: str = ""
+    """The status of the command's final event (what CommandFailedFunction is told)."""
+    task_status: str = "NOT_RUN"
+    task_status_details: str = ""
+    task_execution_id: str | None = None
+
+    @property
+    def errors(self) -> int:
+        return sum(o.status_details in ERROR_DETAILS for o in self.outcomes.values())
+
+    def statuses(self) -> Counter[str]:
+        return Counter(o.status for o in self.outcomes.values())
+
+
+@dataclass
+class Night:
+    scenario: Scenario
+    stack: Stack
+    hosts: list[Host]
+    window: fleet_sim.Window
+    window_execution_id: str
+    window_status: str
+    window_status_details: str
+    start: datetime
+    end: datetime
+    tasks: dict[str, PlayedTask]
+    offline: list[str]
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def commands(self) -> list[PlayedTask]:
+        return [t for t in self.tasks.values() if t.command is not None]
+
+    def worth_telling(self, event: Mapping[str, Any]) -> bool:
+        """The truth of the night, from what was played (not from what a handler decided)."""
+        detail = event["detail"]
+        if "command-id" in detail:
+            played = next(
+                t for t in self.commands() if t.command and t.command.command_id == detail["command-id"]
+            )
+            return any(o.status != "Success" for o in played.outcomes.values()) or not played.outcomes
+        return self.window_status != "SUCCESS" or any(
+            t.task_status == "NOT_RUN" or t.command is None or not t.outcomes for t in self.tasks.values()
+        )
+
+
+def healthcheck_document(stack: Stack) -> str:
+    if stack.healthcheck_document is None:
+        raise ValueError("the night needs the stack's healthcheck document (local.stack.provision)")
+    return stack.healthcheck_document
+
+
+def _uuid(scenario: Scenario, *parts: object) -> str:
+    return str(uuid.UUID(int=agent_logs.seeded(scenario.seed, *parts).getrandbits(128), version=4))
+
+
+def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
+    """EC2 instances (Name and Patch Group tags) and hybrid nodes, in the scenario's order. A macOS
+    group is EC2 Mac instances (mac1.metal on moto's image; moto keeps no dedicated hosts): the
+    stand-in reports them as PlatformType MacOS, as SSM does from the agent (sw_vers)."""
+    hosts: list[Host] = []
+    for group in scenario.fleet:
+        width = max(2, len(str(group.count)))
+        names = [f"{group.name_prefix}-{n:0{width}d}" for n in range(1, group.count + 1)]
+        if group.managed:
+            ids = [
+                _register_node(scenario, name, group.platform, len(hosts) + n, patch_group=group.patch_group)
+                for n, name in enumerate(names)
+            ]
+        else:
+            reservation = clients.ec2.run_instances(
+                ImageId=WINDOWS_AMI if group.platform == WINDOWS else LINUX_AMI,
+                MinCount=group.count,
+                MaxCount=group.count,
+                InstanceType="mac1.metal" if group.platform == MACOS else "t3.medium",
+                TagSpecifications=[
+                    {"ResourceType": "instance", "Tags": [{"Key": "Patch Group", "Value": group.patch_group}]}
+                ],
+            )
+            ids = [i["InstanceId"] for i in reservation["Instances"]]
+            for instance_id, name in zip(ids, names, strict=True):
+                clients.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "Name", "Value": name}])
+                if group.platform == MACOS:
+                    standin.set_instance_information(
+                        ACCOUNT,
+                        scenario.region,
+                        instance_id,
+                        platform_type="MacOS",
+                        platform_name=MACOS_PLATFORM[0],
+                        platform_version=MACOS_PLATFORM[1],
+                    )
+        for instance_id, name in zip(ids, names, strict=True):
+            hosts.append(
+                Host.of(
+                    len(hosts), instance_id, name, group.platform, seed=scenario.seed, region=scenario.region
+                )
+            )
+    return hosts
+
+
+def _register_node(
+    scenario: Scenario, name: str, platform: str, index: int, *, patch_group: str, online: bool = True
+) -> str:
+    node_id = "mi-" + f"{agent_logs.seeded(scenario.seed, 'node', index).getrandbits(68):017x}"[:17]
+    windows = platform == WINDOWS
+    return standin.register_managed_instance(
+        ACCOUNT,
+        scenario.region,
+        node_id,
+        name=name,
+        platform_type="Windows" if windows else "Linux",
+        platform_name="Microsoft Windows Server 2022 Datacenter" if windows else "Amazon Linux",
+        platform_version="10.0.20348" if windows else "2",
+        ip_address=f"192.168.{10 + index // 250}.{10 + index % 250}",
+        ping_status="Online" if online else "ConnectionLost",
+        tags={"Name": name, "Patch Group": patch_group},
+    )
+
+
+def window_targets(scenario: Scenario, hosts: Sequence[Host]) -> list[Host]:
+    """The instances the window's target (tag Patch Group = PATCH_GROUP) resolves to."""
+    groups = [group for group in scenario.fleet for _ in range(group.count)]
+    return [host for host, group in zip(hosts, groups, strict=True) if group.patch_group == PATCH_GROUP]
+
+
+def allocate(scenario: Scenario, hosts: Sequence[Host], task: str) -> dict[str, OutcomeCount]:
+    """Which instance ends `task` as which kind: deterministic for the seed. Sticky kinds
+    (a stopped instance) take the same instances in every task; the rest are spread at random;
+    every instance not listed succeeds."""
+    fleet_order = list(range(len(hosts)))
+    agent_logs.seeded(scenario.seed, "fleet").shuffle(fleet_order)
+    task_order = list(range(len(hosts)))
+    agent_logs.seeded(scenario.seed, "allocate", task).shuffle(task_order)
+    entries = sorted(scenario.plan(task).outcomes, key=lambda e: e.kind not in STICKY_KINDS)
+    chosen: dict[str, OutcomeCount] = {}
+    for entry in entries:
+        platforms = (entry.platform,) if entry.platform else agent_logs.KINDS[entry.kind].platforms
+        order = fleet_order if entry.kind in STICKY_KINDS else task_order
+        picked = [
+            hosts[i] for i in order if hosts[i].instance_id not in chosen and hosts[i].platform in platforms
+        ][: entry.count]
+        if len(picked) < entry.count:
+            raise ScenarioError(
+                f"{task}.outcomes.{entry.kind}: {entry.count} needed on {'/'.join(platforms)}, "
+                f"only {len(picked)} such instances left"
+            )
+        for host in picked:
+            chosen[host.instance_id] = entry
+    return chosen
+
+
+def _allowed_errors(max_errors: str, targets: int) -> int:
+    if max_errors.endswith("%"):
+        return int(float(max_errors[:-1]) * targets // 100)
+    return int(max_errors)
+
+
+def _task_parameters(
+    scenario: Scenario, stack: Stack, task: str, window_execution_id: str
+) -> dict[str, list[str]]:
+    """The Parameters template.yaml gives each task's command."""
+    if task == PATCH:
+        patch = scenario.patch.parameters
+        return {
+            "Operation": [patch.get("Operation", "Install")],
+            "RebootOption": [patch.get("RebootOption", "RebootIfNeeded")],
+            "SnapshotId": [window_execution_id],
+        }
+    health = scenario.healthcheck.parameters
+    return {
+        "ScriptBucket": [stack.bucket],
+        "LinuxScriptKey": [f"{SCRIPTS_PREFIX}healthcheck.sh"],
+        "WindowsScriptKey": [f"{SCRIPTS_PREFIX}healthcheck.ps1"],
+        "LinuxScriptSha256": [stack.script_sha256["LinuxSha256"]],
+        "WindowsScriptSha256": [stack.script_sha256["WindowsSha256"]],
+        "RequiredServices": [health.get("RequiredServices", "")],
+        "MinFreeDiskPercent": [health.get("MinFreeDiskPercent", "10")],
+        "MinFreeMemoryPercent": [health.get("MinFreeMemoryPercent", "5")],
+        "HttpEndpoint": [health.get("HttpEndpoint", "")],
+        "FailOnPendingReboot": [health.get("FailOnPendingReboot", "false")],
+        "ExecutionTimeout": [health.get("ExecutionTimeout", "600")],
+    }
+
+
+_COMMAND_TO_TASK_STATUS = {
+    "Success": "SUCCESS",
+    "Failed": "FAILED",
+    "TimedOut": "TIMED_OUT",
+    "Cancelled": "CANCELLED",
+}
+
+
+def plan_tasks(
+    scenario: Scenario,
+    stack: Stack,
+    hosts: Sequence[Host],
+    *,
+    start: datetime,
+    end: datetime,
+    execution_id: str,
+) -> dict[str, PlayedTask]:
+    """How every instance the window targets (`hosts`) ends each task (allocated kinds, built by
+    local.agent_logs), not yet played."""
+    spans = {
+        PATCH: (start + timedelta(seconds=4), start + timedelta(minutes=52)),
+        HEALTHCHECK: (start + timedelta(minutes=53), end - timedelta(seconds=6)),
+    }
+    tasks: dict[str, PlayedTask] = {}
+    for task in TASKS:
+        context = replace(
+            task_context(scenario, task, _uuid(scenario, "command", task), spans[task][0]),
+            snapshot_id=execution_id,
+        )
+        chosen = allocate(scenario, hosts, task)
+        kinds = {
+            h.instance_id: chosen[h.instance_id].kind
+            if h.instance_id in chosen
+            else agent_logs.default_kind(task, h.platform)
+            for h in hosts
+        }
+        played_outcomes = {}
+        for host in hosts:
+            entry = chosen.get(host.instance_id)
+            size_mb = entry.size_mb if entry else None
+            outcome = agent_logs.outcome(kinds[host.instance_id], host, context, size_mb=size_mb)
+            if entry is not None and entry.logs_reach_s3 is not None:
+                outcome = replace(outcome, logs_reach_s3=entry.logs_reach_s3)
+            played_outcomes[host.instance_id] = outcome
+        tasks[task] = PlayedTask(
+            task=task,
+            document=PATCH_DOCUMENT if task == PATCH else healthcheck_document(stack),
+            kinds=kinds,
+            outcomes=played_outcomes,
+            parameters=_task_parameters(scenario, stack, task, execution_id),
+            start=spans[task][0],
+            end=spans[task][1],
+        )
+    return tasks
+
+
+def run_tasks(
+    scenario: Scenario, clients: Clients, stack: Stack, tasks: Mapping[str, PlayedTask]
+) -> str | None:
+    """Send each task's command in priority order, as the window does; returns what stopped the
+    window early ("cutoff", "max-errors") or None. A task of window.not_run does not run; one
+    whose target matched no instance runs with no invocation and sends no command."""
+    cutoff = scenario.window.cutoff
+    for task in TASKS:
+        played = tasks[task]
+        if cutoff is not None and cutoff.task == task and cutoff.when == "before":
+            return "cutoff"
+        if task in scenario.window.not_run:
+            continue
+        if not played.outcomes:
+            played.task_status = "SUCCESS"  # UNVERIFIED: the status (and details) AWS records here
+            continue
+        played.command = fleet_sim.play_command(
+            ssm=clients.ssm,
+            s3=clients.s3,
+            region=scenario.region,
+            document_name=played.document,
+            outcomes=played.outcomes,
+            bucket=stack.bucket,
+            prefix=LOG_PREFIX,
+            parameters=played.parameters,
+            comment=f"{scenario.window.name} {task}",
+            command_id=_uuid(scenario, "command", task),
+            finished=played.end,
+            max_concurrency=scenario.window.max_concurrency,
+            max_errors=scenario.window.max_errors,
+            timeout_seconds=DELIVERY_TIMEOUT_SECONDS[task],
+        )
+        # The command ends as the stand-in reports it (ListCommands), and its final event says so.
+        status, details = fleet_sim.reported_status(clients.ssm, played.command.command_id)
+        played.command.status = status
+        played.command_status = fleet_sim.final_event_status(
+            status, details, detailed=scenario.standin.command_event_status == "StatusDetails"
+        )
+        played.task_status = _COMMAND_TO_TASK_STATUS[status]
+        if cutoff is not None and cutoff.task == task and cutoff.when == "during":
+            # CANCEL_TASK: CancelCommand at the cutoff; a task not completed ends TIMED_OUT.
+            played.command_status = played.command.status = "Cancelled"
+            played.task_status = "TIMED_OUT"
+            return "cutoff"
+        if played.errors > _allowed_errors(scenario.window.max_errors, len(played.outcomes)):
+            played.task_status_details = "The maximum number of errors was exceeded."
+            return "max-errors"
+    return None
+
+
+def play_night(scenario: Scenario, clients: Clients, stack: Stack, *, end: datetime | None = None) -> Night:
+    """Play the scenario: fleet, window, both tasks' commands with their output in S3, the window
+    execution, and every EventBridge event of the night (in the order AWS would emit them)."""
+    end = (end or datetime.now(UTC)).replace(microsecond=0)
+    start = end - timedelta(minutes=75)
+    hosts = create_fleet(scenario, clients)
+    plan = scenario.standin
+    standin.set_command_status_rules(
+        ACCOUNT,
+        scenario.region,
+        incomplete_status=plan.incomplete_status,
+        delivery_timeouts_count=plan.delivery_timeouts_count,
+    )
+    window = fleet_sim.create_window(
+        ssm=clients.ssm,
+        region=scenario.region,
+        name=scenario.window.name,
+        healthcheck_document=healthcheck_document(stack),
+        max_errors=scenario.window.max_errors,
+        max_concurrency=scenario.window.max_concurrency,
+        cutoff_behavior=scenario.window.cutoff_behavior,
+        target_tag=("Patch Group", PATCH_GROUP),
+    )
+    execution_id = _uuid(scenario, "window-execution")
+    targets = window_targets(scenario, hosts)
+    tasks = plan_tasks(scenario, stack, targets, start=start, end=end, execution_id=execution_id)
+    offline = _take_offline(scenario, clients, hosts, tasks)
+    stopped_by = run_tasks(scenario, clients, stack, tasks)
+    ran = [t for t in tasks.values() if t.task_status != "NOT_RUN"]
+    if stopped_by == "cutoff":
+        status, details = "TIMED_OUT", ""
+    elif any(t.task_status != "SUCCESS" for t in ran):
+        status, details = "FAILED", "One or more tasks in the orchestration failed."
+    else:
+        status, details = "SUCCESS", ""
+    fleet_sim.play_window_execution(
+        region=scenario.region,
+        window=window,
+        status=status,
+        status_details=details,
+        tasks=[
+            TaskRun(
+                window.patch_task_id if t.task == PATCH else window.healthcheck_task_id,
+                t.task_status,
+                t.task_status_details,
+                t.command,
+                start=t.start,
+                end=t.end,
+            )
+            for t in ran
+        ],
+        window_execution_id=execution_id,
+        start=start,
+        end=end,
+    )
+    recorded = clients.ssm.describe_maintenance_window_execution_tasks(WindowExecutionId=execution_id)
+    by_arn = {t["TaskArn"]: t["TaskExecutionId"] for t in recorded["WindowExecutionTaskIdentities"]}
+    for played in ran:
+        played.task_execution_id = by_arn.get(played.document)
+    night = Night(
+        scenario=scenario,
+        stack=stack,
+        hosts=hosts,
+        window=window,
+        window_execution_id=execution_id,
+        window_status=status,
+        window_status_details=details,
+        start=start,
+        end=end,
+        tasks=tasks,
+        offline=offline,
+    )
+    night.events = night_events(night)
+    return night
+
+
+def _take_offline(
+    scenario: Scenario, clients: Clients, hosts: Sequence[Host], tasks: Mapping[str, PlayedTask]
+) -> list[str]:
+    """Instances that never pick a command up are stopped (EC2) or lost their connection (mi-)."""
+    offline = [
+        h.instance_id
+        for h in hosts
+        if any(t.kinds.get(h.instance_id) == "delivery-timed-out" for t in tasks.values())
+    ]
+    ec2_ids = [i for i in offline if i.startswith("i-")]
+    if ec2_ids:
+        clients.ec2.stop_instances(InstanceIds=ec2_ids)
+    for host in hosts:
+        if host.instance_id in offline and host.instance_id.startswith("mi-"):
+            _register_node(
+                scenario, host.name, host.platform, host.index, patch_group=PATCH_GROUP, online=False
+            )
+    return offline
+
+
+def night_events(night: Night) -> list[dict[str, Any]]:
+    """Every aws.ssm event of the night, in time order: the window and its tasks, each command
+    and each of its invocations (most of them match no rule of the stack)."""
+    region = night.scenario.region
+    window_id = night.window.window_id
+    execution = night.window_execution_id
+    timed: list[tuple[datetime, dict[str, Any]]] = [
+        (
+            night.start,
+            fleet_sim.window_event(
+                window_id=window_id,
+                window_execution_id=execution,
+                status="IN_PROGRESS",
+                region=region,
+                start=night.start,
+                end=night.start,
+            ),
+        )
+    ]
+    for played in night.tasks.values():
+        if played.task_execution_id:
+            for status, moment in (("IN_PROGRESS", played.start), (played.task_status, played.end)):
+                timed.append(
+                    (
+                        moment,
+                        fleet_sim.window_task_event(
+                            window_id=window_id,
+                            window_execution_id=execution,
+                            task_execution_id=played.task_execution_id,
+                            status=status,
+                            region=region,
+                            start=played.start,
+                            end=None if status == "IN_PROGRESS" else played.end,
+                        ),
+                    )
+                )
+        command = played.command
+        if command is None:
+            continue
+        requested = played.start + timedelta(seconds=1)
+        timed.append(
+            (
+                requested,
+                fleet_sim.command_event(
+                    command,
+                    region=region,
+                    status="InProgress",
+                    requested=requested,
+                    time=requested,
+                    parameters=played.parameters,
+                ),
+            )
+        )
+        rng = agent_logs.seeded(night.scenario.seed, "event-times", played.task)
+        span = (played.end - requested).total_seconds()
+        for instance_id, outcome in played.outcomes.items():
+            moment = requested + timedelta(seconds=rng.uniform(0.2, 0.98) * span)
+            timed.append(
+                (
+                    moment,
+                    fleet_sim.invocation_event(
+                        command_id=command.command_id,
+                        document_name=command.document_name,
+                        instance_id=instance_id,
+                        status=outcome.status,
+                        region=region,
+                        requested=requested,
+                        time=moment,
+                    ),
+                )
+            )
+        timed.append(
+            (
+                played.end,
+                fleet_sim.command_event(
+                    command,
+                    region=region,
+                    status=played.command_status,
+                    requested=requested,
+                    time=played.end,
+                    parameters=played.parameters,
+                ),
+            )
+        )
+    timed.append(
+        (
+            night.end,
+            fleet_sim.window_event(
+                window_id=window_id,
+                window_execution_id=execution,
+                status=night.window_status,
+                region=region,
+                start=night.start,
+                end=night.end,
+            ),
+        )
+    )
+    return [event for _, event in sorted(timed, key=lambda pair: pair[0])]

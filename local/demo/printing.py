@@ -1,0 +1,271 @@
+"""The demo's outputs: the folder of renderings per notification, summary.json, events.json, and
+the console story (what was played, what EventBridge delivered, each e-mail)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from local.agent_logs import LINUX, MACOS, WINDOWS
+from local.demo.night import Night, PlayedTask
+from local.demo.run import Delivery, Result
+from local.demo.scenario import PATCH_GROUP, StandinPlan
+from local.demo.subscribers import Notification
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80]
+
+
+def _folder_name(number: int, notification: Notification) -> str:
+    digest = json.loads(notification.digest)
+    if notification.kind == "window":
+        what = f"window-{digest.get('window_name') or digest.get('window_id', '')}"
+    else:
+        what = f"command-{digest.get('document_name', '')}"
+    return f"{number:02d}-{_slug(what)}-{_slug(notification.status.lower())}"
+
+
+def _clear(out: Path) -> None:
+    """Remove what an earlier run saved here (only our own files and folders)."""
+    for name in ("summary.json", "events.json"):
+        (out / name).unlink(missing_ok=True)
+    for folder in out.glob("[0-9][0-9]-*"):
+        if folder.is_dir() and (folder / "subject.txt").exists():
+            shutil.rmtree(folder)
+
+
+def _pretty(text: str) -> str:
+    return json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def summary(result: Result) -> dict[str, Any]:
+    night = result.night
+    platforms = Counter(h.platform for h in night.hosts)
+    redelivered = [d for d in result.deliveries if d.redelivery]
+    return {
+        "scenario": night.scenario.name,
+        "description": night.scenario.description,
+        "seconds": round(result.seconds, 2),
+        "fleet": {
+            "instances": len(night.hosts),
+            "by_platform": dict(platforms),
+            "managed": sum(h.instance_id.startswith("mi-") for h in night.hosts),
+            "offline": night.offline,
+            "targeted": night.scenario.targeted,
+        },
+        "standin": asdict(night.scenario.standin),
+        "stack": {
+            "bucket": night.stack.bucket,
+            "topic": night.stack.topic_arn,
+            "healthcheck_document": night.stack.healthcheck_document,
+        },
+        "window": {
+            "id": night.window.window_id,
+            "name": night.scenario.window.name,
+            "max_errors": night.scenario.window.max_errors,
+            "max_errors_why": night.scenario.window.max_errors_why,
+            "cutoff_behavior": night.scenario.window.cutoff_behavior,
+            "execution_id": night.window_execution_id,
+            "status": night.window_status,
+            "tasks": {
+                t.task: {
+                    "status": t.task_status,
+                    "status_details": t.task_status_details,
+                    "command_id": t.command.command_id if t.command else None,
+                }
+                for t in night.tasks.values()
+            },
+        },
+        "commands": [
+            {
+                "task": t.task,
+                "command_id": t.command.command_id,
+                "document": t.document,
+                "status": t.command_status,
+                "invocations": dict(t.statuses()),
+                "kinds": dict(Counter(t.kinds.values())),
+            }
+            for t in night.commands()
+            if t.command is not None
+        ],
+        "events": {
+            "emitted": len(night.events),
+            "delivered": len(result.deliveries),
+            "matched": len(result.invoked),
+            "redelivered": [d.event["id"] for d in redelivered],
+            "errors": [d.error for d in result.errors],
+        },
+        "notifications": [
+            {"folder": folder.name, "subject": n.subject, "kind": n.kind, "status": n.status}
+            for n, folder in zip(result.notifications, result.folders, strict=True)
+        ],
+    }
+
+
+def save(result: Result, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    _clear(out)
+    result.out = out
+    result.folders = []
+    for number, notification in enumerate(result.notifications, start=1):
+        folder = out / _folder_name(number, notification)
+        folder.mkdir()
+        (folder / "subject.txt").write_text(notification.subject + "\n")
+        (folder / "email.txt").write_text(notification.email)
+        (folder / "chat.json").write_text(_pretty(notification.chat))
+        (folder / "digest.json").write_text(_pretty(notification.digest))
+        (folder / "sns-message.json").write_text(notification.published)
+        result.folders.append(folder)
+    events = [
+        {
+            "position": d.position,
+            "redelivery": d.redelivery,
+            "function": d.function,
+            "seconds": round(d.seconds, 3),
+            "result": d.result,
+            "error": d.error,
+            "event": d.event,
+        }
+        for d in result.deliveries
+    ]
+    (out / "events.json").write_text(json.dumps(events, indent=1, default=str) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary(result), indent=2) + "\n")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _command_line(task: PlayedTask) -> str:
+    statuses = task.statuses()
+    failed = len(task.outcomes) - statuses["Success"]
+    listed = ", ".join(
+        f"{kind} {n}" for kind, n in Counter(task.kinds.values()).most_common() if kind != "success"
+    )
+    return f"{task.document} {task.command_status}: {failed} of {len(task.outcomes)} did not succeed" + (
+        f" ({listed})" if listed else ""
+    )
+
+
+def _stage_lines(night: Night) -> list[str]:
+    """The fleet, the window, what the stand-in was told to assume, and how each task ended."""
+    scenario, hosts = night.scenario, night.hosts
+    platforms = Counter(h.platform for h in hosts)
+    managed = sum(h.instance_id.startswith("mi-") for h in hosts)
+    lines = [
+        f"fleet: {len(hosts)} instances ({platforms[LINUX]} Linux, {platforms[WINDOWS]} Windows"
+        + (f", {platforms[MACOS]} macOS (EC2 Mac)" if platforms[MACOS] else "")
+        + (f"; {managed} hybrid mi- nodes" if managed else "")
+        + (f"; {len(night.offline)} stopped" if night.offline else "")
+        + ")"
+    ]
+    if scenario.targeted < scenario.size:
+        tags = sorted({g.patch_group for g in scenario.fleet if g.patch_group != PATCH_GROUP})
+        lines.append(
+            f"window target tag:Patch Group={PATCH_GROUP} matches {scenario.targeted} of them "
+            f"(the others are tagged {', '.join(tags)})"
+        )
+    window = scenario.window
+    lines.append(
+        f"window {window.name}: MaxErrors {window.max_errors}, CutoffBehavior {window.cutoff_behavior}"
+        + (f" ({window.max_errors_why})" if window.max_errors_why else "")
+    )
+    assumed = scenario.standin
+    if assumed != StandinPlan():
+        lines.append(
+            "stand-in, UNVERIFIED AWS behaviour as this scenario assumes it: an Incomplete command's "
+            f"Status is {assumed.incomplete_status}; delivery timeouts "
+            f"{'count' if assumed.delivery_timeouts_count else 'do not count'} against MaxErrors; "
+            f"a command's final event carries its {assumed.command_event_status}"
+        )
+    for task in night.tasks.values():
+        if task.command is not None:
+            lines.append(f"{task.task:<11} {_command_line(task)}")
+        elif task.task in window.not_run:
+            lines.append(f"{task.task:<11} not run by this execution (window.not_run)")
+        elif task.task_status == "NOT_RUN":
+            lines.append(f"{task.task:<11} never started")
+        else:
+            lines.append(f"{task.task:<11} ran on no instance: the target matched none, no command was sent")
+    return lines
+
+
+def _redelivery_outcome(delivery: Delivery) -> str:
+    if not delivery.function:
+        return "no rule matches it, nothing ran"
+    if delivery.result and delivery.result.get("notified") is False:
+        return f"{delivery.function} found nothing to tell again, no message"
+    return f"{delivery.function} returned the stored outcome, no second message"
+
+
+def report(result: Result, *, detail: str = "text", write: Callable[[str], object] = print) -> None:
+    """The console story: what was played, what EventBridge delivered, each notification."""
+    night = result.night
+    scenario = night.scenario
+    bar = "=" * 100
+    write(f'Instance hygiene demo: scenario "{scenario.name}" on the offline stand-in (nothing reaches AWS)')
+    if scenario.description:
+        write(f"  {scenario.description}")
+    for line in _stage_lines(night):
+        write(f"  {line}")
+    tasks = ", ".join(f"{t.task} {t.task_status}" for t in night.tasks.values())
+    write(f"  window execution {night.window_status} ({tasks})")
+    invoked = Counter(d.function for d in result.invoked)
+    write(
+        f"  EventBridge: {len(night.events)} aws.ssm events in shuffled order"
+        f"{', one of them delivered twice' if any(d.redelivery for d in result.deliveries) else ''}; "
+        f"the stack's rules matched {len(result.invoked)}: "
+        + (", ".join(f"{name} x{n}" for name, n in sorted(invoked.items())) or "no function ran")
+    )
+    for delivery in result.deliveries:
+        if delivery.redelivery:
+            what = f"{delivery.event['detail-type']} {delivery.event['detail']['status']}"
+            outcome = _redelivery_outcome(delivery)
+            write(f"  redelivered {what} (same id {delivery.event['id'][:8]}...): {outcome}")
+    if not result.notifications:
+        write("")
+        write(
+            "No failures: every invocation succeeded and the window execution ended "
+            f"{night.window_status} with every task run on its targets. The functions checked each "
+            "end state against the API (the commands' counts, the window's tasks), found nothing "
+            "to tell, and no notification was sent."
+        )
+    else:
+        write(
+            f"  {len(result.notifications)} notification(s) on the topic; each as the e-mail "
+            "subscriber reads it:"
+        )
+    for number, (notification, folder) in enumerate(
+        zip(result.notifications, result.folders, strict=True), start=1
+    ):
+        write("")
+        write(bar)
+        write(f"[{number}/{len(result.notifications)}] Subject: {notification.subject}")
+        write(bar)
+        write(notification.email.rstrip("\n"))
+        write("")
+        write(
+            f"  -> other renderings: chat (HTTPS, Amazon Q Developer) {_shown(folder / 'chat.json')}; "
+            f"digest (SQS, Lambda, HTTP: default) {_shown(folder / 'digest.json')}"
+        )
+        if detail == "all":
+            write("")
+            write("  chat (https):")
+            write(_pretty(notification.chat).rstrip("\n"))
+            write("  digest (sqs / default):")
+            write(_pretty(notification.digest).rstrip("\n"))
+    write("")
+    if result.out is not None:
+        saved = "summary.json, events.json" + (", one folder per notification" if result.folders else "")
+        write(f"Saved to {_shown(result.out)}/ ({saved})")
+    write(f"Done in {result.seconds:.1f} s.")

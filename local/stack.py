@@ -1,0 +1,172 @@
+"""What `sam deploy` creates that the functions use at run time, created in the stand-in.
+
+One place for the demo, the bench, the integration tests and the container tests, whether boto3
+talks to moto in this process (mock_aws) or to a stand-in server: the log bucket, the idempotency
+table (key `id`, as Powertools expects), the notification topic and, optionally, an SQS queue
+subscribed to it (envelope, not raw, so Subject and Message both arrive). `provision` adds what
+the demo's night needs: CloudFormation-style names, the healthcheck scripts the HealthcheckScripts
+custom resource publishes, and the healthcheck document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+
+from local.lambda_env import function_environment
+from local.template import ROOT, STACK_NAME, Deployment
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_ssm import SSMClient
+
+SERVICES = ("ssm", "s3", "ec2", "sns", "sqs", "dynamodb")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """One boto3 client per service the stack and the night use."""
+
+    ssm: SSMClient
+    s3: S3Client
+    ec2: EC2Client
+    sns: SNSClient
+    sqs: SQSClient
+    dynamodb: DynamoDBClient
+
+    @classmethod
+    def create(cls, region: str, **options: Any) -> Clients:
+        """Clients from the environment (AWS_ENDPOINT_URL, credentials), or from `options`."""
+        session = boto3.session.Session(region_name=region)
+        return cls(**{service: session.client(service, **options) for service in SERVICES})  # type: ignore[call-overload]
+
+    def __call__(self, service: str) -> Any:
+        return getattr(self, service)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The stack's runtime resources by name, and the deploy they make of template.yaml."""
+
+    region: str
+    bucket: str
+    table: str
+    topic_arn: str
+    queue_url: str | None = None
+    """A queue subscribed to the topic (the subscriber these runs read), when one was made."""
+    healthcheck_document: str | None = None
+    script_sha256: Mapping[str, str] = field(default_factory=dict)
+    """The publisher's effective hashes (LinuxSha256, WindowsSha256): the task's hash parameters."""
+
+    def deployment(self, *, window_id: str | None = None, **parameters: str) -> Deployment:
+        """template.yaml deployed with these resources (and the window, when it exists)."""
+        refs = {"LogBucket": self.bucket, "IdempotencyTable": self.table, "NotificationTopic": self.topic_arn}
+        if self.healthcheck_document is not None:
+            refs["HealthcheckDocument"] = self.healthcheck_document
+        if window_id is not None:
+            refs["MaintenanceWindow"] = window_id
+        return Deployment(refs=refs, parameters=parameters, region=self.region)
+
+    def function_environment(self, logical_id: str, **options: Any) -> dict[str, str]:
+        """The environment template.yaml gives the function in this stack (lambda_env)."""
+        return function_environment(logical_id, self.deployment(), **options)
+
+
+def create_stack(
+    clients: Callable[..., Any],
+    *,
+    region: str,
+    bucket: str,
+    table: str,
+    topic: str,
+    queue: str | None = "subscriber",
+) -> Stack:
+    """Create the resources; `clients(service)` returns a boto3 client for the stand-in."""
+    clients("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    clients("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns = clients("sns")
+    topic_arn = sns.create_topic(Name=topic)["TopicArn"]
+    queue_url = None
+    if queue is not None:
+        sqs = clients("sqs")
+        queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
+    return Stack(region=region, bucket=bucket, table=table, topic_arn=topic_arn, queue_url=queue_url)
+
+
+def received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every notification on the subscribed queue (SNS envelopes with Subject and Message),
+    removed from the queue."""
+    return [json.loads(message["Body"]) for message in drain(sqs, queue_url)]
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every SQS message on the queue, in the order received, deleted as read."""
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            messages.append(message)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
+def physical_id(seed: int, logical: str, length: int = 13) -> str:
+    """A CloudFormation-style random suffix, the same for the same seed."""
+    from local import agent_logs  # noqa: PLC0415 - the demo's; a bench handler process loads no moto
+
+    rng = agent_logs.seeded(seed, "stack", logical)
+    return "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", k=length))
+
+
+def provision(clients: Clients, *, region: str, seed: int) -> Stack:
+    """The stack's runtime resources, named as CloudFormation names them: log bucket (no KMS
+    here) with the healthcheck scripts, topic with an SQS subscriber (not raw), idempotency table,
+    healthcheck document."""
+    from instance_hygiene.deploy.scripts_publisher import effective_hashes, publish_scripts  # noqa: PLC0415
+
+    deployment = Deployment(region=region)
+    stack = create_stack(
+        clients,
+        region=region,
+        bucket=f"{STACK_NAME}-logbucket-{physical_id(seed, 'LogBucket', 12).lower()}",
+        table=f"{STACK_NAME}-IdempotencyTable-{physical_id(seed, 'IdempotencyTable')}",
+        topic=f"{STACK_NAME}-NotificationTopic-{physical_id(seed, 'NotificationTopic')}",
+        queue="digest-subscriber",
+    )
+    # What the HealthcheckScripts custom resource does on deploy; its hashes go to the task.
+    published = publish_scripts(
+        clients.s3,
+        bucket=stack.bucket,
+        prefix=deployment.parameter("ScriptsPrefix"),
+        folder=ROOT / "documents" / "scripts",
+    )
+    document = f"{STACK_NAME}-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
+    clients.ssm.create_document(
+        Name=document,
+        Content=(ROOT / "documents" / "healthcheck.yaml").read_text(),
+        DocumentType="Command",
+        DocumentFormat="YAML",
+    )
+    return Stack(
+        region=region,
+        bucket=stack.bucket,
+        table=stack.table,
+        topic_arn=stack.topic_arn,
+        queue_url=stack.queue_url,
+        healthcheck_document=document,
+        script_sha256=effective_hashes(published),
+    )

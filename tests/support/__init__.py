@@ -1,0 +1,1 @@
+"""What tests at every level share: the sample events, their mutations, and the stack's fakes."""
