@@ -10,38 +10,33 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, WINDOW_FUNCTION
-from local.stack import Stack as Resources
-from local.stack import create_stack, received
-from local.standin.server import FAKE_CREDENTIALS, Endpoint, free_port, running
-
-ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "events"
-BUILD_IMAGE = ROOT / "local" / "lambda-image" / "build.sh"
-BIN = Path(sys.executable).parent
-REGION = "eu-west-2"
-BUCKET = "instance-hygiene-logbucket-1a2b3c4d5e6f"
-TABLE = "instance-hygiene-IdempotencyTable-1A2B3C4D5E6F"
-TOPIC = "instance-hygiene-NotificationTopic-1A2B3C4D5E6F"
-# How a Lambda container reaches this host: the name samconfig.toml maps to the bridge gateway.
-CONTAINER_HOST = "host.docker.internal"
-ADD_HOST = f"{CONTAINER_HOST}:host-gateway"
-# The stand-in listens on every interface: containers arrive through the bridge gateway, not loopback.
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104
-
-TIMINGS: dict[str, float] = {}
+from local.lambda_env import COMMAND_FUNCTION, WINDOW_FUNCTION
+from local.stack import create_stack
+from local.standin.server import Endpoint, free_port, running
+from tests.support.container import (
+    ALL_INTERFACES,
+    BIN,
+    BUCKET,
+    BUILD_IMAGE,
+    REGION,
+    ROOT,
+    TABLE,
+    TIMINGS,
+    TOPIC,
+    SamLocal,
+    Stack,
+    docker_engine_problem,
+    run_timed,
+    sam_environment,
+)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -49,29 +44,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("sam local invoke timings")
         for what, seconds in TIMINGS.items():
             terminalreporter.write_line(f"{what:<60} {seconds:6.1f} s")
-
-
-def _run(command: list[str], *, what: str, timeout: int, **options: Any) -> subprocess.CompletedProcess[str]:
-    started = time.monotonic()
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, check=False, cwd=ROOT, **options
-    )
-    TIMINGS[what] = time.monotonic() - started
-    return result
-
-
-def docker_engine_problem() -> str | None:
-    """Why no Docker engine can be used here, or None when `docker info` answers."""
-    if shutil.which("docker") is None:
-        return "the docker command is not installed (apt-get install docker.io)"
-    try:
-        info = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=30, check=False)
-    except subprocess.TimeoutExpired:
-        return "`docker info` did not answer within 30 s"
-    if info.returncode != 0:
-        lines = (info.stderr or info.stdout).strip().splitlines()
-        return f"`docker info` failed: {lines[-1] if lines else f'exit {info.returncode}'}"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +64,7 @@ def docker_engine() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def lambda_image(docker_engine: None) -> str:
     """The Python 3.13 base image, real or our stand-in (built once, reused while its recipe holds)."""
-    result = _run(
+    result = run_timed(
         ["bash", str(BUILD_IMAGE)],
         what="lambda image (local/lambda-image/build.sh)",
         timeout=1200,
@@ -100,24 +72,6 @@ def lambda_image(docker_engine: None) -> str:
     )
     assert result.returncode == 0, f"build.sh failed:\n{result.stdout}\n{result.stderr}"
     return "public.ecr.aws/lambda/python:3.13-x86_64"
-
-
-def sam_environment(endpoint: Endpoint, home: Path) -> dict[str, str]:
-    """For sam itself: fake credentials, STS on the stand-in, no AWS_* value from this shell
-    (AWS_ENDPOINT_URL above all: a declared variable would take it), no real profile."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    env |= FAKE_CREDENTIALS
-    env |= {
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # sam build wants python3.13 first
-        "SAM_CLI_TELEMETRY": "0",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL_STS": endpoint.url,
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +90,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_template(lambda_image: str, standin: Endpoint, workdir: Path) -> Path:
     """One `sam build` for every invocation (--no-cached: nothing written to the repo's .aws-sam)."""
     build_dir = workdir / "build"
-    result = _run(
+    result = run_timed(
         [
             str(BIN / "sam"),
             "build",
@@ -154,102 +108,12 @@ def built_template(lambda_image: str, standin: Endpoint, workdir: Path) -> Path:
     return build_dir / "template.yaml"
 
 
-@dataclass
-class Stack:
-    """What the functions use at run time in the stand-in, plus a queue subscribed to the topic."""
-
-    endpoint: Endpoint
-    resources: Resources | None = None
-    clients: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def topic_arn(self) -> str:
-        return self._resources().topic_arn
-
-    @property
-    def queue_url(self) -> str:
-        return str(self._resources().queue_url)
-
-    def _resources(self) -> Resources:
-        if self.resources is None:
-            raise RuntimeError("the stack's resources are not created yet")
-        return self.resources
-
-    def client(self, service: str) -> Any:
-        if service not in self.clients:
-            self.clients[service] = boto3.client(
-                service,  # type: ignore[call-overload]
-                endpoint_url=self.endpoint.url,
-                region_name=REGION,
-                aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
-        return self.clients[service]
-
-    def received(self) -> list[dict[str, Any]]:
-        """Every notification on the subscribed queue (SNS envelopes), removed from the queue."""
-        return received(self.client("sqs"), self.queue_url)
-
-    def function_environment(self, function: str) -> dict[str, str]:
-        """The function's environment from template.yaml, pointed at the stand-in as a container
-        reaches it (what `sam local invoke --env-vars` overrides)."""
-        return self._resources().function_environment(
-            function, endpoint_url=f"http://{CONTAINER_HOST}:{self.endpoint.port}", extra=OFF_AWS
-        )
-
-
 @pytest.fixture(scope="module")
 def stack(standin: Endpoint) -> Stack:
     """What `sam deploy` creates that the functions call: bucket, idempotency table, topic."""
     stack = Stack(endpoint=standin)
     stack.resources = create_stack(stack.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
     return stack
-
-
-@dataclass(frozen=True)
-class Invocation:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def result(self) -> Any:
-        """The handler's return value: the JSON sam prints last on stdout."""
-        lines = [line for line in self.stdout.splitlines() if line.strip()]
-        assert lines, f"sam printed no result\nstderr:\n{self.stderr}"
-        return json.loads(lines[-1])
-
-
-@dataclass
-class SamLocal:
-    template: Path
-    env_vars: Path
-    env: dict[str, str]
-
-    def invoke(self, function: str, event: Path) -> Invocation:
-        result = _run(
-            [
-                str(BIN / "sam"),
-                "local",
-                "invoke",
-                function,
-                "--event",
-                str(event),
-                "--template",
-                str(self.template),
-                "--env-vars",
-                str(self.env_vars),
-                "--region",
-                REGION,
-                "--skip-pull-image",
-                "--add-host",
-                ADD_HOST,
-            ],
-            what=f"sam local invoke {function} -e events/{event.name}",
-            timeout=300,
-            env=self.env,
-        )
-        return Invocation(result.returncode, result.stdout, result.stderr)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from local.fleet_sim import (
     skipped,
 )
 from local.template import raw_template
-from tests.container.conftest import BUCKET, EVENTS, REGION, ROOT, SamLocal, Stack
+from tests.support.container import BUCKET, EVENTS, REGION, ROOT, SamLocal, Stack
 
 pytestmark = pytest.mark.container
 

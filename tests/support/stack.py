@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from local import standin
 from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, WINDOW_FUNCTION, LambdaContext, frozen_clock
-from local.stack import create_stack, received
+from local.stack import SERVICES, Clients, create_stack, received
 
 REGION = "eu-west-2"
 BUCKET = "instance-hygiene-logbucket-1a2b3c4d5e6f"
@@ -26,15 +26,11 @@ WINDOWS_AMI = "ami-12c6146b"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
-@dataclass
-class Stack:
-    """What `sam deploy` creates that the functions use at run time, plus a subscribed queue."""
+@dataclass(frozen=True)
+class Stack(Clients):
+    """What `sam deploy` creates that the functions use at run time, plus a subscribed queue:
+    the harness's clients with the topic and the subscriber's queue."""
 
-    ssm: Any
-    s3: Any
-    ec2: Any
-    sns: Any
-    sqs: Any
     topic_arn: str
     queue_url: str
 
@@ -70,12 +66,9 @@ def stack_in_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         for function in (COMMAND_FUNCTION, WINDOW_FUNCTION):
             for name, value in resources.function_environment(function, extra=OFF_AWS).items():
                 monkeypatch.setenv(name, value)
+        clients = Clients.create(REGION)
         yield Stack(
-            ssm=boto3.client("ssm"),
-            s3=boto3.client("s3"),
-            ec2=boto3.client("ec2"),
-            sns=boto3.client("sns"),
-            sqs=boto3.client("sqs"),
+            **{service: getattr(clients, service) for service in SERVICES},
             topic_arn=resources.topic_arn,
             queue_url=str(resources.queue_url),
         )
