@@ -15,17 +15,16 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey, s3_backends
 from moto.s3.responses import S3Response
-from moto.server import ThreadedMotoServer
 
 import local.standin
 from local.standin import s3 as standin_s3
 from local.standin.s3 import ByteRange, Unsatisfiable, byte_range
+from tests.support.stack import MOTO_MODES, moto_endpoint
 
 REGION = "eu-west-2"
 BUCKET = "hygiene-range-standin"
@@ -57,22 +56,11 @@ def _bucket(endpoint_url: str | None) -> Any:
     return s3
 
 
-@pytest.fixture(params=["mock_aws", "server"])
+@pytest.fixture(params=MOTO_MODES)
 def s3(request: pytest.FixtureRequest, aws_environment: None, s3_standin: None) -> Iterator[Any]:
     """A bucket with KEY (BODY) and an empty object: moto in-process, then ThreadedMotoServer."""
-    if request.param == "mock_aws":
-        with mock_aws():
-            yield _bucket(None)
-        return
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
+    with moto_endpoint(request.param) as url:
         yield _bucket(url)
-    finally:
-        requests.post(f"{url}/moto-api/reset", timeout=10)
-        server.stop()
 
 
 @pytest.fixture

@@ -19,16 +19,15 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
 from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.server import ThreadedMotoServer
 from moto.ssm.responses import SimpleSystemManagerResponse
 
 from local.standin import ssm as standin
 from local.standin.ssm import PluginResult
+from tests.support.stack import MOTO_MODES, moto_endpoint
 
 REGION = "eu-west-2"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -155,22 +154,11 @@ def aws(aws_environment: None, ssm_standin: None) -> Iterator[Aws]:
         yield _clients(None)
 
 
-@pytest.fixture(params=["mock_aws", "server"])
+@pytest.fixture(params=MOTO_MODES)
 def any_aws(request: pytest.FixtureRequest, aws_environment: None, ssm_standin: None) -> Iterator[Aws]:
     """moto in-process, then moto's ThreadedMotoServer (same process) on an ephemeral port."""
-    if request.param == "mock_aws":
-        with mock_aws():
-            yield _clients(None)
-        return
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
+    with moto_endpoint(request.param) as url:
         yield _clients(url)
-    finally:
-        requests.post(f"{url}/moto-api/reset", timeout=10)
-        server.stop()
 
 
 # --- scenario helpers ----------------------------------------------------------------------------

@@ -11,7 +11,9 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from local import standin
 from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, WINDOW_FUNCTION, LambdaContext, frozen_clock
@@ -78,3 +80,26 @@ def stack_in_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
 def lambda_context(remaining_ms: int = 300_000) -> LambdaContext:
     """A Lambda context whose remaining time stays `remaining_ms` (a frozen clock)."""
     return LambdaContext(timeout_seconds=remaining_ms / 1000, clock=frozen_clock)
+
+
+MOTO_MODES = ("mock_aws", "server")
+"""The two ways the emulator runs: in this process (tests), or as a server (demo, bench, sam local)."""
+
+
+@contextmanager
+def moto_endpoint(mode: str) -> Iterator[str | None]:
+    """moto in-process (yields None: clients need no endpoint), or moto's ThreadedMotoServer in
+    this process on an ephemeral port (yields its URL; its state is reset when it stops)."""
+    if mode == "mock_aws":
+        with mock_aws():
+            yield None
+        return
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    try:
+        yield url
+    finally:
+        requests.post(f"{url}/moto-api/reset", timeout=10)
+        server.stop()
