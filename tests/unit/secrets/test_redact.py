@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES, read_bounded
@@ -465,6 +465,8 @@ def test_given_any_text_when_redacted_then_lines_kept_and_idempotent(text: str) 
         max_size=40,
     ).map("".join)
 )
+@example("\x1b[password: \u2028")  # found by this test: the pass before sanitize read U+2028 as a value
+@example("\r\u2028\x1b[")  # and CR then U+2028 is two line breaks, not one CRLF
 def test_given_any_text_when_cleaned_then_its_lines_are_the_lines_of_sanitize(text: str) -> None:
     cleaned = clean(text)
 

@@ -71,6 +71,11 @@ def _has_escape_sequence(text: str) -> bool:
     return "\x1b" in text or _C1_INTRODUCER.search(text) is not None
 
 
+def normalise_line_breaks(text: str) -> str:
+    """CRLF, CR, U+2028 and U+2029 as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+
+
 def sanitize(text: str) -> str:
     """Printable text: no escape sequences, no control characters but `\\n` and `\\t`.
 
@@ -84,7 +89,7 @@ def sanitize(text: str) -> str:
       result always encodes to UTF-8.
     """
     # Line breaks first: no escape sequence may swallow one, whatever follows it.
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    text = normalise_line_breaks(text)
     if _has_escape_sequence(text):
         text = _ESCAPE_SEQUENCE.sub("", text)
     text = text.translate(_CONTROL_TABLE)
@@ -409,7 +414,9 @@ def clean(text: str) -> str:
     `clean(t)` are the lines of `sanitize(t)`.
     """
     if _has_escape_sequence(text):
-        text = redact(text)
+        # The line breaks sanitize will make are line breaks to this pass too (a value is never
+        # read across U+2028): the same normalisation, in the same order, first.
+        text = redact(normalise_line_breaks(text))
     return redact(sanitize(text))
 
 
