@@ -112,7 +112,9 @@ def test_subjects(showcase: Run) -> None:
 
     assert "FAILED AWS-RunPatchBaseline: 14 of 50 instances (PatchWithHealthcheck patch)" in subjects
     assert "TIMED_OUT maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed" in subjects
-    health = "CANCELLED instance-hygiene-Healthcheck: 12 of 50 instances (PatchWithHealthcheck healthcheck)"
+    # The cutoff cancelled the command, but two disks and a memory check failed first: the
+    # subject leads with the worst thing that happened.
+    health = "FAILED instance-hygiene-Healthcheck: 12 of 50 instances (PatchWithHealthcheck healthcheck)"
     assert health in subjects, "the short document name leaves room for the whole subject"
 
 
@@ -155,16 +157,19 @@ def test_the_instance_whose_log_never_reached_s3_is_named_in_a_note(showcase: Ru
 
 
 def test_the_healthcheck_digest_shows_the_failed_checks_and_the_cancelled_rest(showcase: Run) -> None:
-    digest = showcase.digest(showcase.message("CANCELLED"))
+    digest = showcase.digest(showcase.message("FAILED instance-hygiene-Healthcheck"))
 
     jsonschema.validate(digest, SCHEMA)
+    assert digest["status"] == "Cancelled"
+    # worst first: the failed checks, the timeout, then the cancelled rest
+    assert [g["outcome"] for g in digest["groups"]] == ["failed", "failed", "timed out", "cancelled"]
     groups = [(g["reason"], g["count"]) for g in digest["groups"]]
     (disk,) = [c for r, c in groups if r.startswith("healthcheck:") and r.endswith("disk:/")]
     assert disk == 2
     (memory,) = [c for r, c in groups if r.startswith("healthcheck:") and r.endswith("memory")]
     assert memory == 1
-    # stopped mid-run (a step, partial output) and never started (no step): two groups
-    assert sum(c for r, c in groups if r.startswith("cancelled")) == 8
+    # stopped mid-run (a step, partial output) and never started (no step): one cause, one group
+    assert [c for r, c in groups if r.startswith("cancelled")] == [8]
     assert digest["counts"]["cancelled"] == 8
 
 

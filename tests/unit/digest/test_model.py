@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from instance_hygiene.digest.model import Counts, Failure, LogInfo, count_statuses, group_failures
+from instance_hygiene.digest.model import (
+    SEVERITY_ORDER,
+    Counts,
+    Failure,
+    LogInfo,
+    count_statuses,
+    group_failures,
+    trim_groups,
+)
 from tests.support.digests import yum_lock
 
 
@@ -29,3 +37,59 @@ def test_counts_by_status() -> None:
 
     assert counts == Counts(targets=6, succeeded=1, failed=2, timed_out=1, cancelled=1, other=1)
     assert counts.not_succeeded == 5
+
+
+def _failure(instance: int, status: str, reason: str, step: str | None = None) -> Failure:
+    return Failure(
+        instance_id=f"i-{instance:017x}",
+        status=status,
+        status_details=status,
+        reason=reason,
+        log=LogInfo(source="none"),
+        step=step,
+    )
+
+
+CANCELLED = "cancelled (e.g. window cutoff reached or operator)"
+
+
+def test_groups_are_worst_first_and_one_cause_is_one_group_across_steps() -> None:
+    # The showcase healthcheck's shape: six instances cancelled in a step, two before one, two
+    # disks full and one delivery timeout. Statuses are Run Command's documented ones.
+    failures = [_failure(n, "Cancelled", CANCELLED, "RunLinuxHealthcheck") for n in range(6)]
+    failures += [_failure(10 + n, "Cancelled", CANCELLED) for n in range(2)]
+    failures += [
+        _failure(20 + n, "Failed", "healthcheck: 1 of 5 checks failed: disk:/", "RunLinuxHealthcheck")
+        for n in range(2)
+    ]
+    failures.append(_failure(30, "TimedOut", "timed out before delivery"))
+    failures.append(_failure(31, "Undeliverable", "undeliverable"))
+
+    groups = group_failures(reversed(failures))
+
+    assert [(g.reason, g.count) for g in groups] == [
+        ("healthcheck: 1 of 5 checks failed: disk:/", 2),
+        ("timed out before delivery", 1),
+        (CANCELLED, 8),
+        ("undeliverable", 1),
+    ]
+    assert [SEVERITY_ORDER[g.severity_rank] for g in groups] == [
+        "failed",
+        "timed out",
+        "cancelled",
+        "not run",
+    ]
+    assert groups[2].steps == ("RunLinuxHealthcheck",)
+
+
+def test_the_same_reason_with_another_outcome_stays_apart() -> None:
+    groups = group_failures([_failure(1, "Failed", "exit 1"), _failure(2, "TimedOut", "exit 1")])
+
+    assert [g.severity_rank for g in groups] == [0, 1]
+    assert groups[0].signature != groups[1].signature
+
+
+def test_severity_keeps_through_trimming() -> None:
+    (group,) = trim_groups(group_failures([_failure(1, "TimedOut", "slow")]), 0)
+
+    assert (group.failures, group.count, group.severity_rank) == ((), 1, 1)

@@ -80,6 +80,48 @@ def test_subject_names_status_document_counts_and_window() -> None:
     assert rendered.subject == "FAILED AWS-RunPatchBaseline: 3 of 50 instances (PatchWithHealthcheck patch)"
 
 
+def _status_failure(n: int, status: str, reason: str, step: str | None) -> Failure:
+    return Failure(
+        instance_id=f"i-{n:017x}",
+        status=status,
+        status_details=status,
+        reason=reason,
+        log=LogInfo(source="none"),
+        step=step,
+    )
+
+
+def test_a_cancelled_command_with_real_failures_is_headed_by_them() -> None:
+    # A window cutoff cancels the command (Run Command's status: Cancelled) after two checks failed.
+    cancelled = "cancelled (e.g. window cutoff reached or operator)"
+    failures = [
+        _status_failure(1, "Cancelled", cancelled, "RunLinuxHealthcheck"),
+        _status_failure(2, "Cancelled", cancelled, None),
+        _status_failure(3, "Cancelled", cancelled, "RunWindowsHealthcheck"),
+        _status_failure(4, "Failed", "healthcheck: 1 of 5 checks failed: disk:/", "RunLinuxHealthcheck"),
+    ]
+    digest = replace(digest_of(failures, targets=10), status="Cancelled")
+
+    rendered = render(digest)
+
+    assert rendered.subject.startswith("FAILED AWS-RunPatchBaseline: 4 of 10 instances")
+    text = rendered.text.splitlines()
+    groups = [line for line in text if line[:3] in {"1. ", "2. "}]
+    assert groups == [
+        "1. healthcheck: 1 of 5 checks failed: disk:/  [1 instance]",
+        f"2. {cancelled}  [3 instances]",
+    ]
+    assert "steps RunLinuxHealthcheck, RunWindowsHealthcheck" in rendered.text
+    assert text[0].startswith("AWS-RunPatchBaseline Cancelled:"), "the body still says what the command did"
+
+
+def test_the_subject_keeps_the_command_status_when_nothing_worse_happened() -> None:
+    cancelled = "cancelled (e.g. window cutoff reached or operator)"
+    digest = replace(digest_of([_status_failure(1, "Cancelled", cancelled, None)]), status="Cancelled")
+
+    assert render(digest).subject.startswith("CANCELLED ")
+
+
 @pytest.mark.parametrize(
     "raw",
     ["plain", "line\nbreak", "tab\tand\x00nul", "ünïcödé ✓ 日本", "x" * 500, "", "\r\n\x1b[31mred\x1b[0m"],

@@ -62,10 +62,17 @@ class Group:
     failures: tuple[Failure, ...]
     omitted: int = 0
     """Failures of this group left out of `failures` to fit the message (still counted)."""
+    severity_rank: int = 0
+    """Its failures' one severity, an index into SEVERITY_ORDER (kept when `failures` is trimmed)."""
 
     @property
     def count(self) -> int:
         return len(self.failures) + self.omitted
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The distinct steps the group's listed failures stopped in, in order of first sight."""
+        return tuple(dict.fromkeys(f.step for f in self.failures if f.step))
 
 
 @dataclass(frozen=True)
@@ -125,20 +132,41 @@ def count_statuses(statuses: Iterable[str]) -> Counts:
     )
 
 
+SEVERITY_ORDER = ("failed", "timed out", "cancelled", "not run")
+"""How bad a failure is, worst first: a real failure, then a timeout, then a cancel or cutoff, then an
+instance the command never ran on (Undeliverable, Terminated, InvalidPlatform, ...)."""
+_SEVERITY_OF_STATUS = {"Failed": 0, "TimedOut": 1, "Cancelled": 2, "Cancelling": 2}
+
+
+def severity_rank(status: str) -> int:
+    """0 for a real failure (status Failed) up to 3 for "not run" (an index into SEVERITY_ORDER)."""
+    return _SEVERITY_OF_STATUS.get(status, 3)
+
+
 def group_failures(failures: Iterable[Failure]) -> tuple[Group, ...]:
-    """Failures that failed the same way, largest group first (ties: by reason, then signature)."""
-    by_signature: dict[str, list[Failure]] = {}
+    """Failures with the same reason and severity, whatever step they failed in, as one group.
+
+    Worst first (a real failure before a timeout before a cancel before "not run"), then the
+    largest, then by reason. Two instances cancelled by the window's cutoff are one cause whether
+    the cutoff caught them in a step or before one."""
+    by_cause: dict[tuple[int, str], list[Failure]] = {}
     for failure in failures:
-        by_signature.setdefault(failure.signature, []).append(failure)
+        rank = severity_rank(failure.status)
+        by_cause.setdefault((rank, signature(failure.reason)), []).append(failure)
     groups = [
         Group(
-            signature=sig,
+            signature=signature(f"{SEVERITY_ORDER[rank]} {members[0].reason}"),
             reason=members[0].reason,
-            failures=tuple(sorted(members, key=lambda f: (f.instance_name or "", f.instance_id))),
+            # Those that reached a step first: the first failure stands for the group (its step,
+            # exit code and excerpt are the ones shown).
+            failures=tuple(
+                sorted(members, key=lambda f: (f.step is None, f.instance_name or "", f.instance_id))
+            ),
+            severity_rank=rank,
         )
-        for sig, members in by_signature.items()
+        for (rank, _), members in by_cause.items()
     ]
-    return tuple(sorted(groups, key=lambda g: (-g.count, g.reason, g.signature)))
+    return tuple(sorted(groups, key=lambda g: (g.severity_rank, -g.count, g.reason, g.signature)))
 
 
 def trim_groups(groups: Sequence[Group], keep_per_group: int) -> tuple[Group, ...]:
@@ -219,6 +247,8 @@ def to_dict(digest: CommandDigest) -> dict[str, Any]:
                 "reason": group.reason,
                 "next_step": group.failures[0].next_step if group.failures else None,
                 "count": group.count,
+                "outcome": SEVERITY_ORDER[group.severity_rank],
+                "steps": list(group.steps),
                 "failures": [failure_dict(f, digest.excerpt_lines) for f in group.failures],
             }
             for group in digest.groups

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from instance_hygiene.digest.model import CommandDigest, Failure, Group, to_dict, trim_groups
+from instance_hygiene.digest.model import CommandDigest, Failure, Group, severity_rank, to_dict, trim_groups
 from instance_hygiene.events import REGION_PATTERN
 from instance_hygiene.secrets.redact import sanitize
 
@@ -92,12 +92,25 @@ def safe_subject(text: str) -> str:
     return flat or "Instance hygiene notification"
 
 
+_RANK_WORD = ("FAILED", "TIMEDOUT", "CANCELLED")
+
+
+def headline_status(digest: CommandDigest) -> str:
+    """The subject's first word: the worst thing that happened to an instance when it is worse than
+    the command's own status (a command the cutoff cancelled, on which two disks were full, is
+    FAILED), else the command's status. Only a timed-out or cancelled command is re-headed: a status
+    such as Incomplete (a Success with failures under MaxErrors) says more than FAILED would."""
+    own = severity_rank(digest.status)
+    worst = min((g.severity_rank for g in digest.groups), default=own)
+    return _RANK_WORD[worst] if 0 < own < len(_RANK_WORD) and worst < own else digest.status.upper()
+
+
 def subject(digest: CommandDigest) -> str:
     counts = digest.counts
     context = f" ({digest.comment})" if digest.comment else ""
     return safe_subject(
         defang(
-            f"{digest.status.upper()} {digest.document_name}: "
+            f"{headline_status(digest)} {digest.document_name}: "
             f"{counts.not_succeeded} of {counts.targets} instances{context}"
         )
     )
@@ -128,11 +141,12 @@ def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str
     if first is not None and first.next_step:
         lines.append(f"   next step: {inert(first.next_step)}")
     if first is not None:
-        step = inert(first.step or "-")
+        steps = group.steps
+        where = f"step{'s' if len(steps) > 1 else ''} {', '.join(inert(name) for name in steps) or '-'}"
         code = "-" if first.exit_code is None else str(first.exit_code)
         meaning = f" ({inert(first.exit_meaning)})" if first.exit_meaning else ""
         lines.append(
-            f"   status {inert(first.status)}/{inert(first.status_details)}, step {step}, "
+            f"   status {inert(first.status)}/{inert(first.status_details)}, {where}, "
             f"exit code {code}{meaning}"
         )
         p = first.patch
