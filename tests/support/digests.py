@@ -32,6 +32,18 @@ def yum_lock(n: int, pid: int) -> Failure:
     )
 
 
+def status_failure(n: int, status: str, reason: str, step: str | None = None) -> Failure:
+    """Instance `n` ended `status` (a Run Command status) for `reason`, in `step` or before any."""
+    return Failure(
+        instance_id=f"i-{n:017x}",
+        status=status,
+        status_details=status,
+        reason=reason,
+        log=LogInfo(source="none"),
+        step=step,
+    )
+
+
 def digest_with(failures: list[Failure], *, notes: tuple[str, ...] = ()) -> CommandDigest:
     """A failed AWS-RunShellScript command in eu-west-2 with these failures and notes."""
     return CommandDigest(

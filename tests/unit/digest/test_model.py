@@ -11,7 +11,7 @@ from instance_hygiene.digest.model import (
     group_failures,
     trim_groups,
 )
-from tests.support.digests import yum_lock
+from tests.support.digests import status_failure, yum_lock
 
 
 def test_identical_failures_with_different_pids_form_one_group() -> None:
@@ -39,31 +39,20 @@ def test_counts_by_status() -> None:
     assert counts.not_succeeded == 5
 
 
-def _failure(instance: int, status: str, reason: str, step: str | None = None) -> Failure:
-    return Failure(
-        instance_id=f"i-{instance:017x}",
-        status=status,
-        status_details=status,
-        reason=reason,
-        log=LogInfo(source="none"),
-        step=step,
-    )
-
-
 CANCELLED = "cancelled (e.g. window cutoff reached or operator)"
 
 
 def test_groups_are_worst_first_and_one_cause_is_one_group_across_steps() -> None:
     # The showcase healthcheck's shape: six instances cancelled in a step, two before one, two
     # disks full and one delivery timeout. Statuses are Run Command's documented ones.
-    failures = [_failure(n, "Cancelled", CANCELLED, "RunLinuxHealthcheck") for n in range(6)]
-    failures += [_failure(10 + n, "Cancelled", CANCELLED) for n in range(2)]
+    failures = [status_failure(n, "Cancelled", CANCELLED, "RunLinuxHealthcheck") for n in range(6)]
+    failures += [status_failure(10 + n, "Cancelled", CANCELLED) for n in range(2)]
     failures += [
-        _failure(20 + n, "Failed", "healthcheck: 1 of 5 checks failed: disk:/", "RunLinuxHealthcheck")
+        status_failure(20 + n, "Failed", "healthcheck: 1 of 5 checks failed: disk:/", "RunLinuxHealthcheck")
         for n in range(2)
     ]
-    failures.append(_failure(30, "TimedOut", "timed out before delivery"))
-    failures.append(_failure(31, "Undeliverable", "undeliverable"))
+    failures.append(status_failure(30, "TimedOut", "timed out before delivery"))
+    failures.append(status_failure(31, "Undeliverable", "undeliverable"))
 
     groups = group_failures(reversed(failures))
 
@@ -83,13 +72,13 @@ def test_groups_are_worst_first_and_one_cause_is_one_group_across_steps() -> Non
 
 
 def test_the_same_reason_with_another_outcome_stays_apart() -> None:
-    groups = group_failures([_failure(1, "Failed", "exit 1"), _failure(2, "TimedOut", "exit 1")])
+    groups = group_failures([status_failure(1, "Failed", "exit 1"), status_failure(2, "TimedOut", "exit 1")])
 
     assert [g.severity_rank for g in groups] == [0, 1]
     assert groups[0].signature != groups[1].signature
 
 
 def test_severity_keeps_through_trimming() -> None:
-    (group,) = trim_groups(group_failures([_failure(1, "TimedOut", "slow")]), 0)
+    (group,) = trim_groups(group_failures([status_failure(1, "TimedOut", "slow")]), 0)
 
     assert (group.failures, group.count, group.severity_rank) == ((), 1, 1)

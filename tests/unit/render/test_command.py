@@ -47,7 +47,7 @@ from instance_hygiene.render.command import (
     safe_subject,
 )
 from instance_hygiene.render.window import render as render_window
-from tests.support.digests import digest_with, yum_lock
+from tests.support.digests import digest_with, status_failure, yum_lock
 from tests.support.events import load_event
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,25 +80,14 @@ def test_subject_names_status_document_counts_and_window() -> None:
     assert rendered.subject == "FAILED AWS-RunPatchBaseline: 3 of 50 instances (PatchWithHealthcheck patch)"
 
 
-def _status_failure(n: int, status: str, reason: str, step: str | None) -> Failure:
-    return Failure(
-        instance_id=f"i-{n:017x}",
-        status=status,
-        status_details=status,
-        reason=reason,
-        log=LogInfo(source="none"),
-        step=step,
-    )
-
-
 def test_a_cancelled_command_with_real_failures_is_headed_by_them() -> None:
     # A window cutoff cancels the command (Run Command's status: Cancelled) after two checks failed.
     cancelled = "cancelled (e.g. window cutoff reached or operator)"
     failures = [
-        _status_failure(1, "Cancelled", cancelled, "RunLinuxHealthcheck"),
-        _status_failure(2, "Cancelled", cancelled, None),
-        _status_failure(3, "Cancelled", cancelled, "RunWindowsHealthcheck"),
-        _status_failure(4, "Failed", "healthcheck: 1 of 5 checks failed: disk:/", "RunLinuxHealthcheck"),
+        status_failure(1, "Cancelled", cancelled, "RunLinuxHealthcheck"),
+        status_failure(2, "Cancelled", cancelled, None),
+        status_failure(3, "Cancelled", cancelled, "RunWindowsHealthcheck"),
+        status_failure(4, "Failed", "healthcheck: 1 of 5 checks failed: disk:/", "RunLinuxHealthcheck"),
     ]
     digest = replace(digest_of(failures, targets=10), status="Cancelled")
 
@@ -117,7 +106,7 @@ def test_a_cancelled_command_with_real_failures_is_headed_by_them() -> None:
 
 def test_the_subject_keeps_the_command_status_when_nothing_worse_happened() -> None:
     cancelled = "cancelled (e.g. window cutoff reached or operator)"
-    digest = replace(digest_of([_status_failure(1, "Cancelled", cancelled, None)]), status="Cancelled")
+    digest = replace(digest_of([status_failure(1, "Cancelled", cancelled, None)]), status="Cancelled")
 
     assert render(digest).subject.startswith("CANCELLED ")
 
