@@ -50,10 +50,6 @@ class Failure:
     """The catalogue rule (`family.name`) that gave the reason, None for status and fallbacks."""
     severity: str | None = None
 
-    @property
-    def signature(self) -> str:
-        return signature(f"{self.status} {self.step or ''} {self.reason}")
-
 
 @dataclass(frozen=True)
 class Group:

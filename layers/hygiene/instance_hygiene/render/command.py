@@ -18,7 +18,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
-from instance_hygiene.digest.model import CommandDigest, Failure, Group, severity_rank, to_dict, trim_groups
+from instance_hygiene.digest.model import (
+    SEVERITY_ORDER,
+    CommandDigest,
+    Failure,
+    Group,
+    severity_rank,
+    to_dict,
+    trim_groups,
+)
 from instance_hygiene.events import REGION_PATTERN
 from instance_hygiene.secrets.redact import sanitize
 
@@ -92,9 +100,6 @@ def safe_subject(text: str) -> str:
     return flat or "Instance hygiene notification"
 
 
-_RANK_WORD = ("FAILED", "TIMEDOUT", "CANCELLED")
-
-
 def headline_status(digest: CommandDigest) -> str:
     """The subject's first word: the worst thing that happened to an instance when it is worse than
     the command's own status (a command the cutoff cancelled, on which two disks were full, is
@@ -102,7 +107,9 @@ def headline_status(digest: CommandDigest) -> str:
     such as Incomplete (a Success with failures under MaxErrors) says more than FAILED would."""
     own = severity_rank(digest.status)
     worst = min((g.severity_rank for g in digest.groups), default=own)
-    return _RANK_WORD[worst] if 0 < own < len(_RANK_WORD) and worst < own else digest.status.upper()
+    if 0 < own < len(SEVERITY_ORDER) - 1 and worst < own:  # own: timed out or cancelled
+        return SEVERITY_ORDER[worst].replace(" ", "").upper()  # FAILED, TIMEDOUT (the status words)
+    return digest.status.upper()
 
 
 def subject(digest: CommandDigest) -> str:
