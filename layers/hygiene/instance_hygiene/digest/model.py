@@ -96,6 +96,12 @@ class CommandDigest:
     account: str = ""
     comment: str = ""
     window_id: str | None = None
+    window_execution_id: str | None = None
+    """The maintenance-window execution that sent the command (None: sent by hand)."""
+    window_name: str | None = None
+    local_date: str | None = None
+    """The night's date (YYYY-MM-DD) in the window's schedule time zone, else UTC; None if unknown."""
+    account_alias: str | None = None
     output_bucket: str | None = None
     output_prefix: str | None = None
     notes: tuple[str, ...] = ()
@@ -228,6 +234,10 @@ def to_dict(digest: CommandDigest) -> dict[str, Any]:
         "region": digest.region,
         "account": digest.account,
         "window_id": digest.window_id,
+        "window_execution_id": digest.window_execution_id,
+        "window_name": digest.window_name,
+        "local_date": digest.local_date,
+        "account_alias": digest.account_alias,
         "comment": digest.comment,
         "counts": {
             "targets": counts.targets,
