@@ -4,6 +4,7 @@ Each subcommand is one ``register_*`` function that adds its subparser and sets 
 (a function from the parsed arguments to an exit code); add it to ``SUBCOMMANDS``. Errors
 that mean "the user asked for something invalid" are listed in ``USER_ERRORS``: ``main``
 prints them as one ``hygiene: error: ...`` line and exits 2, without a traceback.
+``notify-test`` tells AWS errors apart itself: it exits 3 when AWS refused or could not be reached.
 """
 
 from __future__ import annotations
@@ -323,10 +324,75 @@ def _as_read(data: bytes) -> StreamText | None:
     return read_bounded(lambda first, last: data[first : last + 1], len(data)).text
 
 
+# --------------------------------------------------------------- hygiene notify-test
+
+AWS_ERROR_EXIT: Final = 3
+"""Exit code of `notify-test` when AWS refused or could not be reached (credentials, API errors)."""
+
+
+def register_notify_test(subparsers: Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "notify-test",
+        help="publish one TEST notification to the topic, to check its subscriptions",
+        description=(
+            "Publish one sample notification, labelled TEST, to the notification topic (given, or"
+            " the stack's NotificationTopicArn output): a real digest of a sample failure, rendered"
+            " for e-mail, chat and machines as a night's message is, with message attribute kind"
+            " 'test'. Prints the SNS MessageId. Exit 0 published, 2 usage error, 3 AWS error."
+        ),
+    )
+    topic = parser.add_mutually_exclusive_group(required=True)
+    topic.add_argument("--topic-arn", metavar="ARN", help="the SNS topic to publish to")
+    topic.add_argument(
+        "--stack-name", metavar="NAME", help="read the topic from this stack's NotificationTopicArn output"
+    )
+    parser.add_argument(
+        "--region", metavar="R", help="AWS region of the stack (default: the topic ARN's, else your config)"
+    )
+    parser.add_argument("--profile", metavar="P", help="AWS profile (default: your default credentials)")
+    parser.set_defaults(handler=run_notify_test)
+
+
+def run_notify_test(args: argparse.Namespace) -> int:
+    import boto3  # noqa: PLC0415 - only the AWS subcommands need it
+    from botocore.exceptions import NoRegionError, ProfileNotFound  # noqa: PLC0415
+
+    from hygiene_cli.notify_test import (  # noqa: PLC0415
+        NotifyTestError,
+        send_test_notification,
+        topic_from_stack,
+        topic_region,
+    )
+
+    try:
+        given = topic_region(args.topic_arn) if args.topic_arn else None
+        if given and args.region and args.region != given:
+            raise NotifyTestError(f"the topic is in {given}, not in --region {args.region}")
+        session = boto3.session.Session(profile_name=args.profile, region_name=args.region or given)
+        topic_arn = args.topic_arn or topic_from_stack(session.client("cloudformation"), args.stack_name)
+        region = topic_region(topic_arn)  # SNS takes a publish in the topic's own region
+        sent = send_test_notification(
+            session.client("sns", region_name=region),
+            topic_arn=topic_arn,
+            region=region,
+            local_date=datetime.now(UTC).date().isoformat(),
+        )
+    except (NotifyTestError, NoRegionError, ProfileNotFound) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError) as error:
+        print(f"{PROG}: AWS error: {error}", file=sys.stderr)
+        return AWS_ERROR_EXIT
+    print(f"published to {sent.topic_arn}: {sent.subject}")
+    print(f"MessageId: {sent.message_id}")
+    return 0
+
+
 SUBCOMMANDS: Final[tuple[Callable[[Subparsers], None], ...]] = (
     register_schedule,
     register_report,
     register_explain,
+    register_notify_test,
 )
 
 

@@ -58,6 +58,7 @@ from instance_hygiene.explain.prepared import (
     drop_last_token,
     prepare,
 )
+from instance_hygiene.explain.progress import MAX_PROGRESS_LINE_BYTES, is_progress_line
 from instance_hygiene.explain.signature import signature
 from instance_hygiene.secrets.redact import clean, cut, sanitize
 
@@ -213,13 +214,28 @@ def _dedupe_key(line: Line) -> str:
     return _DIGITS.sub("#", " ".join(text[prefix.end() if prefix else 0 :].split()))
 
 
+def _is_progress(line: Line) -> bool:
+    return is_progress_line(line.raw[: MAX_PROGRESS_LINE_BYTES + 2])
+
+
+def _is_superseded_progress(scan: Scan, line: Line) -> bool:
+    """A package manager's progress line followed by another one: not the last of its run."""
+    if not _is_progress(line):
+        return False
+    following = scan.next_meaningful(line)
+    return following is not None and _is_progress(following)
+
+
 def _is_closing_line(scan: Scan, line: Line) -> bool:
     """A line worth showing as "how the run ended": meaningful, not the agent's exit status line
-    (the exit code says it) and not a passed or skipped healthcheck."""
+    (the exit code says it), not a passed or skipped healthcheck and not a progress line that
+    another one follows."""
     raw = line.raw[:4096]
     if b"failed to run commands: exit status" in raw or not scan.meaningful(line):
         return False
-    return b"CHECK" not in raw or b" FAIL" in raw
+    if b"CHECK" in raw and b" FAIL" not in raw:
+        return False
+    return not _is_superseded_progress(scan, line)
 
 
 def _excerpt(scan: Scan, candidates: Sequence[Candidate], budget: int) -> tuple[str, ...]:
@@ -230,13 +246,25 @@ def _excerpt(scan: Scan, candidates: Sequence[Candidate], budget: int) -> tuple[
     first one and the last ones), then whatever is new among the last `budget` meaningful lines
     (not the agent's "failed to run commands" line, not passed/skipped checks). A quarter of
     the budget (at most 2 lines) is kept for those, so the excerpt shows how the run ended.
+
+    Package managers' progress lines (`progress.is_progress_line`: yum/dnf `Updating : pkg 3/16`,
+    dpkg `Unpacking ...`, apt `Get:1 ...`, zypper `( 1/16) Installing: ...`) say nothing about
+    the cause: they are never taken as error lines, and a run of them counts as its last line
+    only (where the transaction stopped), taken like any other closing line, so it is dropped
+    when the lines above fill the budget. A progress line a rule matched is still shown.
+    Reasons and rule matching do not look at this.
     """
     if budget <= 0:
         return ()
     reserve = min(2, budget // 4)
     naming = sorted({c.line.key: c.line for c in candidates}.values(), key=lambda line: line.key)
     naming += scan.failed_check_lines()[:budget]
-    errors = {strength: scan.error_lines(strength, first=1, last=budget) for strength in (2, 1)}
+    errors = {
+        strength: [
+            line for line in scan.error_lines(strength, first=1, last=budget) if not _is_progress(line)
+        ]
+        for strength in (2, 1)
+    }
     closing = scan.last_lines(budget, lambda line: _is_closing_line(scan, line))
 
     chosen: dict[tuple[int, int], Line] = {}
