@@ -3,11 +3,14 @@
 Uses only the stand-in's public API and ordinary boto3 calls against the emulator: moto's
 send_command creates the command, `standin.ssm.record_invocation` records how each instance
 ended, and the output objects are written with the agent's key layout (only non-empty streams,
-nothing at all when the instance lacks S3/KMS permission).
+nothing at all when the instance lacks S3/KMS permission). An AWS-RunPatchBaseline run that
+printed its patch summary also leaves the instance's patch state (`standin.ssm.record_patch_state`,
+read by DescribeInstancePatchStates), as Patch Manager records the counts of the last operation.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from moto.ssm.models import ssm_backends
 
+from instance_hygiene.explain.patchsummary import parse_patch_summary
 from local.standin import ssm as standin
 
 if TYPE_CHECKING:
@@ -118,6 +122,52 @@ def command_status(outcomes: Sequence[InstanceResult]) -> str:
     return "Success"
 
 
+PATCH_DOCUMENT = "AWS-RunPatchBaseline"
+# The summary's own BaselineId and PatchGroup: `'Key': 'value'` in the Linux dict repr, `Key : value`
+# in the Windows block (aws-ssm-facts section 4; local/agent_logs prints both).
+_SUMMARY_NAME = re.compile(r"""['"]?(?P<key>BaselineId|PatchGroup)['"]?[ \t]*:[ \t]*'?(?P<value>[^'",\n]+)""")
+
+
+def _record_patch_state(
+    region: str, instance_id: str, outcome: InstanceResult, plugins: Sequence[standin.PluginResult]
+) -> None:
+    """The patch state an AWS-RunPatchBaseline run leaves: the counts of the last summary any of its
+    steps printed (explain.patchsummary reads them as the product does). A run that printed none
+    (or one without its BaselineId and PatchGroup), or whose operation or counts are unknown, leaves the
+    instance's previous state, if any. Patches whose classification the log does not give count
+    as other non-compliant."""
+    for step, plugin in zip(outcome.steps, plugins, strict=True):
+        counts = parse_patch_summary(step.stdout)
+        if counts is None or counts.operation not in ("Scan", "Install"):
+            continue
+        if counts.missing is None or counts.failed is None:  # -1: a failed Windows run's "unknown"
+            continue
+        names = {m.group("key"): m.group("value").strip() for m in _SUMMARY_NAME.finditer(step.stdout)}
+        if not names.get("PatchGroup") or not names.get("BaselineId"):
+            continue
+        missing, failed = counts.missing or 0, counts.failed or 0
+        pending = counts.installed_pending_reboot or 0
+        standin.record_patch_state(
+            ACCOUNT,
+            region,
+            instance_id,
+            operation=counts.operation,
+            patch_group=names["PatchGroup"],
+            baseline_id=names["BaselineId"],
+            operation_start=plugin.start or datetime.now(UTC),
+            operation_end=plugin.finish or datetime.now(UTC),
+            installed=counts.installed or 0,
+            installed_other=counts.installed_other or 0,
+            installed_pending_reboot=pending,
+            installed_rejected=counts.installed_rejected or 0,
+            missing=missing,
+            failed=failed,
+            not_applicable=counts.not_applicable or 0,
+            other_non_compliant=missing + failed + pending,
+        )
+        return
+
+
 def play_command(
     *,
     ssm: SSMClient,
@@ -189,6 +239,8 @@ def play_command(
             status_details=outcome.status_details,
             plugins=plugins,
         )
+        if document_name == PATCH_DOCUMENT:
+            _record_patch_state(region, instance_id, outcome, plugins)
         if not bucket or not outcome.logs_reach_s3:
             continue
         for index, (step, plugin) in enumerate(zip(outcome.steps, plugins, strict=True)):

@@ -23,12 +23,14 @@ from local.template import ROOT, STACK_NAME, Deployment
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_ssm import SSMClient
 
-SERVICES = ("ssm", "s3", "ec2", "sns", "sqs", "dynamodb")
+DEMO_ACCOUNT_ALIAS = "example-fleet-prod"
+SERVICES = ("ssm", "s3", "ec2", "sns", "sqs", "dynamodb", "iam")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Clients:
     sns: SNSClient
     sqs: SQSClient
     dynamodb: DynamoDBClient
+    iam: IAMClient
 
     @classmethod
     def create(cls, region: str, **options: Any) -> Clients:
@@ -63,16 +66,24 @@ class Stack:
     queue_url: str | None = None
     """A queue subscribed to the topic (the subscriber these runs read), when one was made."""
     healthcheck_document: str | None = None
+    history_table: str | None = None
     script_sha256: Mapping[str, str] = field(default_factory=dict)
     """The publisher's effective hashes (LinuxSha256, WindowsSha256): the task's hash parameters."""
 
     def deployment(self, *, window_id: str | None = None, **parameters: str) -> Deployment:
         """template.yaml deployed with these resources (and the window, when it exists)."""
-        refs = {"LogBucket": self.bucket, "IdempotencyTable": self.table, "NotificationTopic": self.topic_arn}
+        refs: dict[str, str | None] = {
+            "LogBucket": self.bucket,
+            "IdempotencyTable": self.table,
+            "NotificationTopic": self.topic_arn,
+        }
         if self.healthcheck_document is not None:
             refs["HealthcheckDocument"] = self.healthcheck_document
-        if window_id is not None:
-            refs["MaintenanceWindow"] = window_id
+        # No history table: history is off (HISTORY_TABLE "").
+        refs["HistoryTable"] = self.history_table
+        # No window yet (a test that sends commands by hand): its id resolves to nothing, as an
+        # environment variable "" (WINDOW_ID: the command function then names no window).
+        refs["MaintenanceWindow"] = window_id
         return Deployment(refs=refs, parameters=parameters, region=self.region)
 
     def function_environment(self, logical_id: str, **options: Any) -> dict[str, str]:
@@ -88,8 +99,10 @@ def create_stack(
     table: str,
     topic: str,
     queue: str | None = "subscriber",
+    history_table: str | None = None,
 ) -> Stack:
-    """Create the resources; `clients(service)` returns a boto3 client for the stand-in."""
+    """Create the resources; `clients(service)` returns a boto3 client for the stand-in. Without
+    `history_table` the functions run with history off (HISTORY_TABLE "")."""
     clients("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     clients("dynamodb").create_table(
         TableName=table,
@@ -97,6 +110,20 @@ def create_stack(
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    if history_table is not None:
+        # template.yaml's HistoryTable (its KMS encryption aside: the stand-in's tables are plain).
+        clients("dynamodb").create_table(
+            TableName=history_table,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
     sns = clients("sns")
     topic_arn = sns.create_topic(Name=topic)["TopicArn"]
     queue_url = None
@@ -105,7 +132,14 @@ def create_stack(
         queue_url = sqs.create_queue(QueueName=queue)["QueueUrl"]
         attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
-    return Stack(region=region, bucket=bucket, table=table, topic_arn=topic_arn, queue_url=queue_url)
+    return Stack(
+        region=region,
+        bucket=bucket,
+        table=table,
+        topic_arn=topic_arn,
+        queue_url=queue_url,
+        history_table=history_table,
+    )
 
 
 def received(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
@@ -146,6 +180,7 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
         table=f"{STACK_NAME}-IdempotencyTable-{physical_id(seed, 'IdempotencyTable')}",
         topic=f"{STACK_NAME}-NotificationTopic-{physical_id(seed, 'NotificationTopic')}",
         queue="digest-subscriber",
+        history_table=f"{STACK_NAME}-HistoryTable-{physical_id(seed, 'HistoryTable')}",
     )
     # What the HealthcheckScripts custom resource does on deploy; its hashes go to the task.
     published = publish_scripts(
@@ -154,6 +189,9 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
         prefix=deployment.parameter("ScriptsPrefix"),
         folder=ROOT / "documents" / "scripts",
     )
+    # The account's alias (account-wide, not the stack's): the messages name the account by it.
+    if not clients.iam.list_account_aliases()["AccountAliases"]:
+        clients.iam.create_account_alias(AccountAlias=DEMO_ACCOUNT_ALIAS)
     document = f"{STACK_NAME}-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
     clients.ssm.create_document(
         Name=document,
@@ -168,5 +206,6 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
         topic_arn=stack.topic_arn,
         queue_url=stack.queue_url,
         healthcheck_document=document,
+        history_table=stack.history_table,
         script_sha256=effective_hashes(published),
     )

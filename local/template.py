@@ -73,7 +73,7 @@ def raw_template(path: Path = TEMPLATE) -> dict[str, Any]:
 class Deployment:
     """One deploy of the template: parameter values, pseudo parameters and the resources made."""
 
-    refs: Mapping[str, str] = field(default_factory=dict)
+    refs: Mapping[str, str | None] = field(default_factory=dict)
     """Logical id -> what `Ref` returns (a bucket's name, a topic's ARN, a window's id)."""
     attributes: Mapping[str, str] = field(default_factory=dict)
     """"LogicalId.Attribute" -> what `Fn::GetAtt` returns."""

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from instance_hygiene.aws import clients
 from instance_hygiene.aws.idempotency import NOT_RECORDED, once
 from instance_hygiene.events import parse_command_event
-from instance_hygiene.notify.command import decide_command, notify_command
+from instance_hygiene.notify.command import decide_command, notify_command, remember_success
 from instance_hygiene.secrets.log_redaction import redact_log_records
 from instance_hygiene.settings import NotifierSettings
 
@@ -49,6 +49,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.
     decision = decide_command(parsed, ssm=clients.ssm(parsed.region))
     if not decision.verdict.notify:
+        if parsed.detail.status == "Success":
+            remember_success(parsed, clients=clients.command_clients(parsed.region), settings=settings)
         # Counted, so that "checked and nothing to tell" is visible next to Notifications.
         metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
         logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})

@@ -39,7 +39,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     @once(settings, context, dynamodb=clients.dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_window(
-            parsed, decision=decision, ssm=clients.ssm(), sns=clients.sns(), settings=settings
+            parsed,
+            decision=decision,
+            ssm=clients.ssm(),
+            sns=clients.sns(),
+            s3=clients.s3(),
+            settings=settings,
         )
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
         return outcome.as_dict()

@@ -231,6 +231,7 @@ def _task_parameters(
         "HttpEndpoint": [health.get("HttpEndpoint", "")],
         "FailOnPendingReboot": [health.get("FailOnPendingReboot", "false")],
         "ExecutionTimeout": [health.get("ExecutionTimeout", "600")],
+        "WindowExecutionId": [window_execution_id],
     }
 
 

@@ -36,6 +36,8 @@ WINDOW_TASK_TYPES = frozenset({"RUN_COMMAND", "AUTOMATION", "STEP_FUNCTIONS", "L
 PLATFORM_TYPES = frozenset({"Windows", "Linux", "MacOS"})
 PING_STATUSES = frozenset({"Online", "ConnectionLost", "Inactive"})
 INCOMPLETE_STATUSES = frozenset({"Failed", "Success"})
+PATCH_OPERATIONS = frozenset({"Scan", "Install"})
+REBOOT_OPTIONS = frozenset({"RebootIfNeeded", "NoReboot"})
 
 STATE_ATTRIBUTE = "_standin_ssm_state"
 _CREATE_LOCK = threading.Lock()
@@ -198,6 +200,31 @@ class WindowExecution:
     tasks: dict[str, WindowTask] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PatchStateRecord:
+    """One instance's high-level patch state (an InstancePatchState of botocore's ssm model), as
+    Patch Manager records it after an AWS-RunPatchBaseline run that reported its summary."""
+
+    instance_id: str
+    patch_group: str
+    baseline_id: str
+    operation: str
+    operation_start: datetime
+    operation_end: datetime
+    installed: int = 0
+    installed_other: int = 0
+    installed_pending_reboot: int = 0
+    installed_rejected: int = 0
+    missing: int = 0
+    failed: int = 0
+    not_applicable: int = 0
+    critical_non_compliant: int = 0
+    security_non_compliant: int = 0
+    other_non_compliant: int = 0
+    snapshot_id: str | None = None
+    reboot_option: str | None = None
+
+
 @dataclass
 class SsmState:
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -206,6 +233,7 @@ class SsmState:
     managed_instances: dict[str, ManagedInstance] = field(default_factory=dict)
     instance_overrides: dict[str, InstanceInformationOverride] = field(default_factory=dict)
     window_executions: dict[str, WindowExecution] = field(default_factory=dict)
+    patch_states: dict[str, PatchStateRecord] = field(default_factory=dict)
     command_rules: CommandStatusRules = field(default_factory=CommandStatusRules)
 
 

@@ -136,6 +136,8 @@ _UNSCOPED_SSM = (
     *("ListCommands", "ListCommandInvocations", "DescribeInstanceInformation"),
     *("GetMaintenanceWindowExecution", "GetMaintenanceWindowExecutionTask"),
     "DescribeMaintenanceWindowExecutionTaskInvocations",
+    # UNVERIFIED whether it takes instance ARNs; authorised against "*", which any grant covers.
+    "DescribeInstancePatchStates",
 )
 # Resource ARN per operation our code calls (Service Authorization Reference, the "Resource types"
 # of each action; "*" for actions that support no resource-level permissions).
@@ -143,13 +145,22 @@ _RESOURCES: dict[tuple[str, str], Callable[[Call], str]] = {
     ("sns", "Publish"): lambda call: str(call.params["TopicArn"]),
     **{
         ("dynamodb", op): lambda call: _region_arn(call, "dynamodb", f"table/{call.params['TableName']}")
-        for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        for op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
     },
+    # One table per batch in our calls (the history's): authorised against it.
+    ("dynamodb", "BatchWriteItem"): lambda call: _region_arn(
+        call, "dynamodb", f"table/{next(iter(call.params['RequestItems']))}"
+    ),
     **{
         ("ssm", op): lambda call: _region_arn(call, "ssm", f"maintenancewindow/{call.params['WindowId']}")
-        for op in ("GetMaintenanceWindow", "DescribeMaintenanceWindowTasks")
+        for op in (
+            "GetMaintenanceWindow",
+            "DescribeMaintenanceWindowTasks",
+            "DescribeMaintenanceWindowExecutions",
+        )
     },
     **{("ssm", op): lambda call: "*" for op in _UNSCOPED_SSM},
+    ("iam", "ListAccountAliases"): lambda call: "*",
 }
 
 

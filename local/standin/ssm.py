@@ -6,7 +6,8 @@ through ``moto.server.ThreadedMotoServer`` in the same process (not a separate `
 
 - ListCommandInvocations, DescribeInstanceInformation, DescribeMaintenanceWindowExecutions,
   GetMaintenanceWindowExecution, DescribeMaintenanceWindowExecutionTasks,
-  GetMaintenanceWindowExecutionTask, DescribeMaintenanceWindowExecutionTaskInvocations;
+  GetMaintenanceWindowExecutionTask, DescribeMaintenanceWindowExecutionTaskInvocations,
+  DescribeInstancePatchStates (answering the states ``record_patch_state`` recorded);
 - ListCommands with counts and status computed from the invocation results, pagination and
   Filters; GetCommandInvocation answering recorded results; SendCommand keeping DocumentVersion,
   NotificationConfig and CloudWatchOutputConfig, and targeting only the requested instances
@@ -36,19 +37,23 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 
 from local.standin import _ssm_command_operations as commands
 from local.standin import _ssm_instance_operations as instances
+from local.standin import _ssm_patch_operations as patches
 from local.standin import _ssm_window_operations as windows
 from local.standin._ssm_command_operations import known_command as _command
 from local.standin._ssm_state import (
     COMMAND_INVOCATION_STATUSES,
     INCOMPLETE_STATUSES,
+    PATCH_OPERATIONS,
     PING_STATUSES,
     PLATFORM_TYPES,
     PLUGIN_STATUSES,
+    REBOOT_OPTIONS,
     STATE_ATTRIBUTE,
     CommandStatusRules,
     InstanceInformationOverride,
     InvocationRecord,
     ManagedInstance,
+    PatchStateRecord,
     PluginResult,
     as_utc,
     now,
@@ -70,6 +75,7 @@ __all__ = [
     "installed",
     "plugin_output_key",
     "record_invocation",
+    "record_patch_state",
     "record_window_execution",
     "record_window_task",
     "record_window_task_invocation",
@@ -89,6 +95,7 @@ plugin_output_key = commands.plugin_output_key
 NEW_OPERATIONS: dict[str, Callable[[SimpleSystemManagerBackend, Mapping[str, Any]], Body]] = {
     "list_command_invocations": commands.list_command_invocations_body,
     "describe_instance_information": instances.describe_instance_information_body,
+    "describe_instance_patch_states": patches.describe_instance_patch_states_body,
     "describe_maintenance_window_executions": windows.describe_maintenance_window_executions_body,
     "get_maintenance_window_execution": windows.get_maintenance_window_execution_body,
     "describe_maintenance_window_execution_tasks": windows.describe_maintenance_window_execution_tasks_body,
@@ -264,6 +271,75 @@ def set_command_status_rules(
     state = state_of(_backend(account_id, region))
     with state.lock:
         state.command_rules = rules
+
+
+# --- Patch Manager: what an AWS-RunPatchBaseline run leaves -----------------------------------
+
+_BASELINE_ID = re.compile(r"^[a-zA-Z0-9_\-:/]{20,128}$")
+
+
+def record_patch_state(
+    account_id: str,
+    region: str,
+    instance_id: str,
+    *,
+    operation: str,
+    patch_group: str,
+    baseline_id: str,
+    operation_start: datetime,
+    operation_end: datetime,
+    installed: int = 0,
+    installed_other: int = 0,
+    installed_pending_reboot: int = 0,
+    installed_rejected: int = 0,
+    missing: int = 0,
+    failed: int = 0,
+    not_applicable: int = 0,
+    critical_non_compliant: int = 0,
+    security_non_compliant: int = 0,
+    other_non_compliant: int = 0,
+    snapshot_id: str | None = None,
+    reboot_option: str | None = None,
+) -> None:
+    """Record (or replace) the patch state DescribeInstancePatchStates answers for an instance, as
+    Patch Manager keeps the last operation's counts. Values are checked against botocore's
+    InstancePatchState (Operation Scan|Install, BaselineId pattern, RebootOption); counts are
+    not negative (the API has no -1: a failed Windows run's -1 is not recorded)."""
+    if not patches.INSTANCE_ID.match(instance_id):
+        raise ValueError(f"{instance_id!r} is not an instance id")
+    _require(operation, PATCH_OPERATIONS, "operation")
+    if reboot_option is not None:
+        _require(reboot_option, REBOOT_OPTIONS, "reboot_option")
+    if not _BASELINE_ID.match(baseline_id):
+        raise ValueError(f"baseline id {baseline_id!r} does not match the model's pattern")
+    if not 1 <= len(patch_group) <= 256:
+        raise ValueError("patch_group must have 1 to 256 characters")
+    record = PatchStateRecord(
+        instance_id=instance_id,
+        patch_group=patch_group,
+        baseline_id=baseline_id,
+        operation=operation,
+        operation_start=as_utc(operation_start),
+        operation_end=as_utc(operation_end),
+        installed=installed,
+        installed_other=installed_other,
+        installed_pending_reboot=installed_pending_reboot,
+        installed_rejected=installed_rejected,
+        missing=missing,
+        failed=failed,
+        not_applicable=not_applicable,
+        critical_non_compliant=critical_non_compliant,
+        security_non_compliant=security_non_compliant,
+        other_non_compliant=other_non_compliant,
+        snapshot_id=snapshot_id,
+        reboot_option=reboot_option,
+    )
+    counts = [value for name, value in record.__dict__.items() if isinstance(value, int)]
+    if any(value < 0 for value in counts):
+        raise ValueError("patch counts are not negative")
+    state = state_of(_backend(account_id, region))
+    with state.lock:
+        state.patch_states[instance_id] = record
 
 
 # --- instance information ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ NOTIFY_ON_SUCCESS=false).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +36,22 @@ SH, PS = "aws:runShellScript", "aws:runPowerShellScript"
 FUNCTIONS = {"command-": "CommandFailedFunction", "window-": "WindowFailedFunction"}
 HEALTHCHECK = "instance-hygiene-Healthcheck"  # as named in the sample events
 
-# What the topic carries for each sample event: the subject, or None for no message.
+# What the topic carries for each sample event: the subject's pattern, or None for no message. The
+# commands are sent by hand here (no window execution in their parameters): the document and the
+# UTC date of the request name them, and the worst cause ends the subject.
+DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+WINDOW = "maintenance window PatchWithHealthcheck"
 EXPECTED: dict[str, str | None] = {
-    "command-failed.json": "FAILED AWS-RunPatchBaseline: 2 of 3 instances (PatchWithHealthcheck patch)",
-    "command-timed-out.json": "TIMEDOUT AWS-RunPatchBaseline: 1 of 3 instances (PatchWithHealthcheck patch)",
-    "command-cancelled.json": f"CANCELLED {HEALTHCHECK}: 3 of 3 instances (PatchWithHealthcheck healthcheck)",
-    "command-healthcheck-failed.json": (
-        f"FAILED {HEALTHCHECK}: 1 of 3 instances (PatchWithHealthcheck healthcheck)"
-    ),
+    "command-failed.json": rf"FAILED AWS-RunPatchBaseline {DATE}: 2/3 - .+",
+    "command-timed-out.json": rf"TIMEDOUT AWS-RunPatchBaseline {DATE}: 1/3 - .+",
+    "command-cancelled.json": rf"CANCELLED {HEALTHCHECK} {DATE}: 3/3 - .+",
+    "command-healthcheck-failed.json": rf"FAILED {HEALTHCHECK} {DATE}: 1/3 - .+",
     "command-success.json": None,
-    "window-failed.json": "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed",
-    "window-timed-out.json": (
-        "TIMED_OUT maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed"
-    ),
-    "window-cancelled.json": (
-        "CANCELLED maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed"
-    ),
-    "window-skipped-overlapping.json": (
-        "SKIPPED_OVERLAPPING maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed"
-    ),
+    # The failed execution's patch command is listed: its instances are counted.
+    "window-failed.json": (rf"FAILED {WINDOW}: 2 of 2 tasks, [0-9]+ of [0-9]+ instances did not succeed"),
+    "window-timed-out.json": f"TIMED_OUT {WINDOW}: 2 of 2 tasks did not succeed",
+    "window-cancelled.json": f"CANCELLED {WINDOW}: 2 of 2 tasks did not succeed",
+    "window-skipped-overlapping.json": (f"SKIPPED_OVERLAPPING {WINDOW}: 2 of 2 tasks did not succeed"),
     "window-success.json": None,
 }
 
@@ -234,7 +232,8 @@ def test_sample_event_in_a_lambda_container(sam_local: SamLocal, seeded: Stack, 
         assert received == [], "a success is not notified (NOTIFY_ON_SUCCESS=false)"
         assert result["notified"] is False
         return
-    assert [m["Subject"] for m in received] == [expected_subject], output
+    assert len(received) == 1, output
+    assert re.fullmatch(expected_subject, received[0]["Subject"]), f"{received[0]['Subject']}\n{output}"
     message = json.loads(received[0]["Message"])
     detail = event["detail"]
     assert message["status"] == detail["status"]

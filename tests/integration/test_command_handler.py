@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,7 +17,7 @@ from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
 from instance_hygiene.events import InvalidEvent
 from local.fleet_sim import InstanceResult, PlayedCommand, Step, command_event, play_command, skipped
 from tests.support.events import EVENTS, load_event
-from tests.support.stack import BUCKET, REGION, Stack, lambda_context
+from tests.support.stack import BUCKET, HISTORY, REGION, Stack, lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "tests" / "fixtures" / "logs"
@@ -96,7 +97,12 @@ def test_one_notification_explains_every_failure(stack: Stack, command_function:
     result = invoke(command_function, command_event(played, region=REGION))
 
     (envelope,) = stack.received()
-    assert envelope["Subject"] == "FAILED AWS-RunPatchBaseline: 5 of 7 instances (PatchWithHealthcheck patch)"
+    # Sent by hand (no window execution in its parameters): the document and the UTC date name it,
+    # and the worst cause ends the subject.
+    assert re.fullmatch(
+        r"FAILED AWS-RunPatchBaseline \d{4}-\d\d-\d\d: 5/7 - yum lock held by another process \(pid 2417\)",
+        envelope["Subject"],
+    ), envelope["Subject"]
     digest = json.loads(envelope["Message"])
     jsonschema.validate(digest, SCHEMA)
     assert digest["counts"] == {
@@ -117,6 +123,13 @@ def test_one_notification_explains_every_failure(stack: Stack, command_function:
     assert "0x80240437" in failures["win-01"]["reason"]
     assert failures["db-01"]["log"]["source"] == "api", "no S3 log: the API's truncated output is used"
     assert any("wrote no log" in n and "s3:PutObject" in n and "db-01" in n for n in digest["notes"])
+    # The full report is written for every notification, at a key the window report derives from
+    # the command id and status alone, whether or not the message was cut.
+    key = f"reports/{played.command_id}/Failed"
+    assert result["report_uri"] == f"s3://{BUCKET}/{key}.json"
+    assert json.loads(stack.s3.get_object(Bucket=BUCKET, Key=f"{key}.json")["Body"].read())["groups"]
+    full_text = stack.s3.get_object(Bucket=BUCKET, Key=f"{key}.txt")["Body"].read().decode()
+    assert "web-01" in full_text
     assert failures["web-04"]["status_details"] == "Delivery Timed Out"
     assert failures["web-04"]["step"] is None
     assert result["failed_instances"] == 5
@@ -334,7 +347,7 @@ def test_a_success_with_failed_invocations_under_max_errors_is_told_as_incomplet
     result = invoke(command_function, command_event(played, region=REGION, status="Success"))
 
     (envelope,) = stack.received()
-    assert envelope["Subject"].startswith("INCOMPLETE AWS-RunPatchBaseline: 1 of 9 instances")
+    assert re.match(r"INCOMPLETE AWS-RunPatchBaseline \S+: 1/9 - ", envelope["Subject"])
     digest = json.loads(envelope["Message"])
     assert digest["status"] == "Incomplete"
     assert digest["counts"]["failed"] == 1
@@ -369,7 +382,7 @@ def test_a_status_the_product_does_not_know_is_told_when_the_api_shows_a_failure
     invoke(command_function, command_event(played, region=REGION, status=status))
 
     (envelope,) = stack.received()
-    assert envelope["Subject"].startswith(f"{status.upper()} AWS-RunPatchBaseline: 5 of 7 instances")
+    assert re.match(rf"{status.upper()} AWS-RunPatchBaseline \S+: 5/7 - ", envelope["Subject"])
 
 
 def test_a_status_the_product_does_not_know_is_acknowledged_when_the_api_shows_success(
@@ -429,3 +442,58 @@ def test_a_schema_1_2_document_finds_its_numbered_step_folder(
     failure = json.loads(stack.received()[0]["Message"])["groups"][0]["failures"][0]
     assert failure["log"]["source"] == "s3"
     assert "boom: no such file" in failure["excerpt"]
+
+
+def test_the_second_night_says_what_recurs_and_what_was_fixed(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    # Given the night's patch run, then the next night's on the same instances, where one of the
+    # two yum locks is gone (its instance patched cleanly) and everything else failed again
+    first = night(stack)
+    invoke(command_function, command_event(play(stack, outcomes=first), region=REGION))
+    (first_envelope,) = stack.received()
+    fixed_id = list(first)[1]  # night(): web[0] and web[1] both failed on the yum lock
+    clean = InstanceResult(
+        "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
+    )
+    second = {**first, fixed_id: clean}
+
+    # When the second night's command is told
+    played = play(stack, outcomes=second)
+    invoke(command_function, command_event(played, region=REGION))
+    (envelope,) = stack.received()
+
+    # Then the first night had nothing to compare with, and the second names each cause's streak
+    # and the instance fixed since
+    assert json.loads(first_envelope["Message"])["history"]["first_run"] is True
+    digest = json.loads(envelope["Message"])
+    jsonschema.validate(digest, SCHEMA)
+    history = digest["history"]
+    assert history["available"] is True
+    assert history["first_run"] is False
+    assert [f["instance_id"] for f in history["fixed"]] == [fixed_id]
+    assert history["fixed_count"] == 1
+    lines = {g["signature"]: g["line"] for g in history["groups"]}
+    assert set(lines.values()) == {"2nd night in a row"}, lines
+    assert digest["counts"]["failed"] == 3
+    # The e-mail (as the full report's text keeps it) says so on each cause and under the counts
+    report = stack.s3.get_object(Bucket=BUCKET, Key=f"reports/{played.command_id}/Failed.txt")
+    text = report["Body"].read().decode()
+    assert "(2nd night in a row)" in text
+    assert "fixed since the last run: 1 instance (web-" in text
+
+
+def test_a_history_that_cannot_be_read_is_a_note_and_the_message_is_sent(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    # Given a history table that is gone (deleted by hand, or a wrong name)
+    stack.dynamodb.delete_table(TableName=HISTORY)
+
+    # When a failed command is told
+    invoke(command_function, command_event(play(stack, outcomes=night(stack)), region=REGION))
+
+    # Then the message is sent and says that history is unavailable
+    (envelope,) = stack.received()
+    digest = json.loads(envelope["Message"])
+    assert digest["history"]["available"] is False
+    assert digest["history"]["lines"] == ["history unavailable (ResourceNotFoundException)"]

@@ -23,6 +23,7 @@ from moto.sns.models import sns_backends
 from instance_hygiene.aws.fleet import CommandNotFound
 from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
 from instance_hygiene.events import InvalidEvent
+from instance_hygiene.render.chat import CustomNotification
 from local.fleet_sim import ACCOUNT, InstanceResult, Step, command_event, play_command
 from tests.support.events import BAD_EVENTS
 from tests.support.logs import HOSTILE_LOGS
@@ -65,8 +66,8 @@ def the_message(stack: Stack) -> dict[str, Any]:
     assert len(message["raw"].encode("utf-8")) <= 256 * 1024
     digest = json.loads(message["default"])
     jsonschema.validate(digest, SCHEMA)
-    json.loads(message["https"])
-    return {**message, "digest": digest}
+    chat = CustomNotification.model_validate_json(message["https"])  # else the channel drops it
+    return {**message, "digest": digest, "chat": chat}
 
 
 def key_of(played: Any, instance_id: str, stream: str) -> str:
@@ -121,7 +122,15 @@ def test_hostile_logs_each_end_in_a_correct_failure_of_one_digest(
         for text in (failure["reason"], *failure["excerpt"]):
             assert not [c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0], (log.name, text)
     assert f"failed {len(ids)}, timed out 0" in message["email"]
-    assert message["subject"] == f"FAILED AWS-RunShellScript: {len(ids)} of {len(ids)} instances"
+    # Its exact wording is test_command.py's; here: the worst status and document come first.
+    assert message["subject"].startswith("FAILED AWS-RunShellScript")
+    chat = message["chat"]
+    assert f": {len(ids)} of {len(ids)} instances did not succeed" in chat.content.description.splitlines()[0]
+    assert chat.metadata is not None
+    assert chat.metadata.threadId == (digest["window_execution_id"] or played.command_id)
+    for text in (chat.content.title or "", chat.content.description, *(chat.content.nextSteps or [])):
+        assert not [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0], text
+        assert text.count("`") % 2 == 0, text
 
 
 # --------------------------------------------------------------------------- odd events

@@ -15,6 +15,7 @@ import functools
 import itertools
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,7 +28,15 @@ from botocore.exceptions import ClientError
 from instance_hygiene.aws import clients as aws_clients
 from instance_hygiene.notify import command as notify
 from instance_hygiene.render import command as render
-from local.fleet_sim import InstanceResult, command_event, window_event
+from local.fleet_sim import (
+    InstanceResult,
+    TaskRun,
+    command_event,
+    create_window,
+    play_command,
+    play_window_execution,
+    window_event,
+)
 from local.lambda_env import load_handler_module
 from local.standin import ssm as standin
 from local.standin.iam import Enforcement, enforced
@@ -43,7 +52,7 @@ from tests.cfn import (
 )
 from tests.integration import test_publish_scripts as publisher
 from tests.integration.test_command_handler import invoke, linux_patch, log, night, play
-from tests.integration.test_window_handler import failed_patch_night
+from tests.integration.test_window_handler import command_event_for, failed_patch_night
 from tests.support.stack import BUCKET, REGION, TABLE, Stack, lambda_context
 
 ACCOUNT = "123456789012"
@@ -53,6 +62,12 @@ DENIAL_CODES = (
 )
 HEAD_DENIED = "403"  # botocore's code for a denied HEAD: the response has no body, hence no code
 NAMED_DENIAL = re.compile(rf"\b({'|'.join(DENIAL_CODES)})\b|\({HEAD_DENIED}\)")
+WINDOW_CONTEXT = {"ReadTheNightsWindow", "ReadTheWindow"}
+"""Statements only a command a window sent needs (run_command_of_a_window)."""
+OPTIONAL = {
+    ("CommandFailedFunction", "ReadTheAccountAlias"): "the alias only adds to the account id in the message",
+}
+"""Statements whose denial changes nothing a reader must know: the message is sent without them."""
 # A digest of night() is about 13 kB: this limit makes the command function cut its message
 # and write the full report to S3, so that WriteFullReports is exercised too.
 TRIM_LIMIT = 9_000
@@ -121,6 +136,10 @@ class Deployed:
                 "IdempotencyTable": {
                     "Ref": TABLE,
                     "Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}",
+                },
+                "HistoryTable": {
+                    "Ref": "history",
+                    "Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/history",
                 },
                 "MaintenanceWindow": {"Ref": window_id},
                 "NotifierDeadLetterQueue": {"Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:notifier-dlq"},
@@ -222,10 +241,46 @@ def run_command_function(deployed: Deployed, monkeypatch: pytest.MonkeyPatch, re
     return _run(deployed, credentials, lambda: invoke(app, event))
 
 
+def run_command_of_a_window(deployed: Deployed, monkeypatch: pytest.MonkeyPatch, remove: str = "") -> Run:
+    """A patch command the stack's window sent (its SnapshotId is the window execution's id, as
+    the template's PatchTask passes it): the function names the window and dates the night."""
+    app = load_handler_module("command_failed")
+    window = create_window(ssm=deployed.stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
+    execution_id = str(uuid.uuid4())
+    (instance,) = deployed.stack.instances(1)
+    patch = play_command(
+        ssm=deployed.stack.ssm,
+        s3=deployed.stack.s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes={
+            instance: InstanceResult(
+                "Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout"))
+            )
+        },
+        bucket=BUCKET,
+        parameters={"Operation": ["Install"], "SnapshotId": [execution_id]},
+    )
+    play_window_execution(
+        region=REGION,
+        window=window,
+        status="FAILED",
+        window_execution_id=execution_id,
+        tasks=[TaskRun(window.patch_task_id, "FAILED", "The maximum number of errors was exceeded.", patch)],
+    )
+    monkeypatch.setenv("WINDOW_ID", window.window_id)
+    credentials = deployed.role("CommandFailedFunction", window_id=window.window_id, remove=remove)
+    event = command_event_for(deployed.stack, patch.command_id)  # read before enforcement starts
+    return _run(deployed, credentials, lambda: invoke(app, event))
+
+
 def run_window_function(deployed: Deployed, remove: str = "") -> Run:
-    """A window execution whose patch task failed and whose healthcheck never ran."""
+    """A window execution whose patch task failed and whose healthcheck never ran; the patch
+    command was told first (not enforced), so its full report is in the SSE-KMS bucket."""
     app = load_handler_module("window_failed")
-    window_id, execution, _ = failed_patch_night(deployed.stack)
+    window_id, execution, command_id = failed_patch_night(deployed.stack)
+    invoke(load_handler_module("command_failed"), command_event_for(deployed.stack, command_id))
+    deployed.stack.received()  # the command's notification: not this run's
     event = window_event(window_id=window_id, window_execution_id=execution, status="FAILED", region=REGION)
     credentials = deployed.role("WindowFailedFunction", window_id=window_id, remove=remove)
     return _run(deployed, credentials, lambda: app.handler(event, lambda_context()))
@@ -285,11 +340,19 @@ def test_the_window_function_reports_under_its_own_role(deployed: Deployed) -> N
     assert run.error is None
     assert run.enforcement.denied == []
     (envelope,) = json.loads(run.sent)
-    assert (
-        envelope["Subject"] == "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed"
+    assert envelope["Subject"] == (
+        "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks, 2 of 3 instances did not succeed"
     )
-    assert json.loads(envelope["Message"])["notes"] == [], "the window's name and command ids were read"
-    assert ("kms:GenerateDataKey", "kms-via-sns") in {(d.action, d.via) for d in run.enforcement.decisions}
+    report = json.loads(envelope["Message"])
+    assert report["notes"] == [], "the window's name and command ids were read"
+    (command,) = report["tasks"][0]["commands"]
+    assert command["counts"]["targets"] == 3, "ListCommandInvocations"
+    assert command["report"], "the full report, listed and read"
+    assert command["report_note"] is None
+    assert report["causes"], "the full report's causes"
+    assert report["tasks"][0]["compliance"]["unavailable"] is None, "DescribeInstancePatchStates"
+    decisions = {(d.action, d.via) for d in run.enforcement.decisions}
+    assert {("kms:GenerateDataKey", "kms-via-sns"), ("kms:Decrypt", "kms-via-s3")} <= decisions
 
 
 def writer_role(deployed: Deployed, name: str) -> RoleCredentials:
@@ -393,7 +456,17 @@ def test_without_this_statement_the_function_is_denied_and_says_so(
         for a in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
     }
 
-    if function == "CommandFailedFunction":
+    if (function, sid) in OPTIONAL:
+        # Optional by design: without it the message is sent as before and says nothing of it.
+        run = run_command_function(deployed, monkeypatch, remove=sid)
+        denied = {d.action.lower() for d in run.enforcement.denied}
+        assert denied == granted, f"{sid} is needed by this run: {sorted(denied)}"
+        assert run.error is None
+        assert len(json.loads(run.sent)) == 1, "the notification was sent without it"
+        return
+    if function == "CommandFailedFunction" and sid in WINDOW_CONTEXT:
+        run = run_command_of_a_window(deployed, monkeypatch, remove=sid)
+    elif function == "CommandFailedFunction":
         run = run_command_function(deployed, monkeypatch, remove=sid)
     elif function == "WindowFailedFunction":
         run = run_window_function(deployed, remove=sid)

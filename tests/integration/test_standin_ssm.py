@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, MapShape, Shape, StringShape, StructureShape
@@ -25,6 +26,8 @@ from moto import mock_aws
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ssm.responses import SimpleSystemManagerResponse
 
+from local import fleet_sim
+from local.agent_logs import PATCH, Host, TaskContext, outcome
 from local.standin import ssm as standin
 from local.standin.ssm import PluginResult
 from tests.support.stack import MOTO_MODES, moto_endpoint
@@ -51,6 +54,7 @@ SERVED_OPERATIONS = frozenset(
         "DescribeMaintenanceWindowExecutionTaskInvocations",
         "ListCommands",
         "GetCommandInvocation",
+        "DescribeInstancePatchStates",
     }
 )
 
@@ -978,6 +982,144 @@ def test_install_is_idempotent_and_uninstall_gives_moto_back(aws: Aws) -> None:
 # --- shapes ---------------------------------------------------------------------------------------
 
 
+# --- patch states (DescribeInstancePatchStates) -------------------------------------------------
+
+BASELINE = (
+    "pb-0713accee01234567"  # the AWS CLI's example (awscli/examples/ssm/describe-instance-patch-states.rst)
+)
+
+
+def record_patch_states(instance_ids: list[str], *, start: datetime) -> None:
+    """Every instance patched: the first with one patch missing and two failed, the rest clean."""
+    for n, instance_id in enumerate(instance_ids):
+        standin.record_patch_state(
+            ACCOUNT,
+            REGION,
+            instance_id,
+            operation="Install",
+            patch_group="my-patch-group",
+            baseline_id=BASELINE,
+            operation_start=start,
+            operation_end=start + timedelta(minutes=3),
+            installed=123,
+            missing=1 if n == 0 else 0,
+            failed=2 if n == 0 else 0,
+            critical_non_compliant=2 if n == 0 else 0,
+            reboot_option="RebootIfNeeded",
+        )
+
+
+def all_patch_states(ssm: Any, instance_ids: list[str], **config: Any) -> list[list[dict[str, Any]]]:
+    pages = ssm.get_paginator("describe_instance_patch_states").paginate(
+        InstanceIds=instance_ids, PaginationConfig=config
+    )
+    return [page["InstancePatchStates"] for page in pages]
+
+
+def test_patch_states_answer_the_recorded_instances_in_pages(any_aws: Aws) -> None:
+    # Given 30 instances with a recorded patch state and 5 ids without one
+    names = launch_fleet(any_aws.ec2, linux=30, windows=0)
+    ids = sorted(names)
+    start = datetime(2026, 12, 3, 4, 30, tzinfo=UTC)
+    record_patch_states(ids, start=start)
+    unknown = [f"i-0000000000000{n:04d}" for n in range(5)]
+
+    # When all 35 are asked for, 12 a page (the model's MaxResults is 10 to 100)
+    pages = all_patch_states(any_aws.ssm, [*ids, *unknown], PageSize=12)
+
+    # Then each recorded one is answered once, the others are left out
+    assert [len(page) for page in pages] == [12, 12, 6]
+    states = {s["InstanceId"]: s for page in pages for s in page}
+    assert sorted(states) == ids
+    first = states[ids[0]]
+    assert (first["MissingCount"], first["FailedCount"], first["CriticalNonCompliantCount"]) == (1, 2, 2)
+    assert (first["Operation"], first["BaselineId"], first["PatchGroup"]) == (
+        "Install",
+        BASELINE,
+        "my-patch-group",
+    )
+    assert first["OperationEndTime"] == start + timedelta(minutes=3)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"InstanceIds": [f"i-{n:017x}" for n in range(51)]}, "less than or equal to 50"),
+        ({"InstanceIds": ["web-01"]}, "regular expression pattern"),
+        ({"InstanceIds": ["i-00000000000000001"], "MaxResults": 9}, "greater than or equal to 10"),
+        ({"InstanceIds": ["i-00000000000000001"], "MaxResults": 101}, "less than or equal to 100"),
+    ],
+)
+def test_patch_states_reject_what_the_model_forbids(aws: Aws, params: dict[str, Any], message: str) -> None:
+    # botocore validates the request on the client side too: turned off here to reach the stand-in.
+    ssm = boto3.Session(region_name=REGION).client(
+        "ssm", config=botocore.config.Config(parameter_validation=False)
+    )
+
+    with pytest.raises(ClientError, match=message) as raised:
+        ssm.describe_instance_patch_states(**params)
+
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_recording_a_patch_state_rejects_values_the_model_does_not_allow(aws: Aws) -> None:
+    good: dict[str, Any] = {
+        "operation": "Scan",
+        "patch_group": "prod",
+        "baseline_id": BASELINE,
+        "operation_start": datetime(2026, 1, 1, tzinfo=UTC),
+        "operation_end": datetime(2026, 1, 1, 0, 5, tzinfo=UTC),
+    }
+    for bad, match in (
+        ({"operation": "Patch"}, "operation"),
+        ({"baseline_id": "pb-1"}, "pattern"),
+        ({"patch_group": ""}, "patch_group"),
+        ({"reboot_option": "Always"}, "reboot_option"),
+        ({"missing": -1}, "not negative"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            standin.record_patch_state(ACCOUNT, REGION, "i-00000000000000001", **{**good, **bad})
+    with pytest.raises(ValueError, match="not an instance id"):
+        standin.record_patch_state(ACCOUNT, REGION, "web-01", **good)
+
+
+def test_a_simulated_patch_run_leaves_the_counts_its_summary_printed(aws: Aws) -> None:
+    # Given AWS-RunPatchBaseline played on three instances with local.agent_logs' outputs: one
+    # success, one that failed two packages and asks for a reboot (exit 195), one stuck on yum's
+    # lock, which fails before its summary
+    names = launch_fleet(aws.ec2, linux=3, windows=0)
+    ids = sorted(names)
+    started = datetime(2026, 12, 3, 4, 30, tzinfo=UTC)
+    context = TaskContext(task=PATCH, command_id="04c05e50-6616-4799-a6a6-0f531ca674ce", started=started)
+    kinds = dict(zip(ids, ("success", "reboot-with-failures", "yum-lock"), strict=True))
+    outcomes = {
+        iid: outcome(kind, Host.of(n, iid, names[iid], "linux", seed=0, region=REGION), context)
+        for n, (iid, kind) in enumerate(kinds.items())
+    }
+    s3 = boto3.client("s3", region_name=REGION)
+
+    # When the fleet simulator plays the command
+    fleet_sim.play_command(
+        ssm=aws.ssm,
+        s3=s3,
+        region=REGION,
+        document_name="AWS-RunPatchBaseline",
+        outcomes=outcomes,
+        bucket=None,
+    )
+
+    # Then DescribeInstancePatchStates answers the two that printed a summary, with its counts
+    (page,) = all_patch_states(aws.ssm, ids)
+    states = {s["InstanceId"]: s for s in page}
+    assert sorted(states) == ids[:2]
+    clean, broken = states[ids[0]], states[ids[1]]
+    assert (clean["MissingCount"], clean["FailedCount"], clean["InstalledPendingRebootCount"]) == (0, 0, 0)
+    assert (broken["FailedCount"], broken["Operation"], broken["PatchGroup"]) == (2, "Install", "prod")
+    assert broken["InstalledPendingRebootCount"] > 0
+    assert broken["BaselineId"] == context.linux_baseline_id
+    assert clean["InstalledCount"] >= 300, "the summary's InstalledCount"
+
+
 def test_the_validator_catches_drift(aws: Aws) -> None:
     invocations = aws.output_shape("ListCommandInvocations")
     tasks = aws.output_shape("DescribeMaintenanceWindowExecutionTasks")
@@ -1015,6 +1157,8 @@ def test_every_response_matches_the_botocore_output_shape(any_aws: Aws) -> None:
     ssm.describe_maintenance_window_execution_task_invocations(
         WindowExecutionId=run.execution_id, TaskId=run.task_execution_id
     )
+    record_patch_states(sorted(names)[:3], start=datetime(2026, 12, 3, 4, 30, tzinfo=UTC))
+    ssm.describe_instance_patch_states(InstanceIds=sorted(names), MaxResults=10)
 
     # Then each body on the wire fits the operation's output shape exactly
     served = [(operation, body) for operation, body in any_aws.wire if operation in SERVED_OPERATIONS]

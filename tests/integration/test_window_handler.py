@@ -1,12 +1,18 @@
-"""The window function end to end: task statuses, tasks that never ran and why, command ids."""
+"""The window function end to end: task statuses, tasks that never ran and why, command ids, each
+task's counts, the night's top causes from the commands' full reports, the patch task's compliance
+and the links, whichever of the window's and the commands' events arrives first."""
 
 from __future__ import annotations
 
 import json
 from types import ModuleType
+from typing import Any
 
 import pytest
 
+from instance_hygiene.notify import window as notify_window
+from instance_hygiene.render.command import Rendered
+from instance_hygiene.render.window import render as render_window
 from local.fleet_sim import (
     InstanceResult,
     PlayedCommand,
@@ -18,19 +24,25 @@ from local.fleet_sim import (
     play_window_execution,
     window_event,
 )
+from tests.integration.test_command_handler import linux_patch, log
 from tests.support.events import EVENTS, load_event
 from tests.support.stack import BUCKET, REGION, Stack, lambda_context
 
 
 def failed_patch_night(stack: Stack) -> tuple[str, str, str]:
+    """The patch task failed: one instance on yum's lock (no patch summary, so no patch state), one
+    patched cleanly, one with two failed packages and three installed pending a reboot (exit 195);
+    the logs are tests/fixtures/logs'. The healthcheck never ran."""
     window = create_window(ssm=stack.ssm, region=REGION, healthcheck_document="AWS-RunShellScript")
     ids = stack.instances(3)
     outcomes = {
-        ids[0]: InstanceResult(
-            "Failed", "Failed", (Step("PatchLinux", "aws:runShellScript", "Failed", 1, "yum lock"),)
+        ids[0]: InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout"))),
+        ids[1]: InstanceResult(
+            "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
         ),
-        ids[1]: InstanceResult("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
-        ids[2]: InstanceResult("Success", "Success", (Step("PatchLinux", "aws:runShellScript"),)),
+        ids[2]: InstanceResult(
+            "Failed", "Failed", linux_patch("Failed", 195, log("linux_reboot_with_failures.stdout"))
+        ),
     }
     patch = play_command(
         ssm=stack.ssm,
@@ -61,8 +73,8 @@ def test_window_report_lists_tasks_and_explains_the_one_that_never_ran(
     )
 
     (envelope,) = stack.received()
-    assert (
-        envelope["Subject"] == "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks did not succeed"
+    assert envelope["Subject"] == (
+        "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks, 2 of 3 instances did not succeed"
     )
     report = json.loads(envelope["Message"])
     assert report["schema"] == "instance-hygiene/window-report@1"
@@ -85,8 +97,133 @@ def test_window_and_command_events_in_any_order_each_notify_once(
         window_function.handler(window, lambda_context())
         command_function.handler(command, lambda_context())
 
-    subjects = sorted(m["Subject"].split(":")[0] for m in stack.received())
-    assert subjects == ["FAILED AWS-RunPatchBaseline", "FAILED maintenance window PatchWithHealthcheck"]
+    subjects = sorted(" ".join(m["Subject"].split()[:3]) for m in stack.received())
+    assert len(subjects) == 2
+    assert subjects[0].startswith("FAILED AWS-RunPatchBaseline")
+    assert subjects[1] == "FAILED maintenance window"
+
+
+@pytest.fixture
+def emails(monkeypatch: pytest.MonkeyPatch) -> list[Rendered]:
+    """Every window notification as rendered (the queue receives the machine JSON only)."""
+    rendered: list[Rendered] = []
+
+    def keep(report: Any) -> Rendered:
+        rendered.append(render_window(report))
+        return rendered[-1]
+
+    monkeypatch.setattr(notify_window, "render_window", keep)
+    return rendered
+
+
+def test_the_window_report_closes_the_night_with_counts_causes_compliance_and_links(
+    stack: Stack, window_function: ModuleType, command_function: ModuleType, emails: list[Rendered]
+) -> None:
+    # Given the failed night, whose command was told (and its full report written) first
+    window_id, execution, command_id = failed_patch_night(stack)
+    command_function.handler(command_event_for(stack, command_id), lambda_context())
+    stack.received()
+
+    # When the window's event arrives
+    window_function.handler(
+        window_event(window_id=window_id, window_execution_id=execution, status="FAILED", region=REGION),
+        lambda_context(),
+    )
+
+    # Then the patch task's line has its counts, the night's causes come from the full report
+    (envelope,) = stack.received()
+    report = json.loads(envelope["Message"])
+    patch = report["tasks"][0]
+    assert patch["counts"] == {
+        "targets": 3,
+        "succeeded": 1,
+        "failed": 2,
+        "timed_out": 0,
+        "cancelled": 0,
+        "not_run": 0,
+        "unfinished": 0,
+    }
+    (command,) = patch["commands"]
+    assert command["report"] == f"s3://{BUCKET}/reports/{command_id}/Failed.json"
+    stored = json.loads(
+        stack.s3.get_object(Bucket=BUCKET, Key=f"reports/{command_id}/Failed.json")["Body"].read()
+    )
+    assert [(c["reason"], c["count"], c["next_step"]) for c in report["causes"]] == [
+        (g["reason"], g["count"], g["next_step"]) for g in stored["groups"]
+    ]
+    assert any("yum" in c["reason"] for c in report["causes"])
+    # ... and the compliance is what DescribeInstancePatchStates says after the run: the clean
+    # instance compliant, the 195 one with failed and pending-reboot patches, the yum one unknown
+    assert patch["compliance"] == {
+        "instances": 3,
+        "compliant": 1,
+        "with_missing": 0,
+        "with_failed": 1,
+        "installed_pending_reboot": 1,
+        "critical_non_compliant": 0,
+        "security_non_compliant": 0,
+        "no_patch_state": 1,
+        "stale": 0,
+        "unavailable": None,
+    }
+    assert report["notes"] == []
+    # ... and the e-mail links the execution, the command's Run Command page and its full report
+    (email,) = emails
+    assert (
+        f"systems-manager/maintenance-windows/{window_id}/history/{execution}?region={REGION}" in email.text
+    )
+    assert f"systems-manager/run-command/{command_id}?region={REGION}" in email.text
+    assert f"s3/object/{BUCKET}?region={REGION}&prefix=reports/{command_id}/Failed.json" in email.text
+    assert "patch compliance: 1 of 3 instances compliant, 1 with failed patches" in email.text
+    first_cause = report["causes"][0]
+    assert f"1. {first_cause['reason']} - {first_cause['count']} instance" in email.text
+
+
+def test_a_report_not_written_yet_is_on_the_way_and_the_counts_still_stand(
+    stack: Stack, window_function: ModuleType, emails: list[Rendered]
+) -> None:
+    # Events arrive in no set order: the window's before the command's.
+    window_id, execution, _ = failed_patch_night(stack)
+
+    window_function.handler(
+        window_event(window_id=window_id, window_execution_id=execution, status="FAILED", region=REGION),
+        lambda_context(),
+    )
+
+    report = json.loads(stack.received()[0]["Message"])
+    (command,) = report["tasks"][0]["commands"]
+    assert command["report"] is None
+    assert command["report_note"].startswith("its notification is on the way")
+    assert command["counts"]["failed"] == 2
+    assert report["causes"] == []
+    assert "its notification is on the way" in emails[0].text
+
+
+@pytest.mark.parametrize(
+    ("body", "note"),
+    [
+        (b"<html>not a report</html>", "its full report is not one (it is not JSON)"),
+        (
+            b'{"schema": "instance-hygiene/digest@1", "command_id": "x", "groups": []}',
+            "about another command",
+        ),
+    ],
+)
+def test_an_unreadable_report_is_a_note_not_a_lost_report(
+    stack: Stack, window_function: ModuleType, body: bytes, note: str
+) -> None:
+    window_id, execution, command_id = failed_patch_night(stack)
+    stack.s3.put_object(Bucket=BUCKET, Key=f"reports/{command_id}/Failed.json", Body=body)
+
+    window_function.handler(
+        window_event(window_id=window_id, window_execution_id=execution, status="FAILED", region=REGION),
+        lambda_context(),
+    )
+
+    report = json.loads(stack.received()[0]["Message"])
+    (command,) = report["tasks"][0]["commands"]
+    assert note in command["report_note"]
+    assert command["counts"]["targets"] == 3
 
 
 def command_event_for(stack: Stack, command_id: str) -> dict[str, object]:
@@ -136,8 +273,8 @@ def test_success_on_every_target_is_quiet_unless_asked(
 
     assert quiet == {"notified": False, "status": "SUCCESS", "why": "every task ran on its targets"}
     (envelope,) = stack.received()
-    assert (
-        envelope["Subject"] == "SUCCESS maintenance window PatchWithHealthcheck: 0 of 2 tasks did not succeed"
+    assert envelope["Subject"] == (
+        "SUCCESS maintenance window PatchWithHealthcheck: 0 of 2 tasks, 0 of 2 instances did not succeed"
     )
     assert told["subject"] == envelope["Subject"]
 

@@ -22,6 +22,7 @@ from local.stack import SERVICES, Clients, create_stack, received
 REGION = "eu-west-2"
 BUCKET = "instance-hygiene-logbucket-1a2b3c4d5e6f"
 TABLE = "idempotency"
+HISTORY = "history"
 TOPIC = "hygiene-notifications"
 LINUX_AMI = "ami-760aaa0f"
 WINDOWS_AMI = "ami-12c6146b"
@@ -64,7 +65,9 @@ def stack_in_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         monkeypatch.setenv(name, value)
     standin.install()
     with mock_aws():
-        resources = create_stack(boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
+        resources = create_stack(
+            boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC, history_table=HISTORY
+        )
         for function in (COMMAND_FUNCTION, WINDOW_FUNCTION):
             for name, value in resources.function_environment(function, extra=OFF_AWS).items():
                 monkeypatch.setenv(name, value)

@@ -28,6 +28,10 @@ class NotifierSettings:
     idempotency_ttl_seconds: int = 2 * 24 * 3600
     extra_rules_parameter: str | None = None
     """SSM parameter with operator rules (docs/rules.md); None: the built-in catalogue only."""
+    window_id: str | None = None
+    """The stack's maintenance window: a command its executions sent is named after it."""
+    history_table: str | None = None
+    """DynamoDB table of failures across runs (aws/history.py); None: history off."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierSettings:
@@ -39,4 +43,6 @@ class NotifierSettings:
             report_prefix=env.get("REPORT_PREFIX", "reports/").strip() or "reports/",
             notify_on_success=env.get("NOTIFY_ON_SUCCESS", "false").lower() == "true",
             extra_rules_parameter=env.get("EXTRA_RULES_PARAMETER", "").strip() or None,
+            window_id=env.get("WINDOW_ID", "").strip() or None,
+            history_table=env.get("HISTORY_TABLE", "").strip() or None,
         )

@@ -154,7 +154,7 @@ def test_text_digest_is_the_email_rendering(capsys: pytest.CaptureFixture[str]) 
     )
 
     assert code == 0
-    assert out.startswith("AWS-RunPatchBaseline Failed: 5 of 6 instances did not succeed")
+    assert out.startswith("eu-west-2: AWS-RunPatchBaseline Failed on 5 of 6 instances")
     assert "yum lock" in out
     assert "https://eu-west-2.console.aws.amazon.com/" in out
 

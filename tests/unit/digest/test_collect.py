@@ -185,11 +185,14 @@ def test_given_an_s3_key_with_a_line_break_when_rendered_then_it_adds_no_line() 
         output_prefix=planted,
     )
     invocation = Invocation(instance_id=INSTANCE_ID, status="Failed", status_details="Failed")
-    text = render(build_digest(command, [invocation], logs=None)).text
+    digest = build_digest(command, [invocation], logs=None)
+    text, full = render(digest).text, email_text(digest, line_budget=None)
 
-    # Then the key is shown as data on the line that names it, never as a line of its own
-    assert not [line for line in text.splitlines() if line.startswith("FAKE")]
-    assert 'Logs:    "s3://b/ssm FAKE: all instances patched/' in text
+    # Then the key is part of a link (percent-encoded) on the line that names it, never a line of
+    # its own, in the e-mail and in the full report
+    for rendered in (text, full):
+        assert not [line for line in rendered.splitlines() if line.startswith("FAKE")]
+    assert "prefix=ssm%20FAKE%3A%20all%20instances%20patched/" in full
 
 
 # --------------------------------------------------------------------------- forged logs

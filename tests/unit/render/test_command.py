@@ -1,9 +1,9 @@
 """render.command: a command digest as e-mail text, chat JSON, digest JSON and one SNS message.
 
-The renderings of a digest, then hostile text (tests/fixtures/hostile/chat.json) and chat markup
-in every field: nothing pings, links or formats, and no line or control character is added. The
-hostile-text and chat-markup cases render a window digest too: the window's renderings escape
-with this module's helpers, and one corpus checks both. Odd digests (lone surrogates, no
+The renderings of a digest, then hostile text (tests/fixtures/hostile/chat.json) in every field:
+nothing pings, links or formats, and no line or control character is added. The hostile-text
+cases render a window digest too, and one corpus checks both (the chat rendering itself:
+test_chat.py). Odd digests (lone surrogates, no
 failures) still render. Property (Hypothesis): for any digest (arbitrary unicode, huge excerpts,
 0 to 2,000 failures) `fit` gives valid JSON bodies, the machine JSON follows
 docs/digest-schema.json, the whole message with its attributes fits SNS's 262,144 bytes, the
@@ -37,10 +37,10 @@ from instance_hygiene.digest.model import (
 )
 from instance_hygiene.digest.window import TaskRun, WindowDigest
 from instance_hygiene.explain.patchsummary import PatchCounts
+from instance_hygiene.render.chat import CustomNotification
 from instance_hygiene.render.command import (
     SNS_LIMIT_BYTES,
     defang,
-    escape_markdown,
     fit,
     message_bytes,
     render,
@@ -77,7 +77,26 @@ def digest_of(failures: list[Failure], targets: int | None = None) -> CommandDig
 def test_subject_names_status_document_counts_and_window() -> None:
     rendered = render(digest_of([yum_lock(1, 7), yum_lock(2, 8), yum_lock(3, 9)], targets=50))
 
-    assert rendered.subject == "FAILED AWS-RunPatchBaseline: 3 of 50 instances (PatchWithHealthcheck patch)"
+    # Sent by hand (no window): the document names it; the worst cause ends the subject.
+    assert rendered.subject == "FAILED AWS-RunPatchBaseline: 3/50 - yum lock held by another process (pid 7)"
+
+
+def test_subject_of_a_window_command_names_the_task_and_the_local_date() -> None:
+    digest = replace(
+        digest_of([yum_lock(1, 7)], targets=50),
+        window_id="mw-0c50858d01EXAMPLE",
+        window_name="PatchWithHealthcheck",
+        local_date="2026-12-03",
+    )
+
+    assert render(digest).subject == (
+        "FAILED PatchWithHealthcheck patch 2026-12-03: 1/50 - yum lock held by another process (pid 7)"
+    )
+    # A task whose comment is not ours: the window's name and the document.
+    other = replace(digest, comment="nightly")
+    assert render(other).subject.startswith(
+        "FAILED PatchWithHealthcheck AWS-RunPatchBaseline 2026-12-03: 1/50"
+    )
 
 
 def test_a_cancelled_command_with_real_failures_is_headed_by_them() -> None:
@@ -93,15 +112,17 @@ def test_a_cancelled_command_with_real_failures_is_headed_by_them() -> None:
 
     rendered = render(digest)
 
-    assert rendered.subject.startswith("FAILED AWS-RunPatchBaseline: 4 of 10 instances")
+    assert rendered.subject.startswith("FAILED AWS-RunPatchBaseline: 4/10 - healthcheck: 1 of 5 checks")
     text = rendered.text.splitlines()
     groups = [line for line in text if line[:3] in {"1. ", "2. "}]
     assert groups == [
-        "1. healthcheck: 1 of 5 checks failed: disk:/  [1 instance]",
-        f"2. {cancelled}  [3 instances]",
+        "1. healthcheck: 1 of 5 checks failed: disk:/ - 1 instance",
+        f"2. {cancelled} - 3 instances",
     ]
     assert "steps RunLinuxHealthcheck, RunWindowsHealthcheck" in rendered.text
-    assert text[0].startswith("AWS-RunPatchBaseline Cancelled:"), "the body still says what the command did"
+    assert text[0].startswith("eu-west-2: AWS-RunPatchBaseline Cancelled on 4 of 10"), (
+        "the body says what it did"
+    )
 
 
 def test_the_subject_keeps_the_command_status_when_nothing_worse_happened() -> None:
@@ -125,14 +146,20 @@ def test_subjects_are_always_valid_for_sns(raw: str) -> None:
 def test_email_text_reads_as_headline_groups_and_links() -> None:
     text = render(digest_of([yum_lock(n, 100 + n) for n in range(3)], targets=50)).text
 
-    assert text.splitlines()[0].startswith("AWS-RunPatchBaseline Failed: 3 of 50 instances did not succeed")
-    assert "1. yum lock held by another process" in text
-    assert "[3 instances]" in text
-    assert "web-0000 (i-00000000000000000)" in text
-    assert "step PatchLinux, exit code 1" in text
-    assert "patches: installed 0, missing 4" in text
-    assert "https://eu-west-2.console.aws.amazon.com/systems-manager/run-command/7c1e4b2a" in text
-    assert "s3://logs/ssm_output/7c1e4b2a-93d5-4f60-8e1a-2b3c4d5e6f70/" in text
+    lines = text.splitlines()
+    assert lines[0] == (
+        "eu-west-2: AWS-RunPatchBaseline Failed on 3 of 50 instances (PatchWithHealthcheck patch)"
+    )
+    # One cause (the pids differ; the signature does not), its three instances on one line
+    assert lines[3] == "1. yum lock held by another process (pid 100) - 3 instances"
+    assert lines[4] == (
+        "   PatchLinux, exit 1 (patching failed); patches installed 0, missing 4, failed 0: "
+        "web-0000 (i-00000000000000000), web-0001 (i-00000000000000001), web-0002 (i-00000000000000002)"
+    )
+    assert "   log: https://s3.console.aws.amazon.com/s3/object/b?region=eu-west-2&prefix=k/0" in lines
+    assert (
+        "Run Command: https://eu-west-2.console.aws.amazon.com/systems-manager/run-command/7c1e4b2a" in text
+    )
 
 
 def test_machine_json_follows_the_documented_schema() -> None:
@@ -148,21 +175,6 @@ def test_machine_json_follows_the_documented_schema() -> None:
         "cancelled": 0,
         "other": 0,
     }
-
-
-def test_chat_json_is_a_custom_notification_and_escapes_markup() -> None:
-    failure = yum_lock(1, 7)
-    hostile = Failure(**{**failure.__dict__, "reason": "<!channel> [click](http://evil) *bold* @here"})
-    chat: dict[str, Any] = json.loads(render(digest_of([hostile])).chat)
-
-    assert chat["version"] == "1.0"
-    assert chat["source"] == "custom"
-    assert chat["content"]["textType"] == "client-markdown"
-    assert chat["content"]["title"]
-    description = chat["content"]["description"]
-    assert "[click](http://evil)" not in description
-    assert "<!channel>" not in description
-    assert "@here" not in description
 
 
 def test_sns_message_has_a_body_per_protocol() -> None:
@@ -290,6 +302,23 @@ def acted_on_by_mail(item: str) -> bool:
     return not item.startswith("re:") and (defang(item) != item or _INVISIBLE.search(item) is not None)
 
 
+def acted_on_in_code(item: str) -> bool:
+    """What a chat client may act on even inside a code span (Slack parses `<...>` and `&`
+    sequences before formatting; whether it links a host in code is undocumented), or hides."""
+    return acted_on_by_mail(item) or any(c in item for c in "<>@&") or "://" in item
+
+
+_CODE_SPAN = re.compile(r"`[^`]*`")
+
+
+def chat_survivors(item: str, text: str) -> bool:
+    """Outside code spans nothing may survive; inside them (shown literally by Slack and Teams)
+    only what `acted_on_in_code` names may not."""
+    if survives(item, _CODE_SPAN.sub(" ", text)):
+        return True
+    return acted_on_in_code(item) and survives(item, text)
+
+
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["kind"]) for c in CORPUS])
 def test_given_hostile_text_in_every_field_when_rendered_then_no_construct_survives(
     case: dict[str, Any],
@@ -297,7 +326,7 @@ def test_given_hostile_text_in_every_field_when_rendered_then_no_construct_survi
     for rendered in (render(command_digest(case["text"])), render_window(window_report(case["text"]))):
         chat = chat_texts(rendered.chat)
         survivors = [
-            (item, text) for item in case["must_not_survive"] for text in chat if survives(item, text)
+            (item, text) for item in case["must_not_survive"] for text in chat if chat_survivors(item, text)
         ]
         survivors += [
             (item, "e-mail")
@@ -309,125 +338,6 @@ def test_given_hostile_text_in_every_field_when_rendered_then_no_construct_survi
             "no control character in the e-mail"
         )
         assert all(0x20 <= ord(c) <= 0x7E for c in rendered.subject)
-
-
-def test_given_hostile_text_when_rendered_then_the_chat_description_has_only_its_own_lines() -> None:
-    hostile = "disk ok\n<!channel> FAKE: all instances compliant\r\n# heading\u2028> quote"
-
-    chat = json.loads(render(command_digest(hostile)).chat)
-
-    lines = chat["content"]["description"].split("\n")
-    assert len(lines) == 4  # counts, the group's bullet, its next step, the note
-    assert not [line for line in lines if line.lstrip().startswith(("#", ">", "FAKE"))]
-
-
-# --------------------------------------------------------------------------- chat markup
-
-
-MARKUP = [
-    pytest.param("<!channel> the build is broken", id="channel-mention"),
-    pytest.param("<!here|here> and <!everyone>", id="here-everyone-mention"),
-    pytest.param("@here @channel @everyone look", id="at-mentions"),
-    pytest.param("<@U0123ABCD> please", id="user-mention"),
-    pytest.param("<#C0123ABCD|ops>", id="channel-link"),
-    pytest.param("<!subteam^S0123|@oncall>", id="group-mention"),
-    pytest.param("<at>Alex</at> (Teams)", id="teams-mention"),
-    pytest.param("[reset your password](https://evil.example/login)", id="markdown-link"),
-    pytest.param("<https://evil.example|https://console.aws.amazon.com>", id="slack-link"),
-    pytest.param("see https://evil.example/x for details", id="bare-url"),
-    pytest.param("![pixel](https://evil.example/p.png)", id="image"),
-    pytest.param("```\nrm -rf /\n```", id="code-fence"),
-    pytest.param("# BIG HEADING", id="heading"),
-    pytest.param("text\n===\n", id="setext-heading"),
-    pytest.param("line\n> quoted\n- item\n1. item", id="blocks-after-a-line-break"),
-    pytest.param("*bold* _italic_ ~strike~ `code`", id="emphasis"),
-    pytest.param("a | table | row", id="table"),
-    pytest.param("&lt;!channel&gt;", id="html-entities"),
-    pytest.param("\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", id="terminal-hyperlink"),
-    pytest.param("right-to-left \u202eknil\u202c override", id="bidi-override"),
-]
-
-
-def assert_inert(text: str) -> None:
-    """No mention, no link, no line break, no terminal or bidi control."""
-    assert not {"<", ">", "\n", "\r", "\x1b", "\u202e"} & set(text), repr(text)
-    assert [m for m in ("@here", "@channel", "@everyone", "://", "](") if m in text] == [], repr(text)
-
-
-@pytest.mark.parametrize("payload", MARKUP)
-def test_given_markup_when_escaped_then_it_is_one_inert_line(payload: str) -> None:
-    assert_inert(escape_markdown(payload))
-
-
-@pytest.mark.parametrize("payload", MARKUP)
-def test_given_markup_in_every_text_field_when_rendered_for_chat_then_it_adds_no_markup(payload: str) -> None:
-    failure = Failure(
-        instance_id="i-0123456789abcdef0",
-        instance_name=payload,
-        status="Failed",
-        status_details=payload,
-        step=payload,
-        exit_code=1,
-        reason=payload,
-        excerpt=(payload,),
-        log=LogInfo(source="s3", links=(payload,)),
-    )
-    digest = CommandDigest(
-        command_id=COMMAND_ID,
-        document_name="AWS-RunShellScript",
-        status="Failed",
-        counts=count_statuses(["Failed"]),
-        groups=group_failures([failure]),
-        region="eu-west-2",
-        comment=payload,
-        notes=(payload, payload),
-    )
-
-    chat = json.loads(render(digest).chat)
-    description = chat["content"]["description"]
-    lines = description.split("\n")
-
-    assert len(lines) == 1 + 1 + 2, "the counts line, one bullet, two notes: nothing added a line"
-    assert lines[1].startswith("• *1×* ")
-    assert lines[2].startswith("_")
-    assert lines[2].endswith("_")
-    for line in lines:
-        assert_inert(line)
-    assert_inert(chat["content"]["title"].removeprefix(":rotating_light: "))
-
-
-@pytest.mark.parametrize("payload", MARKUP)
-def test_given_markup_in_a_window_report_when_rendered_for_chat_then_it_adds_no_markup(payload: str) -> None:
-    report = WindowDigest(
-        window_id="mw-0c1d2e3f4a5b6c7d8",
-        window_name=payload,
-        window_execution_id="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
-        status="FAILED",
-        status_details=payload,
-        tasks=(
-            TaskRun(
-                task_id="t",
-                name=payload,
-                task_arn="AWS-RunPatchBaseline",
-                priority=10,
-                status="FAILED",
-                status_details=payload,
-            ),
-        ),
-        region="eu-west-2",
-    )
-
-    chat = json.loads(render_window(report).chat)
-
-    (line,) = chat["content"]["description"].split("\n")
-    assert_inert(line.replace(" — ", " "))
-    assert_inert(chat["content"]["title"])
-
-
-def test_given_an_escaped_text_when_read_then_it_still_says_what_the_log_said() -> None:
-    escaped = escape_markdown("E: Could not get lock /var/lib/dpkg/lock_frontend (held by pid 42) [x]")
-
-    assert escaped == "E: Could not get lock /var/lib/dpkg/lock\\_frontend \\(held by pid 42\\) \\[x\\]"
 
 
 def test_given_a_region_that_is_not_a_region_when_linked_then_the_console_host_cannot_change() -> None:
@@ -484,7 +394,7 @@ def test_given_no_failures_when_rendered_then_the_message_still_has_counts() -> 
 
     _, rendered = fit(digest)
 
-    assert "0 of 0 instances did not succeed" in rendered.text
+    assert "on 0 of 0 instances" in rendered.text
     assert json.loads(rendered.machine)["counts"]["targets"] == 0
 
 
@@ -648,7 +558,7 @@ def test_given_any_digest_when_fitted_then_every_body_is_valid_within_sns_limits
     assert bodies["sms"] == subject
 
     chat = json.loads(bodies["https"])
-    assert (chat["version"], chat["source"]) == ("1.0", "custom")
+    CustomNotification.model_validate(chat)  # the documented schema and limits (test_chat.py)
     description = chat["content"]["description"]
     own_lines = 1 + min(10, len(fitted.groups)) + (len(fitted.groups) > 10) + min(3, len(fitted.notes))
     assert len(description.split("\n")) <= own_lines, "no text from a log or the API adds a line"

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from instance_hygiene.aws.history import RUN_ITEM, TTL_ATTRIBUTE
 from local.template import raw_template
 from tests.cfn import (
     ROOT,
@@ -33,6 +34,11 @@ WILDCARD_RESOURCE_ALLOWED = {
     ("LogKey", "EventBridgeParksEventsInTheEncryptedDeadLetterQueue"): "a key policy's resource is the key",
     ("CommandFailedFunctionRole", "ReadCommandsAndInstances"): "Run Command reads support no resource ARNs",
     ("WindowFailedFunctionRole", "ReadWindowExecutions"): "window execution reads support no resource ARNs",
+    ("CommandFailedFunctionRole", "ReadTheNightsWindow"): "window execution reads support no resource ARNs",
+    ("WindowFailedFunctionRole", "CountTheTasksCommands"): (
+        "ListCommandInvocations supports no resource ARNs; DescribeInstancePatchStates: UNVERIFIED"
+    ),
+    ("CommandFailedFunctionRole", "ReadTheAccountAlias"): "ListAccountAliases supports no resource ARNs",
 }
 
 
@@ -574,7 +580,7 @@ def test_dead_letter_queue_is_encrypted_and_alarmed() -> None:
     assert props("NotifierDeadLetterArrivalAlarm")["MetricName"] == "NumberOfMessagesSent", "every arrival"
 
 
-@pytest.mark.parametrize("logical_id", ["NotifierDeadLetterQueue", "IdempotencyTable"])
+@pytest.mark.parametrize("logical_id", ["NotifierDeadLetterQueue", "IdempotencyTable", "HistoryTable"])
 def test_the_dead_letter_queue_and_the_idempotency_records_outlive_the_stack(logical_id: str) -> None:
     assert RESOURCES[logical_id]["DeletionPolicy"] == "Retain"
     assert RESOURCES[logical_id]["UpdateReplacePolicy"] == "Retain"
@@ -632,6 +638,20 @@ def test_idempotency_table_is_encrypted_and_expires_records() -> None:
     }
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+
+
+def test_history_table_is_encrypted_recoverable_and_expires_records_on_the_adapters_attribute() -> None:
+    table = props("HistoryTable")
+
+    assert table["SSESpecification"] == props("IdempotencyTable")["SSESpecification"]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert not RUN_ITEM.startswith(("i-", "mi-")), "the run item's sort key is never an instance id"
 
 
 def test_reports_expire_with_the_logs() -> None:
@@ -731,7 +751,7 @@ def test_given_every_data_store_then_it_is_encrypted_at_rest_with_the_rotating_k
     queues = of_type("AWS::SQS::Queue")
     tables = of_type("AWS::DynamoDB::Table")
 
-    assert (len(buckets), len(topics), len(queues), len(tables)) == (1, 2, 1, 1)
+    assert (len(buckets), len(topics), len(queues), len(tables)) == (1, 2, 1, 2)
     for name, bucket in buckets.items():
         for rule in bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]:
             default = rule["ServerSideEncryptionByDefault"]

@@ -17,6 +17,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
@@ -37,6 +38,10 @@ class Clients:
     s3: S3Client
     ec2: EC2Client
     sns: SNSClient
+    iam: IAMClient | None = None
+    """Only for the account's alias (optional: without it the message names the account by id)."""
+    dynamodb: DynamoDBClient | None = None
+    """The history table's (None: history off)."""
 
 
 @cache
@@ -60,15 +65,21 @@ def sns() -> SNSClient:
 
 
 @cache
+def iam() -> IAMClient:
+    """IAM is global: one client, whatever the event's region."""
+    return boto3.client("iam", config=RETRIES)
+
+
+@cache
 def dynamodb() -> DynamoDBClient:
-    """The idempotency store's client."""
+    """The idempotency store's and the history's client."""
     return boto3.client("dynamodb", config=RETRIES)
 
 
 def command_clients(region: str | None = None) -> Clients:
     """Clients for one event region: the command and its instances are read where they ran (an event
     routed from another region's bus names that region); the bucket and topic are the function's own."""
-    return Clients(ssm=ssm(region), s3=s3(), ec2=ec2(region), sns=sns())
+    return Clients(ssm=ssm(region), s3=s3(), ec2=ec2(region), sns=sns(), iam=iam(), dynamodb=dynamodb())
 
 
 def deploy_s3() -> S3Client:
@@ -76,7 +87,7 @@ def deploy_s3() -> S3Client:
     return boto3.client("s3")
 
 
-_CACHED = (ssm, ec2, s3, sns, dynamodb)
+_CACHED = (ssm, ec2, s3, sns, iam, dynamodb)
 """The caches themselves (a test may replace the module's factories while one is held)."""
 
 

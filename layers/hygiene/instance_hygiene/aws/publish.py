@@ -39,6 +39,12 @@ def publish(
     return response["MessageId"]
 
 
+def full_report_key(report_prefix: str, command_id: str, status: str) -> str:
+    """`<prefix>/<command id>/<status>` (without .json/.txt): one report per command and status it
+    was told about. A status is one key segment without its spaces ("No Instances In Tag")."""
+    return f"{report_prefix.rstrip('/')}/{command_id}/{status.replace(' ', '')}"
+
+
 def store_full_report(
     s3: S3Client, *, bucket: str, key_base: str, machine: Mapping[str, Any], text: str
 ) -> str:

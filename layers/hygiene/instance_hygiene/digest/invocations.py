@@ -4,6 +4,7 @@ parsing of its responses (the API's, or a file saved with `aws ssm list-command-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,8 @@ class Command:
     error_count: int | None = None
     completed_count: int | None = None
     delivery_timed_out_count: int | None = None
+    window_execution_id: str | None = None
+    """The maintenance-window execution that sent it, from its parameters (`window_execution_id`)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,25 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+WINDOW_EXECUTION_PARAMETERS = ("WindowExecutionId", "SnapshotId")
+"""Where a window task records its execution: our healthcheck's WindowExecutionId, and
+AWS-RunPatchBaseline's SnapshotId, which AWS documents to set to {{WINDOW_EXECUTION_ID}} in a window."""
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def window_execution_id(parameters: Any) -> str | None:
+    """The window execution id a command's Parameters carry, if one of them holds a UUID (a command
+    sent by hand leaves them empty, or gives a snapshot id of its own that no window has)."""
+    if not isinstance(parameters, Mapping):
+        return None
+    for name in WINDOW_EXECUTION_PARAMETERS:
+        values = parameters.get(name)
+        value = values[0] if isinstance(values, list) and values else values
+        if isinstance(value, str) and _UUID.fullmatch(value):
+            return value
+    return None
+
+
 def parse_command(raw: Mapping[str, Any]) -> Command:
     return Command(
         command_id=str(raw["CommandId"]),
@@ -80,6 +102,7 @@ def parse_command(raw: Mapping[str, Any]) -> Command:
         error_count=raw.get("ErrorCount"),
         completed_count=raw.get("CompletedCount"),
         delivery_timed_out_count=raw.get("DeliveryTimedOutCount"),
+        window_execution_id=window_execution_id(raw.get("Parameters")),
     )
 
 

@@ -7,8 +7,8 @@ docs/digest-schema.md and validated against docs/digest-schema.json in the tests
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from instance_hygiene.digest.logs import LogSourceName
@@ -102,6 +102,12 @@ class CommandDigest:
     local_date: str | None = None
     """The night's date (YYYY-MM-DD) in the window's schedule time zone, else UTC; None if unknown."""
     account_alias: str | None = None
+    history: Mapping[str, str] = field(default_factory=dict)
+    """Per group signature, what history says of it ("new tonight", "3rd night in a row")."""
+    history_notes: tuple[str, ...] = ()
+    """What history says of the whole run ("fixed since the last run: ...", "history unavailable")."""
+    history_record: Mapping[str, Any] | None = None
+    """The machine form of the history (digest/history.py `to_dict`); None when history is off."""
     output_bucket: str | None = None
     output_prefix: str | None = None
     notes: tuple[str, ...] = ()
@@ -264,4 +270,5 @@ def to_dict(digest: CommandDigest) -> dict[str, Any]:
         "partial": digest.partial,
         "output": {"bucket": digest.output_bucket, "prefix": digest.output_prefix},
         "report": digest.report_uri,
+        "history": dict(digest.history_record) if digest.history_record is not None else None,
     }

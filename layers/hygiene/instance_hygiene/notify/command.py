@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.aws.fleet import describe_instances, read_command, read_invocations
-from instance_hygiene.aws.publish import publish, store_full_report
+from instance_hygiene.aws.history import HistoryStore, history_notes
+from instance_hygiene.aws.night import read_account_alias, read_night
+from instance_hygiene.aws.publish import full_report_key, publish, store_full_report
 from instance_hygiene.aws.s3_logs import S3Logs
 from instance_hygiene.digest.collect import ReadStats, build_digest
-from instance_hygiene.digest.invocations import Command
-from instance_hygiene.digest.model import to_dict
+from instance_hygiene.digest.history import HistoryView, digest_lines, group_line
+from instance_hygiene.digest.history import to_dict as history_dict
+from instance_hygiene.digest.invocations import Command, Invocation
+from instance_hygiene.digest.model import SUCCESS_STATUSES, CommandDigest, count_statuses, to_dict
 from instance_hygiene.errors import error_code
 from instance_hygiene.events import CommandStatusEvent
 from instance_hygiene.notify.statuses import (
@@ -90,9 +94,10 @@ def notify_command(
         else None
     )
     stats = ReadStats()
+    succeeded: list[str] = []
     digest = build_digest(
         command,
-        read_invocations(clients.ssm, detail.command_id),
+        _noting_successes(read_invocations(clients.ssm, detail.command_id), succeeded),
         logs=logs,
         instances=lambda ids: describe_instances(ids, ec2=clients.ec2, ssm=clients.ssm),
         remaining_seconds=remaining_seconds,
@@ -101,6 +106,33 @@ def notify_command(
         stats=stats,
         engine=rules.engine if rules else None,
     )
+    night = read_night(
+        clients.ssm,
+        window_execution_id=command.window_execution_id,
+        requested_at=command.requested_at,
+        window_id=settings.window_id,
+    )
+    digest = replace(
+        digest,
+        window_id=night.window_id,
+        window_execution_id=night.window_execution_id,
+        window_name=night.window_name,
+        local_date=night.local_date,
+        account_alias=read_account_alias(clients.iam),
+        notes=(*digest.notes, *night.notes),
+    )
+    if settings.history_table and clients.dynamodb is not None:
+        # Read, compared and written before the publish, in the same idempotent step: a retried
+        # event replays the same run, which history counts once.
+        digest = with_history(
+            digest,
+            history_notes(
+                HistoryStore(clients.dynamodb, settings.history_table),
+                digest,
+                succeeded=succeeded,
+                requested_at=command.requested_at,
+            ),
+        )
     if rules and rules.notes:
         digest = replace(digest, notes=(*digest.notes, *rules.notes))
     # The decided status is the one this notification is about (ListCommands may lag behind it).
@@ -114,27 +146,27 @@ def notify_command(
                 *digest.notes,
             ),
         )
-    fitted, rendered = fit(digest)
+    # The full report (nothing cut) is always written, at a key the window report can find from
+    # the command id alone (full_report_key); the message links it.
+    key_base = full_report_key(settings.report_prefix, detail.command_id, status)
     report_uri = None
-    if rendered.trimmed:
-        key_base = f"{settings.report_prefix.rstrip('/')}/{detail.command_id}/{_key_part(status)}"
-        try:
-            report_uri = store_full_report(
-                clients.s3,
-                bucket=settings.report_bucket,
-                key_base=key_base,
-                machine=to_dict(digest),
-                text=email_text(digest),
-            )
-        except (ClientError, BotoCoreError) as error:
-            # The cut message still tells what failed and where: send it, and say what is missing.
-            LOGGER.error("writing the full report failed: %s", error)
-            note = (
-                f"The full report could not be written to s3://{settings.report_bucket}/{key_base}.json "
-                f"({error_code(error)}); this message is cut to fit and the rest is in the instances' logs."
-            )
-            digest = replace(digest, notes=(note, *digest.notes))
-        fitted, rendered = fit(replace(digest, report_uri=report_uri))
+    try:
+        report_uri = store_full_report(
+            clients.s3,
+            bucket=settings.report_bucket,
+            key_base=key_base,
+            machine=to_dict(digest),
+            text=email_text(digest, line_budget=None),
+        )
+    except (ClientError, BotoCoreError) as error:
+        # The message still tells what failed and where: send it, and say what is missing.
+        LOGGER.error("writing the full report failed: %s", error)
+        note = (
+            f"The full report could not be written to s3://{settings.report_bucket}/{key_base}.json "
+            f"({error_code(error)}); whatever this message leaves out is in the instances' logs."
+        )
+        digest = replace(digest, notes=(note, *digest.notes))
+    fitted, rendered = fit(replace(digest, report_uri=report_uri))
     message_id = publish(
         clients.sns,
         topic_arn=settings.topic_arn,
@@ -158,6 +190,61 @@ def notify_command(
     )
 
 
-def _key_part(status: str) -> str:
-    """A status as one S3 key segment (statuses such as "No Instances In Tag" have spaces)."""
-    return status.replace(" ", "")
+def _noting_successes(invocations: Iterator[Invocation], succeeded: list[str]) -> Iterator[Invocation]:
+    """The invocations as they are read (build_digest pages through them), noting the instances
+    that succeeded on the way: history needs their ids, the digest only counts them."""
+    for invocation in invocations:
+        if invocation.status in SUCCESS_STATUSES:
+            succeeded.append(invocation.instance_id)
+        yield invocation
+
+
+FIXED_LISTED = 100
+"""Fixed instances the machine form lists (all are counted): the message keeps its size bound."""
+
+
+def with_history(digest: CommandDigest, view: HistoryView) -> CommandDigest:
+    """`digest` with what history says: a line per group, the run's lines (fixed, unavailable) and
+    the machine form, without its per-instance list and with at most FIXED_LISTED fixed instances
+    (the size of a message must not grow with the fleet)."""
+    record = history_dict(view, digest)
+    record.pop("instances", None)
+    record["fixed_count"] = len(record["fixed"])
+    record["fixed"] = record["fixed"][:FIXED_LISTED]
+    lines = {g.signature: line for g in digest.groups if (line := group_line(view, g))}
+    return replace(digest, history=lines, history_notes=digest_lines(view), history_record=record)
+
+
+def remember_success(event: CommandStatusEvent, *, clients: Clients, settings: NotifierSettings) -> None:
+    """Record a command that is not told (a Success on every instance) in the history, so that
+    tomorrow's failures are counted from tonight and tonight's fixes are known. Never raises for
+    the history (history_notes says "unavailable" instead); off without a history table."""
+    if not settings.history_table or clients.dynamodb is None:
+        return
+    try:
+        command = read_command(clients.ssm, event.detail.command_id)
+        invocations = list(read_invocations(clients.ssm, event.detail.command_id))
+    except (ClientError, BotoCoreError) as error:
+        # Nothing failed, so nothing is lost: tomorrow compares with the last run recorded.
+        LOGGER.warning("history not recorded for a successful command: %s", error)
+        return
+    night = read_night(
+        clients.ssm,
+        window_execution_id=command.window_execution_id,
+        requested_at=command.requested_at,
+        window_id=settings.window_id,
+    )
+    digest = CommandDigest(
+        command_id=command.command_id,
+        document_name=command.document_name,
+        status=command.status,
+        counts=count_statuses(i.status for i in invocations),
+        groups=(),
+        window_id=night.window_id,
+    )
+    history_notes(
+        HistoryStore(clients.dynamodb, settings.history_table),
+        digest,
+        succeeded=[i.instance_id for i in invocations if i.status in SUCCESS_STATUSES],
+        requested_at=command.requested_at,
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from instance_hygiene.aws.publish import publish
-from instance_hygiene.aws.windows import read_window_report
+from instance_hygiene.aws.windows import Reports, read_details, read_window_report
 from instance_hygiene.digest.window import WindowDigest, shortfalls
 from instance_hygiene.events import WindowExecutionEvent
 from instance_hygiene.notify.statuses import WINDOW_FAILED, WINDOW_RUNNING, Verdict, judge_window, needs_api
@@ -15,6 +15,7 @@ from instance_hygiene.render.window import render as render_window
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
 
@@ -37,9 +38,14 @@ class WindowDecision:
 
 
 def _read_report(event: WindowExecutionEvent, ssm: SSMClient) -> WindowDigest:
+    """The execution and its tasks (no command details: enough to decide)."""
     detail = event.detail
     return read_window_report(
-        ssm, window_id=detail.window_id, window_execution_id=detail.window_execution_id, region=event.region
+        ssm,
+        window_id=detail.window_id,
+        window_execution_id=detail.window_execution_id,
+        region=event.region,
+        details=False,
     )
 
 
@@ -68,11 +74,15 @@ def notify_window(
     ssm: SSMClient,
     sns: SNSClient,
     settings: NotifierSettings,
+    s3: S3Client | None = None,
 ) -> WindowOutcome:
-    """One window digest, about the status `decision` tells."""
+    """One window digest, about the status `decision` tells: with each task's counts, the night's
+    top causes from the commands' full reports (read with `s3` from the settings' report bucket and
+    prefix; without `s3` none are read) and the patch task's compliance."""
     detail = event.detail
     status = decision.verdict.status
-    report = decision.report or _read_report(event, ssm)
+    reports = Reports(s3, settings.report_bucket, settings.report_prefix) if s3 is not None else None
+    report = read_details(ssm, decision.report or _read_report(event, ssm), reports=reports)
     # The decided status is the one this notification is about.
     report = replace(report, status=status)
     rendered = render_window(report)

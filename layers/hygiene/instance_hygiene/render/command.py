@@ -6,16 +6,15 @@ counts, the largest groups' reasons and links always stay, and every failure lef
 in `omitted`. Whatever was cut is in the full report written to S3 and linked.
 
 Every rendering is valid UTF-8 (a lone surrogate in any field becomes U+FFFD), and text from
-logs or the API cannot add markup to the chat rendering (see `escape_markdown`).
+logs or the API cannot add markup to the chat rendering (see `render.chat.chat_text`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 from urllib.parse import quote
 
 from instance_hygiene.digest.model import (
@@ -37,22 +36,12 @@ ENVELOPE_RESERVE = 4_096
 EXCERPT_STEPS = (None, 5, 2, 0)
 LISTED_STEPS = (None, 50, 10, 3, 1, 0)
 EMAIL_INSTANCES_PER_GROUP = 20
+EMAIL_LINE_BUDGET = 40
+"""Lines an e-mail aims for: log excerpts are added while they fit (issue: a night in ten seconds)."""
 NOTE_MAX_CHARS = 500
 """Notes are cut to this in the last-resort rendering (no groups at all)."""
 
 _SUBJECT_UNSAFE = re.compile(r"[^\x20-\x7e]+")
-MARKDOWN_SPECIAL = re.compile(r"([\\*_{}\[\]()#+!~])")
-# Characters no backslash makes inert in every client: shown as visible look-alikes.
-_LOOK_ALIKES = str.maketrans(
-    {
-        "<": "\u2039",  # single left-pointing angle quotation mark
-        ">": "\u203a",  # single right-pointing angle quotation mark
-        "@": "\uff20",  # full-width commercial at: no @here, no <@U...>
-        "&": "\uff06",  # full-width ampersand: no &lt;!channel&gt; decoded into a mention
-        "|": "\u2223",  # divides: no <url|label>, no table row
-        "`": "\u02cb",  # modifier letter grave accent: no code span or fence
-    }
-)
 _LINE_BREAKS = re.compile(r"[\n\t\v\f\x85]+")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _REGION = re.compile(REGION_PATTERN)
@@ -112,13 +101,26 @@ def headline_status(digest: CommandDigest) -> str:
     return digest.status.upper()
 
 
+def night_label(digest: CommandDigest) -> str:
+    """What the command was, as the person who scheduled it knows it: the window task's comment
+    (our tasks set `<WindowName> patch|healthcheck`), else the window's name and the document, else
+    (a command sent by hand) the document."""
+    if digest.window_name:
+        if digest.comment.startswith(digest.window_name):
+            return digest.comment
+        return f"{digest.window_name} {digest.document_name}"
+    return digest.document_name
+
+
 def subject(digest: CommandDigest) -> str:
+    """`<WORST> <window task or document> <local date>: <n>/<N> - <worst cause>`, cut to fit."""
     counts = digest.counts
-    context = f" ({digest.comment})" if digest.comment else ""
+    when = f" {digest.local_date}" if digest.local_date else ""
+    cause = f" - {digest.groups[0].reason}" if digest.groups else " instances"
     return safe_subject(
         defang(
-            f"{headline_status(digest)} {digest.document_name}: "
-            f"{counts.not_succeeded} of {counts.targets} instances{context}"
+            f"{headline_status(digest)} {night_label(digest)}{when}: "
+            f"{counts.not_succeeded}/{counts.targets}{cause}"
         )
     )
 
@@ -126,8 +128,37 @@ def subject(digest: CommandDigest) -> str:
 def systems_manager_console(region: str, path: str) -> str:
     """A Systems Manager console page in the region (us-east-1 when unknown or not a region name:
     the region is part of the host name, so nothing else may reach the URL)."""
-    region = region if _REGION.fullmatch(region or "") else "us-east-1"
+    region = _region_or_default(region)
     return f"https://{region}.console.aws.amazon.com/systems-manager/{path}?region={region}"
+
+
+def _region_or_default(region: str | None) -> str:
+    return region if region and _REGION.fullmatch(region) else "us-east-1"
+
+
+def _url_part(text: str, safe: str = "") -> str:
+    """`text` percent-encoded for a URL; when it holds something a client would link (a host name or
+    an address in an S3 key: a prefix may hold anything) its dots too, so that no client shows it as
+    a host. Lone surrogates become U+FFFD first."""
+    encoded = quote(utf8_safe(text), safe=safe)
+    return encoded.replace(".", "%2E") if defang(text) != text else encoded
+
+
+def s3_console_object_url(bucket: str, key: str, region: str | None) -> str:
+    """The S3 console page of one object (its overview, with Open and Download), as the console
+    itself links it: `/s3/object/<bucket>?region=<r>&prefix=<key>` (bucket and key quoted)."""
+    return (
+        f"https://s3.console.aws.amazon.com/s3/object/{_url_part(bucket)}"
+        f"?region={_region_or_default(region)}&prefix={_url_part(key, safe='/')}"
+    )
+
+
+def s3_console_folder_url(bucket: str, prefix: str, region: str | None) -> str:
+    """The S3 console page listing the objects under `prefix` (a folder ending in `/`)."""
+    return (
+        f"https://s3.console.aws.amazon.com/s3/buckets/{_url_part(bucket)}"
+        f"?region={_region_or_default(region)}&prefix={_url_part(prefix, safe='/')}"
+    )
 
 
 def console_link(digest: CommandDigest) -> str:
@@ -142,43 +173,88 @@ def _who(failure: Failure) -> str:
     )
 
 
-def _group_text(index: int, group: Group, excerpt_lines: int | None) -> list[str]:
+_S3_URI = re.compile(r"s3://([^/]+)/(.+)")
+
+
+def log_page(links: tuple[str, ...], region: str) -> str | None:
+    """One console page for a failure's logs: the object's page when there is one stream, the
+    step's folder (stdout and stderr side by side) when there are more. None without S3 links."""
+    parsed = [m.groups() for m in map(_S3_URI.fullmatch, links) if m]
+    if not parsed:
+        return None
+    bucket, key = parsed[0]
+    if len(parsed) == 1:
+        return s3_console_object_url(bucket, key, region)
+    return s3_console_folder_url(bucket, key.rsplit("/", 1)[0] + "/", region)
+
+
+def _where(failure: Failure) -> str:
+    """Where and how it stopped: `PatchLinux, exit 1 (failure)`, or the status when no step ran."""
+    if not failure.step:
+        return inert(failure.status_details or failure.status)
+    code = "" if failure.exit_code is None else f", exit {failure.exit_code}"
+    meaning = f" ({inert(failure.exit_meaning)})" if failure.exit_meaning and code else ""
+    return f"{inert(failure.step)}{code}{meaning}"
+
+
+def _patches(failure: Failure) -> str:
+    p = failure.patch
+    if p is None or (p.installed is None and p.missing is None and p.failed is None):
+        return ""  # counts unknown: the run failed before it could count
+    counts = {
+        "installed": p.installed,
+        "missing": p.missing,
+        "failed": p.failed,
+        "pending reboot": p.installed_pending_reboot,
+    }
+    return "; patches " + ", ".join(f"{name} {n}" for name, n in counts.items() if n is not None)
+
+
+def _group_head(
+    index: int, group: Group, region: str, digest_history: Mapping[str, str], *, every_instance: bool
+) -> list[str]:
+    """A cause in at most four lines: reason and count, next step, where it stopped and on which
+    instances, its log page. With `every_instance` (the full report), one line per instance with
+    its own log page instead."""
     first = group.failures[0] if group.failures else None
-    lines = [f"{index}. {inert(group.reason)}  [{group.count} instance{'s' if group.count != 1 else ''}]"]
-    if first is not None and first.next_step:
+    plural = "s" if group.count != 1 else ""
+    since = f" ({inert(history)})" if (history := digest_history.get(group.signature)) else ""
+    lines = [f"{index}. {inert(group.reason)} - {group.count} instance{plural}{since}"]
+    if first is None:
+        lines.append(f"   {group.count} instances, listed in the full report")
+        return lines
+    if first.next_step:
         lines.append(f"   next step: {inert(first.next_step)}")
-    if first is not None:
-        steps = group.steps
-        where = f"step{'s' if len(steps) > 1 else ''} {', '.join(inert(name) for name in steps) or '-'}"
-        code = "-" if first.exit_code is None else str(first.exit_code)
-        meaning = f" ({inert(first.exit_meaning)})" if first.exit_meaning else ""
-        lines.append(
-            f"   status {inert(first.status)}/{inert(first.status_details)}, {where}, "
-            f"exit code {code}{meaning}"
-        )
-        p = first.patch
-        if p is not None and p.installed is None and p.missing is None and p.failed is None:
-            lines.append("   patches: counts unknown (the run failed before it could count)")
-        elif p is not None:
-            lines.append(
-                f"   patches: installed {p.installed}, missing {p.missing}, failed {p.failed}, "
-                f"pending reboot {p.installed_pending_reboot}"
-            )
+    steps = group.steps
+    where = _where(first) if len(steps) <= 1 else f"steps {', '.join(inert(s) for s in steps)}"
+    if every_instance:
+        lines.append(f"   {where}{_patches(first)}:")
+        for failure in group.failures:
+            page = log_page(failure.log.links, region)
+            other = _where(failure) if _where(failure) != _where(first) else ""
+            detail = ", ".join(part for part in (other, page or "") if part)
+            lines.append(f"   - {_who(failure)}" + (f": {detail}" if detail else ""))
+        if group.omitted:
+            lines.append(f"   - and {group.omitted} more")
+        return lines
     shown = group.failures[:EMAIL_INSTANCES_PER_GROUP]
-    if shown:
-        names = ", ".join(_who(f) for f in shown)
-        rest = group.count - len(shown)
-        lines.append(f"   instances: {names}{f' and {rest} more' if rest > 0 else ''}")
-    elif group.count:
-        lines.append(f"   instances: {group.count} (listed in the full report)")
-    if first is not None:
-        excerpt = first.excerpt if excerpt_lines is None else first.excerpt[:excerpt_lines]
-        if excerpt:
-            lines.append(f"   log ({_log_label(first)}):")
-            lines.extend(f"     | {inert(line)}" for line in excerpt)
-        for link in first.log.links:
-            lines.append(f"   {as_data(link)}")
+    rest = group.count - len(shown)
+    names = ", ".join(_who(f) for f in shown) + (f" and {rest} more" if rest > 0 else "")
+    lines.append(f"   {where}{_patches(first)}: {names}")
+    page = log_page(first.log.links, region)
+    if page:
+        lines.append(f"   log: {page}")
     return lines
+
+
+def _excerpt(group: Group, excerpt_lines: int | None) -> list[str]:
+    first = group.failures[0] if group.failures else None
+    if first is None:
+        return []
+    excerpt = first.excerpt if excerpt_lines is None else first.excerpt[:excerpt_lines]
+    if not excerpt:
+        return []
+    return [f"   log ({_log_label(first)}):", *(f"     | {inert(line)}" for line in excerpt)]
 
 
 def _log_label(failure: Failure) -> str:
@@ -189,33 +265,76 @@ def _log_label(failure: Failure) -> str:
     return f"{failure.log.source}, head and tail of {failure.log.bytes_total or 0:,} bytes"
 
 
-def email_text(digest: CommandDigest) -> str:
+def where_it_ran(digest: CommandDigest) -> str:
+    """`account 123456789012 (alias), eu-west-2` as far as known (an invalid region is left out)."""
+    account = digest.account + (f" ({inert(digest.account_alias)})" if digest.account_alias else "")
+    region = digest.region if _REGION.fullmatch(digest.region or "") else ""
+    return ", ".join(part for part in (f"account {inert(account)}" if account else "", region) if part)
+
+
+def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGET) -> str:
+    """The e-mail: a night's failure read in ten seconds, within `line_budget` lines where the causes
+    allow (log excerpts are added worst cause first while they fit; the rest are in the full
+    report). `line_budget=None` is the full report: every excerpt and every instance."""
     counts = digest.counts
-    out = [
-        f"{inert(digest.document_name)} {inert(digest.status)}: "
-        f"{counts.not_succeeded} of {counts.targets} instances did not succeed"
-        + (f" ({inert(digest.comment)})" if digest.comment else ""),
-        f"failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}, "
+    when = f", {digest.local_date}" if digest.local_date else ""
+    context = f" ({inert(digest.comment)})" if digest.comment else ""
+    where = where_it_ran(digest)
+    head = [
+        f"{where + ': ' if where else ''}{inert(digest.document_name)} {inert(digest.status)} on "
+        f"{counts.not_succeeded} of {counts.targets} instances{context}{when}",
+        (f"window {inert(digest.window_name or '')} ({digest.window_id}); " if digest.window_id else "")
+        + f"failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}, "
         f"other {counts.other}, succeeded {counts.succeeded}",
+        *(inert(line) for line in digest.history_notes),
         "",
     ]
-    for index, group in enumerate(digest.groups, start=1):
-        out.extend(_group_text(index, group, digest.excerpt_lines))
-        out.append("")
+    every_instance = line_budget is None
+    causes = [
+        _group_head(index, group, digest.region, digest.history, every_instance=every_instance)
+        for index, group in enumerate(digest.groups, start=1)
+    ]
+    tail: list[str] = []
     if digest.notes:
-        out.append("Notes:")
-        out.extend(f"- {inert(note)}" for note in digest.notes)
-        out.append("")
-    out.append(f"Command: {digest.command_id}")
-    out.append(f"Console: {console_link(digest)}")
+        tail.append("")
+        tail.extend(f"Note: {inert(note)}" for note in digest.notes)
+    tail.append("")
+    tail.append(f"Run Command: {console_link(digest)}")
     if digest.output_bucket:
         prefix = (digest.output_prefix or "").strip("/")
-        out.append(f"Logs:    {as_data(f's3://{digest.output_bucket}/{prefix}/{digest.command_id}/')}")
+        root = f"{prefix}/{digest.command_id}/" if prefix else f"{digest.command_id}/"
+        if every_instance:
+            tail.append(f"Logs: {s3_console_folder_url(digest.output_bucket, root, digest.region)}")
     if digest.report_uri:
-        out.append(f"Full report (nothing cut): {as_data(digest.report_uri)}")
+        match = _S3_URI.fullmatch(digest.report_uri)
+        report = (
+            s3_console_object_url(
+                match.group(1), match.group(2).removesuffix(".json") + ".txt", digest.region
+            )
+            if match
+            else as_data(digest.report_uri)
+        )
+        tail.append(f"Full report (nothing cut): {report}")
     if digest.omitted:
-        out.append(f"{digest.omitted} failure(s) are counted above but not listed, to fit the message size.")
-    return _CONTROL.sub("", "\n".join(out)) + "\n"
+        tail.append(f"{digest.omitted} failure(s) are counted above but not listed, to fit the message size.")
+    excerpts = [_excerpt(group, digest.excerpt_lines) for group in digest.groups]
+    left = None if line_budget is None else line_budget - len(head) - sum(map(len, causes)) - len(tail) - 1
+    body: list[str] = []
+    without: list[int] = []
+    for index, (cause, excerpt) in enumerate(zip(causes, excerpts, strict=True), start=1):
+        body.extend(cause)
+        if left is None or len(excerpt) <= left:
+            body.extend(excerpt)
+            left = None if left is None else left - len(excerpt)
+        elif excerpt:
+            without.append(index)
+    if without:
+        tail.insert(
+            0,
+            f"Log excerpts of cause{'s' if len(without) > 1 else ''} "
+            f"{', '.join(map(str, without))} are in the full report.",
+        )
+    return _CONTROL.sub("", "\n".join([*head, *body, *tail])) + "\n"
 
 
 def defang(text: str) -> str:
@@ -331,106 +450,19 @@ def as_data(text: str) -> str:
     return json.dumps(inert(text), ensure_ascii=False)
 
 
-# What starts a list item at the start of a field (a nextSteps entry is a line of its own).
-_LIST_MARKER = re.compile(r"\A([ \t]{0,3}+)(?:(-)|([0-9]{1,9}+)([.)]))(?=[ \t]|\Z)")
-
-
-def _inert_marker(match: re.Match[str]) -> str:
-    if match.group(2):
-        return f"{match.group(1)}\u2010"  # hyphen
-    return f"{match.group(1)}{match.group(3)}{'\uff0e' if match.group(4) == '.' else '\uff09'}"
-
-
-def escape_markdown(text: str) -> str:
-    """Text from logs or the API as one inert line of client-markdown.
-
-    Whatever renders it (Slack mrkdwn, Teams, CommonMark), it cannot mention anyone, link
-    anywhere or start a block:
-    - escape sequences and control characters go (`redact.sanitize`), line breaks and tabs
-      become spaces, so no heading, list, quote or code block can start;
-    - `<` `>` `@` `&` `|` and the backtick become visible look-alikes (angle quotation marks,
-      full-width at and ampersand, U+2223, U+02CB): no `<!channel>`, `<@U123>`, `<url|text>`,
-      `<at>`, `@here`, `&lt;!here&gt;` or code span, whether or not the client honours
-      backslash escapes, and no invisible character in anything a reader may copy;
-    - links are defanged (`defang`: `hxxps[:]//evil[.]example[.]com`), so a URL or a host name
-      in a log is shown, not linked;
-    - every other markdown character is backslash-escaped (`*`, `_`, `[`, `#`, `~`, ...), and a
-      list marker at the start (`- `, `1. `) becomes a look-alike (U+2010, U+FF0E);
-      `-`, `=` and `1.` only mean something at the start of a line, which this never is (the
-      renderings put a bullet or `_` before it).
-    """
-    flat = _LIST_MARKER.sub(_inert_marker, _LINE_BREAKS.sub(" ", sanitize(text)).translate(_LOOK_ALIKES))
-    # Defanged after escaping: its brackets are plain text, not markup to escape. In chat every
-    # scheme is defanged (a client may link any `scheme://`).
-    return defang(MARKDOWN_SPECIAL.sub(r"\\\1", flat)).replace("://", "[:]//")
-
-
 def utf8_safe(text: str) -> str:
     """`text` with lone surrogates (from JSON `\\udXXX` escapes or undecodable bytes) as U+FFFD,
     so that it always encodes to UTF-8."""
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
-def chat_json(digest: CommandDigest) -> str:
-    """Amazon Q Developer in chat applications custom notification (version 1.0, source custom)."""
-    counts = digest.counts
-    bullets = []
-    for group in digest.groups[:10]:
-        first = group.failures[0] if group.failures else None
-        where = f" (step {first.step}, exit {first.exit_code})" if first and first.step else ""
-        bullets.append(f"• *{group.count}×* {escape_markdown(group.reason)}{escape_markdown(where)}")
-        if first is not None and first.next_step:
-            bullets.append(f"    next step: {escape_markdown(first.next_step)}")
-    if len(digest.groups) > 10:
-        bullets.append(f"• … {len(digest.groups) - 10} more kinds of failure")
-    description = "\n".join(
-        [
-            f"{counts.not_succeeded} of {counts.targets} instances did not succeed "
-            f"(failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}).",
-            *bullets,
-            *(f"_{escape_markdown(note)}_" for note in digest.notes[:3]),
-        ]
-    )
-    first_steps = [
-        escape_markdown(g.failures[0].next_step)
-        for g in digest.groups[:3]
-        if g.failures and g.failures[0].next_step
-    ]
-    next_steps = [*dict.fromkeys(first_steps), f"Open the command: {console_link(digest)}"]
-    if digest.report_uri:
-        next_steps.append(f"Full report: {escape_markdown(digest.report_uri)}")
-    payload: dict[str, Any] = {
-        "version": "1.0",
-        "source": "custom",
-        "id": f"{digest.command_id}:{digest.status}",
-        "content": {
-            "textType": "client-markdown",
-            "title": f":rotating_light: {escape_markdown(subject(digest))}",
-            "description": description[:8000],
-            "nextSteps": next_steps,
-            "keywords": [escape_markdown(digest.status), escape_markdown(digest.document_name[:64])],
-        },
-        "metadata": {
-            "threadId": digest.command_id,
-            "summary": escape_markdown(subject(digest)),
-            "eventType": "CommandFailed",
-            "relatedResources": [digest.command_id],
-            "additionalContext": {
-                "failed": str(counts.failed),
-                "timed_out": str(counts.timed_out),
-                "cancelled": str(counts.cancelled),
-                "targets": str(counts.targets),
-            },
-        },
-    }
-    return json.dumps(payload, ensure_ascii=False)
-
-
 def render(digest: CommandDigest, trimmed: bool = False) -> Rendered:
+    from instance_hygiene.render.chat import command_chat  # noqa: PLC0415 - chat imports this module
+
     return Rendered(
         subject=subject(digest),
         text=utf8_safe(email_text(digest)),
-        chat=utf8_safe(chat_json(digest)),
+        chat=utf8_safe(command_chat(digest)),
         machine=utf8_safe(json.dumps(to_dict(digest), ensure_ascii=False)),
         trimmed=trimmed,
     )

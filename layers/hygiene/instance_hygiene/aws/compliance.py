@@ -1,0 +1,57 @@
+"""Patch compliance as Systems Manager records it per instance: the adapter over
+DescribeInstancePatchStates (its request takes at most 50 instance ids: botocore's InstanceIdList).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from instance_hygiene.digest.compliance import (
+    FleetCompliance,
+    PatchState,
+    parse_patch_state,
+    summarise_fleet,
+    unavailable,
+)
+from instance_hygiene.errors import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm import SSMClient
+
+LOGGER = logging.getLogger(__name__)
+
+IDS_PER_CALL = 50
+"""DescribeInstancePatchStates' InstanceIds: at most 50 (botocore's ssm model, InstanceIdList)."""
+
+
+def read_patch_states(ssm: SSMClient, instance_ids: Iterable[str]) -> dict[str, PatchState]:
+    """The patch state of each instance that has one, by instance id; errors are raised."""
+    ids = sorted(set(instance_ids))
+    paginator = ssm.get_paginator("describe_instance_patch_states")
+    found: dict[str, PatchState] = {}
+    for start in range(0, len(ids), IDS_PER_CALL):
+        for page in paginator.paginate(InstanceIds=ids[start : start + IDS_PER_CALL]):
+            for raw in page.get("InstancePatchStates", []):
+                state = parse_patch_state(raw)
+                if state is not None:
+                    found[state.instance_id] = state
+    return found
+
+
+def read_fleet_compliance(
+    ssm: SSMClient, instance_ids: Iterable[str], *, since: datetime | None = None
+) -> FleetCompliance:
+    """The fleet's counts; a failed read is a summary that says why (`unavailable`), never raised:
+    the window report is sent without the compliance rather than not at all."""
+    ids = sorted(set(instance_ids))
+    try:
+        states = read_patch_states(ssm, ids)
+    except (ClientError, BotoCoreError) as error:
+        LOGGER.warning("patch states unavailable: %s", error)
+        return unavailable(ids, error_code(error))
+    return summarise_fleet(ids, states.values(), since=since)

@@ -1,0 +1,147 @@
+"""Which night a command belongs to: its maintenance-window execution, that window's name and time
+zone, and the account's alias. The adapter that reads them; each is optional context, so nothing
+here raises: what cannot be read is left out (with a note when the reader should know).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from instance_hygiene.errors import error_code
+from instance_hygiene.secrets.redact import clean_field
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_ssm import SSMClient
+
+LOGGER = logging.getLogger(__name__)
+
+NOT_A_WINDOW = frozenset({"DoesNotExistException", "ValidationException"})
+"""GetMaintenanceWindowExecution's answer to an id no window execution has (a snapshot id a person
+gave AWS-RunPatchBaseline by hand): the command was not sent by a window, which is no problem."""
+
+MATCH_SLACK = timedelta(minutes=1)
+"""How far around an execution's start its window's executions are listed to find it."""
+
+
+@dataclass(frozen=True)
+class Night:
+    window_id: str | None = None
+    window_execution_id: str | None = None
+    window_name: str | None = None
+    local_date: str | None = None
+    """YYYY-MM-DD of the night in the window's schedule time zone (UTC when it has none)."""
+    time_zone: str = "UTC"
+    notes: tuple[str, ...] = ()
+
+
+def local_date(moment: datetime | None, time_zone: str | None) -> tuple[str | None, str]:
+    """The calendar date of `moment` in `time_zone` (an IANA name, as a window's ScheduleTimezone),
+    and the zone used: UTC when the zone is empty or unknown, or when `moment` is naive (boto3
+    returns aware datetimes). None when there is no moment."""
+    zone_name = time_zone or "UTC"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, zone_name = ZoneInfo("UTC"), "UTC"
+    if moment is None:
+        return None, zone_name
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone).date().isoformat(), zone_name
+
+
+def _executed_by(ssm: SSMClient, window_id: str, window_execution_id: str, started: datetime) -> bool:
+    """Whether `window_id` ran the execution: GetMaintenanceWindowExecution does not say which window
+    an execution belongs to, so the window's executions that started around it are listed."""
+    around = [
+        {"Key": key, "Values": [moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")]}
+        for key, moment in (
+            ("ExecutedAfter", started - MATCH_SLACK),
+            ("ExecutedBefore", started + MATCH_SLACK),
+        )
+    ]
+    pages = ssm.get_paginator("describe_maintenance_window_executions").paginate(
+        WindowId=window_id,
+        Filters=around,  # type: ignore[arg-type]  # the stubs type Filters as a TypedDict list
+    )
+    return any(
+        execution.get("WindowExecutionId") == window_execution_id
+        for page in pages
+        for execution in page.get("WindowExecutions", [])
+    )
+
+
+def read_night(
+    ssm: SSMClient,
+    *,
+    window_execution_id: str | None,
+    requested_at: datetime | None,
+    window_id: str | None,
+) -> Night:
+    """The night of a command its parameters tie to window execution `window_execution_id`: when
+    the stack's window `window_id` ran that execution, the window's name and the date in its time
+    zone; else the execution's (or the request's) UTC date. A command sent by hand has no window."""
+    fallback_date, _ = local_date(requested_at, None)
+    if not window_execution_id:
+        return Night(local_date=fallback_date)
+    try:
+        execution = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id)
+    except ClientError as error:
+        if error_code(error) in NOT_A_WINDOW:
+            return Night(local_date=fallback_date)
+        LOGGER.warning("window execution unavailable: %s", error)
+        return Night(
+            window_execution_id=window_execution_id,
+            local_date=fallback_date,
+            notes=(
+                f"The maintenance-window execution {window_execution_id} could not be read "
+                f"({error_code(error)}): the window's name is left out and the date is UTC.",
+            ),
+        )
+    except BotoCoreError as error:
+        LOGGER.warning("window execution unavailable: %s", error)
+        return Night(window_execution_id=window_execution_id, local_date=fallback_date)
+    started = execution.get("StartTime")
+    moment = started if isinstance(started, datetime) else requested_at
+    utc_date, _ = local_date(moment, None)
+    night = Night(window_execution_id=window_execution_id, local_date=utc_date)
+    if not window_id or not isinstance(started, datetime):
+        return night
+    try:
+        if not _executed_by(ssm, window_id, window_execution_id, started):
+            return night  # another window's execution (WatchAllCommands): no name to give
+        window = ssm.get_maintenance_window(WindowId=window_id)
+    except (ClientError, BotoCoreError) as error:
+        LOGGER.warning("window unavailable: %s", error)
+        note = (
+            f"The maintenance window {window_id} could not be read ({error_code(error)}): its name is "
+            "left out and the date is UTC."
+        )
+        return replace(night, notes=(note,))
+    date, zone = local_date(started, window.get("ScheduleTimezone"))
+    return replace(
+        night,
+        window_id=window_id,
+        window_name=clean_field(window.get("Name"), 128) or None,
+        local_date=date,
+        time_zone=zone,
+    )
+
+
+def read_account_alias(iam: IAMClient | None) -> str | None:
+    """The account's alias (an account has at most one), or None when it has none or it cannot be
+    read: the message names the account by id either way."""
+    if iam is None:
+        return None
+    try:
+        aliases = iam.list_account_aliases().get("AccountAliases", [])
+    except (ClientError, BotoCoreError) as error:
+        LOGGER.info("account alias unavailable: %s", error)
+        return None
+    return clean_field(aliases[0], 63) or None if aliases else None
