@@ -173,7 +173,7 @@ def test_the_window_report_closes_the_night_with_counts_causes_compliance_and_li
         f"systems-manager/maintenance-windows/{window_id}/history/{execution}?region={REGION}" in email.text
     )
     assert f"systems-manager/run-command/{command_id}?region={REGION}" in email.text
-    assert f"s3/object/{BUCKET}?region={REGION}&prefix=reports/{command_id}/Failed.json" in email.text
+    assert f"s3/object/{BUCKET}?region={REGION}&prefix=reports/{command_id}/Failed.txt" in email.text
     assert "patch compliance: 1 of 3 instances compliant, 1 with failed patches" in email.text
     first_cause = report["causes"][0]
     assert f"1. {first_cause['reason']} - {first_cause['count']} instance" in email.text

@@ -275,7 +275,7 @@ def test_the_email_gives_tasks_counts_causes_compliance_then_links_in_that_order
     email = text(read_night())
 
     assert email.split("\n")[:13] == [
-        "Maintenance window PatchWithHealthcheck (mw-0c1d2e3f4a5b6c7d8): FAILED",
+        "eu-west-2: Maintenance window PatchWithHealthcheck (mw-0c1d2e3f4a5b6c7d8): FAILED",
         "execution 2d3cd36d-aaf3-4cf6-bcb7-587fd7c92f31, 2026-12-03 04:28 to 05:43 UTC",
         "One or more tasks in the orchestration failed.",
         "",
@@ -303,7 +303,7 @@ def test_the_email_gives_tasks_counts_causes_compliance_then_links_in_that_order
     )
     assert links[3] == (
         f"    full report: https://s3.console.aws.amazon.com/s3/object/{BUCKET}?region=eu-west-2"
-        f"&prefix=reports/{COMMAND_ID}/Failed.json"
+        f"&prefix=reports/{COMMAND_ID}/Failed.txt"
     )
     assert links[5] == "    its notification is on the way (its full report is not written yet)"
 
@@ -346,3 +346,18 @@ def test_the_console_link_is_the_execution_s_page_and_ids_cannot_change_the_path
 
     assert link.startswith("https://eu-west-2.console.aws.amazon.com/systems-manager/maintenance-windows/")
     assert "mw-1%2F..%2F..%2Fiam/history/x%3Fy%23z?region=eu-west-2" in link
+
+
+def test_the_first_line_names_the_account_region_and_the_nights_local_date() -> None:
+    report = replace(read_night(), account="123456789012", region="eu-west-2", local_date="2026-12-03")
+
+    assert text(report).split("\n")[0] == (
+        "account 123456789012, eu-west-2: Maintenance window PatchWithHealthcheck (mw-0c1d2e3f4a5b6c7d8): "
+        "FAILED, 2026-12-03"
+    )
+    # A region that is not one is left out, whatever the event carried.
+    assert (
+        text(replace(report, region="evil.example/#"))
+        .split("\n")[0]
+        .startswith("account 123456789012: Maintenance window")
+    )

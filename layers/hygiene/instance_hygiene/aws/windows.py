@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.aws.compliance import read_fleet_compliance
+from instance_hygiene.aws.night import local_date
 from instance_hygiene.digest.model import severity_rank
 from instance_hygiene.digest.window import (
     CommandRun,
@@ -61,6 +62,7 @@ def read_window_report(
     window_id: str,
     window_execution_id: str,
     region: str = "",
+    account: str = "",
     reports: Reports | None = None,
     details: bool = True,
 ) -> WindowDigest:
@@ -77,10 +79,11 @@ def read_window_report(
     notes: list[str] = []
     execution = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id)
     try:
-        window_name = str(ssm.get_maintenance_window(WindowId=window_id).get("Name", ""))
+        window = ssm.get_maintenance_window(WindowId=window_id)
+        window_name, time_zone = str(window.get("Name", "")), window.get("ScheduleTimezone")
     except (ClientError, BotoCoreError) as error:
         LOGGER.warning("window name unavailable: %s", error)
-        window_name = ""
+        window_name, time_zone = "", None
         notes.append(f"The window's name is unavailable ({error_code(error)}); it is shown by id.")
     registered = [
         task
@@ -137,7 +140,14 @@ def read_window_report(
         window_name=window_name,
         region=region,
     )
-    report = replace(report, notes=tuple(clean_field(note, 2_000) for note in (*report.notes, *notes)))
+    started = execution.get("StartTime")
+    date, _ = local_date(started if isinstance(started, datetime) else None, time_zone)
+    report = replace(
+        report,
+        notes=tuple(clean_field(note, 2_000) for note in (*report.notes, *notes)),
+        account=account,
+        local_date=date,
+    )
     return read_details(ssm, report, reports=reports) if details else report
 
 

@@ -229,6 +229,9 @@ class WindowDigest:
     start: datetime | None = None
     end: datetime | None = None
     notes: tuple[str, ...] = ()
+    account: str = ""
+    local_date: str | None = None
+    """The night's date (YYYY-MM-DD) in the window's schedule time zone (UTC when it has none)."""
 
 
 def top_causes(report: WindowDigest, limit: int = TOP_CAUSES) -> tuple[tuple[Cause, ...], int]:

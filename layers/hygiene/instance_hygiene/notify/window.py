@@ -45,6 +45,7 @@ def _read_report(event: WindowExecutionEvent, ssm: SSMClient) -> WindowDigest:
         window_id=detail.window_id,
         window_execution_id=detail.window_execution_id,
         region=event.region,
+        account=event.account,
         details=False,
     )
 

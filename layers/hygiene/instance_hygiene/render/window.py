@@ -8,6 +8,7 @@ execution's console page, each command's Run Command page and full report).
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 from instance_hygiene.digest.compliance import describe as describe_compliance
@@ -22,6 +23,7 @@ from instance_hygiene.digest.window import (
     to_dict,
     top_causes,
 )
+from instance_hygiene.events import REGION_PATTERN
 from instance_hygiene.render.command import (
     Rendered,
     defang,
@@ -33,6 +35,8 @@ from instance_hygiene.render.command import (
 
 COMMANDS_LINKED_PER_TASK = 10
 """Commands of one task linked in the e-mail (the rest are counted; all are in the JSON)."""
+
+_REGION = re.compile(REGION_PATTERN)
 
 
 def subject(report: WindowDigest) -> str:
@@ -141,9 +145,18 @@ def _link_lines(report: WindowDigest) -> list[str]:
 
 
 def text(report: WindowDigest) -> str:
+    where = ", ".join(
+        part
+        for part in (
+            f"account {inert(report.account)}" if report.account else "",
+            report.region if _REGION.fullmatch(report.region or "") else "",
+        )
+        if part
+    )
     lines = [
-        f"Maintenance window {inert(report.window_name or report.window_id)} ({report.window_id}): "
-        f"{report.status}",
+        (f"{where}: " if where else "")
+        + f"Maintenance window {inert(report.window_name or report.window_id)} ({report.window_id}): "
+        f"{report.status}" + (f", {report.local_date}" if report.local_date else ""),
         f"execution {report.window_execution_id}"
         + (
             f", {report.start:%Y-%m-%d %H:%M} to {report.end:%H:%M} UTC"
