@@ -40,7 +40,7 @@ HEALTHCHECK = "instance-hygiene-Healthcheck"  # as named in the sample events
 # commands are sent by hand here (no window execution in their parameters): the document and the
 # UTC date of the request name them, and the worst cause ends the subject.
 DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-WINDOW = "maintenance window PatchWithHealthcheck"
+WINDOW = rf"window PatchWithHealthcheck {DATE}"
 EXPECTED: dict[str, str | None] = {
     "command-failed.json": rf"FAILED AWS-RunPatchBaseline {DATE}: 2/3 - .+",
     "command-timed-out.json": rf"TIMEDOUT AWS-RunPatchBaseline {DATE}: 1/3 - .+",

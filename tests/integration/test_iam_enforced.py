@@ -340,10 +340,11 @@ def test_the_window_function_reports_under_its_own_role(deployed: Deployed) -> N
     assert run.error is None
     assert run.enforcement.denied == []
     (envelope,) = json.loads(run.sent)
-    assert envelope["Subject"] == (
-        "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks, 2 of 3 instances did not succeed"
-    )
     report = json.loads(envelope["Message"])
+    assert envelope["Subject"] == (
+        f"FAILED window PatchWithHealthcheck {report['local_date']}: "
+        "2 of 2 tasks, 2 of 3 instances did not succeed"
+    )
     assert report["notes"] == [], "the window's name and command ids were read"
     (command,) = report["tasks"][0]["commands"]
     assert command["counts"]["targets"] == 3, "ListCommandInvocations"

@@ -73,10 +73,12 @@ def test_window_report_lists_tasks_and_explains_the_one_that_never_ran(
     )
 
     (envelope,) = stack.received()
-    assert envelope["Subject"] == (
-        "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks, 2 of 3 instances did not succeed"
-    )
     report = json.loads(envelope["Message"])
+    # The night's date in the window's time zone (aws/night.local_date, tests/unit/aws/test_night.py)
+    assert envelope["Subject"] == (
+        f"FAILED window PatchWithHealthcheck {report['local_date']}: "
+        "2 of 2 tasks, 2 of 3 instances did not succeed"
+    )
     assert report["schema"] == "instance-hygiene/window-report@1"
     patch, health = report["tasks"]
     assert (patch["name"], patch["priority"], patch["status"]) == ("Patch", 10, "FAILED")
@@ -100,7 +102,7 @@ def test_window_and_command_events_in_any_order_each_notify_once(
     subjects = sorted(" ".join(m["Subject"].split()[:3]) for m in stack.received())
     assert len(subjects) == 2
     assert subjects[0].startswith("FAILED AWS-RunPatchBaseline")
-    assert subjects[1] == "FAILED maintenance window"
+    assert subjects[1] == "FAILED window PatchWithHealthcheck"
 
 
 @pytest.fixture
@@ -273,8 +275,9 @@ def test_success_on_every_target_is_quiet_unless_asked(
 
     assert quiet == {"notified": False, "status": "SUCCESS", "why": "every task ran on its targets"}
     (envelope,) = stack.received()
+    date = json.loads(envelope["Message"])["local_date"]
     assert envelope["Subject"] == (
-        "SUCCESS maintenance window PatchWithHealthcheck: 0 of 2 tasks, 0 of 2 instances did not succeed"
+        f"SUCCESS window PatchWithHealthcheck {date}: 0 of 2 tasks, 0 of 2 instances did not succeed"
     )
     assert told["subject"] == envelope["Subject"]
 
@@ -289,10 +292,10 @@ def test_a_success_that_ran_on_no_instance_is_told_whatever_notify_on_success(
     succeed(window_function, window_id, execution)
 
     (envelope,) = stack.received()
-    assert envelope["Subject"] == (
-        "NOTHING RAN maintenance window PatchWithHealthcheck: no instance was patched or checked"
-    )
     report = json.loads(envelope["Message"])
+    assert envelope["Subject"] == (
+        f"NOTHING RAN window PatchWithHealthcheck {report['local_date']}: no instance was patched or checked"
+    )
     assert report["status"] == "SUCCESS"
     assert [t["invocations"] for t in report["tasks"]] == [0, 0]
     assert report["shortfalls"][0].startswith("task Patch ran on no instance")
@@ -304,8 +307,10 @@ def test_a_success_with_a_task_that_never_ran_is_told(stack: Stack, window_funct
     succeed(window_function, window_id, execution)
 
     (envelope,) = stack.received()
-    assert envelope["Subject"] == (
-        "INCOMPLETE maintenance window PatchWithHealthcheck: 1 of 2 tasks ran on no instance"
+    date = json.loads(envelope["Message"])["local_date"]
+    assert (
+        envelope["Subject"]
+        == f"INCOMPLETE window PatchWithHealthcheck {date}: 1 of 2 tasks ran on no instance"
     )
     assert json.loads(envelope["Message"])["shortfalls"] == ["task Healthcheck never ran"]
 

@@ -266,9 +266,9 @@ def read_night() -> WindowDigest:
 
 def test_the_subject_counts_tasks_and_instances_each_once() -> None:
     assert subject(read_night()) == (
-        "FAILED maintenance window PatchWithHealthcheck: 2 of 2 tasks, 5 of 50 instances did not succeed"
+        "FAILED window PatchWithHealthcheck: 2 of 2 tasks, 5 of 50 instances did not succeed"
     )
-    assert subject(night()) == "FAILED maintenance window PatchWithHealthcheck: 1 of 2 tasks did not succeed"
+    assert subject(night()) == "FAILED window PatchWithHealthcheck: 1 of 2 tasks did not succeed"
 
 
 def test_the_email_gives_tasks_counts_causes_compliance_then_links_in_that_order() -> None:

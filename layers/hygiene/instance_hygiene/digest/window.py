@@ -359,6 +359,8 @@ def to_dict(report: WindowDigest) -> dict[str, Any]:
         "window_id": report.window_id,
         "window_name": report.window_name,
         "window_execution_id": report.window_execution_id,
+        "account": report.account,
+        "local_date": report.local_date,
         "status": report.status,
         "status_details": report.status_details,
         "start": report.start.isoformat() if report.start else None,

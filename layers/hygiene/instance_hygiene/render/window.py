@@ -40,14 +40,17 @@ _REGION = re.compile(REGION_PATTERN)
 
 
 def subject(report: WindowDigest) -> str:
+    """`<STATUS> window <name> <local date>: <tasks>, <instances> did not succeed`, or what did not
+    happen (NOTHING RAN, INCOMPLETE) first; cut to fit."""
     name = defang(report.window_name or report.window_id)
+    night = f"window {name}" + (f" {report.local_date}" if report.local_date else "")
     idle = [t for t in report.tasks if t.status == "NOT_RUN" or ran_on_no_instance(t)]
     if report.status == "SUCCESS" and idle:
         # Whatever the status says, the first words say what did not happen.
         if len(idle) == len(report.tasks):
-            return safe_subject(f"NOTHING RAN maintenance window {name}: no instance was patched or checked")
+            return safe_subject(f"NOTHING RAN {night}: no instance was patched or checked")
         count = f"{len(idle)} of {len(report.tasks)}"
-        return safe_subject(f"INCOMPLETE maintenance window {name}: {count} tasks ran on no instance")
+        return safe_subject(f"INCOMPLETE {night}: {count} tasks ran on no instance")
     bad = [t for t in report.tasks if t.status not in {"SUCCESS"}]
     totals = instance_totals(report)
     if report.tasks and totals and totals[1]:
@@ -59,7 +62,7 @@ def subject(report: WindowDigest) -> str:
         tail = f": {len(bad)} of {len(report.tasks)} tasks did not succeed"
     else:
         tail = ""
-    return safe_subject(f"{report.status} maintenance window {name}{tail}")
+    return safe_subject(f"{report.status} {night}{tail}")
 
 
 def console_link(report: WindowDigest) -> str:
