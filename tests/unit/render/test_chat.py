@@ -37,6 +37,7 @@ from instance_hygiene.render.chat import (
 )
 from instance_hygiene.render.command import render
 from instance_hygiene.render.window import render as render_window
+from tests.support.chat import every_string
 from tests.support.digests import COMMAND_ID, digest_with, yum_lock
 
 WINDOW_EXECUTION_ID = "7e1d2c3b-4a59-4f68-8e7d-6c5b4a392817"
@@ -51,25 +52,6 @@ CODE_SPAN = re.compile(r"`[^`]*`")
 def outside_code(text: str) -> str:
     """What a client formats: the text with every code span taken out."""
     return CODE_SPAN.sub(" ", text)
-
-
-def every_string(payload: str) -> list[str]:
-    """Every string a chat client shows or acts on, wherever it is in the payload."""
-    out: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                out.append(key)
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(json.loads(payload))
-    return out
 
 
 def assert_chat_safe(payload: str) -> None:

@@ -47,6 +47,7 @@ from instance_hygiene.render.command import (
     safe_subject,
 )
 from instance_hygiene.render.window import render as render_window
+from tests.support.chat import every_string
 from tests.support.digests import digest_with, status_failure, yum_lock
 from tests.support.events import load_event
 
@@ -273,24 +274,6 @@ def window_report(hostile: str) -> WindowDigest:
     )
 
 
-def chat_texts(chat: str) -> list[str]:
-    """Every string a chat client shows or acts on, wherever it is in the payload."""
-    out: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(json.loads(chat))
-    return out
-
-
 def survives(item: str, text: str) -> bool:
     if item.startswith("re:"):
         return re.search(item[3:], text) is not None
@@ -324,7 +307,7 @@ def test_given_hostile_text_in_every_field_when_rendered_then_no_construct_survi
     case: dict[str, Any],
 ) -> None:
     for rendered in (render(command_digest(case["text"])), render_window(window_report(case["text"]))):
-        chat = chat_texts(rendered.chat)
+        chat = every_string(rendered.chat)
         survivors = [
             (item, text) for item in case["must_not_survive"] for text in chat if chat_survivors(item, text)
         ]

@@ -39,7 +39,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from instance_hygiene.digest.compliance import describe as describe_compliance
 from instance_hygiene.digest.model import CommandDigest
 from instance_hygiene.digest.window import WindowDigest, top_causes
-from instance_hygiene.events import REGION_PATTERN
 from instance_hygiene.render import command as command_render
 from instance_hygiene.render import window as window_render
 from instance_hygiene.secrets.redact import sanitize
@@ -272,7 +271,6 @@ def _group_lines(digest: CommandDigest) -> list[str]:
 
 _ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")  # IAM CreateAccountAlias's pattern
 _ACCOUNT = re.compile(r"[0-9]{12}")
-_REGION_NAME = re.compile(REGION_PATTERN)
 
 
 def _night(digest: CommandDigest) -> str:
@@ -286,7 +284,7 @@ def _night(digest: CommandDigest) -> str:
     if digest.account:
         alias = f" ({code(digest.account_alias, _ALIAS)})" if digest.account_alias else ""
         parts.append(f"account {code(digest.account, _ACCOUNT)}{alias}")
-    if _REGION_NAME.fullmatch(digest.region or ""):  # anything else is no region: left out
+    if command_render.is_region(digest.region):  # anything else is no region: left out
         parts.append(f"`{digest.region}`")
     if digest.window_name:
         parts.append(f"window {chat_text(digest.window_name, NAME_MAX)}")

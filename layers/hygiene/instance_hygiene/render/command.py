@@ -133,7 +133,7 @@ def systems_manager_console(region: str, path: str) -> str:
 
 
 def _region_or_default(region: str | None) -> str:
-    return region if region and _REGION.fullmatch(region) else "us-east-1"
+    return region if region is not None and is_region(region) else "us-east-1"
 
 
 def _url_part(text: str, safe: str = "") -> str:
@@ -265,11 +265,16 @@ def _log_label(failure: Failure) -> str:
     return f"{failure.log.source}, head and tail of {failure.log.bytes_total or 0:,} bytes"
 
 
-def where_it_ran(digest: CommandDigest) -> str:
+def is_region(region: str | None) -> bool:
+    """A region name (anything else from an event or a digest is shown nowhere as one)."""
+    return bool(region) and _REGION.fullmatch(region or "") is not None
+
+
+def where_it_ran(account: str, region: str, alias: str | None = None) -> str:
     """`account 123456789012 (alias), eu-west-2` as far as known (an invalid region is left out)."""
-    account = digest.account + (f" ({inert(digest.account_alias)})" if digest.account_alias else "")
-    region = digest.region if _REGION.fullmatch(digest.region or "") else ""
-    return ", ".join(part for part in (f"account {inert(account)}" if account else "", region) if part)
+    named = account + (f" ({inert(alias)})" if alias else "")
+    parts = (f"account {inert(named)}" if named else "", region if is_region(region) else "")
+    return ", ".join(part for part in parts if part)
 
 
 def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGET) -> str:
@@ -279,7 +284,7 @@ def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGE
     counts = digest.counts
     when = f", {digest.local_date}" if digest.local_date else ""
     context = f" ({inert(digest.comment)})" if digest.comment else ""
-    where = where_it_ran(digest)
+    where = where_it_ran(digest.account, digest.region, digest.account_alias)
     head = [
         f"{where + ': ' if where else ''}{inert(digest.document_name)} {inert(digest.status)} on "
         f"{counts.not_succeeded} of {counts.targets} instances{context}{when}",

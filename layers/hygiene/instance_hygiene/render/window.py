@@ -8,7 +8,6 @@ execution's console page, each command's Run Command page and full report).
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import quote
 
 from instance_hygiene.digest.compliance import describe as describe_compliance
@@ -23,7 +22,6 @@ from instance_hygiene.digest.window import (
     to_dict,
     top_causes,
 )
-from instance_hygiene.events import REGION_PATTERN
 from instance_hygiene.render.command import (
     Rendered,
     defang,
@@ -31,12 +29,11 @@ from instance_hygiene.render.command import (
     s3_console_object_url,
     safe_subject,
     systems_manager_console,
+    where_it_ran,
 )
 
 COMMANDS_LINKED_PER_TASK = 10
 """Commands of one task linked in the e-mail (the rest are counted; all are in the JSON)."""
-
-_REGION = re.compile(REGION_PATTERN)
 
 
 def subject(report: WindowDigest) -> str:
@@ -148,14 +145,7 @@ def _link_lines(report: WindowDigest) -> list[str]:
 
 
 def text(report: WindowDigest) -> str:
-    where = ", ".join(
-        part
-        for part in (
-            f"account {inert(report.account)}" if report.account else "",
-            report.region if _REGION.fullmatch(report.region or "") else "",
-        )
-        if part
-    )
+    where = where_it_ran(report.account, report.region)
     lines = [
         (f"{where}: " if where else "")
         + f"Maintenance window {inert(report.window_name or report.window_id)} ({report.window_id}): "
