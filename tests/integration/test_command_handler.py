@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -481,6 +482,44 @@ def test_the_second_night_says_what_recurs_and_what_was_fixed(
     text = report["Body"].read().decode()
     assert "(2nd night in a row)" in text
     assert "fixed since the last run: 1 instance (web-" in text
+
+
+def test_each_failed_patch_run_shows_its_instances_patch_state(
+    stack: Stack, command_function: ModuleType
+) -> None:
+    # Given yesterday's clean run on web-01 (its summary left a patch state), then tonight's run
+    # where web-01 fails on a yum lock before any summary (its state stays yesterday's) and web-02
+    # reboots with 2 failed patches after printing its summary (tonight's state)
+    web = stack.instances(2, name="web")
+    clean = InstanceResult(
+        "Success", "Success", linux_patch("Success", 0, log("linux_install_success_with_summary.stdout"))
+    )
+    play(stack, outcomes={web[0]: clean}, finished=datetime.now(UTC) - timedelta(days=1))
+    yum_lock = InstanceResult("Failed", "Failed", linux_patch("Failed", 1, log("linux_yum_lock.stdout")))
+    rebooted = InstanceResult(
+        "Failed", "Failed", linux_patch("Failed", 195, log("linux_reboot_with_failures.stdout"))
+    )
+
+    # When tonight's command is told
+    played = play(stack, outcomes={web[0]: yum_lock, web[1]: rebooted})
+    invoke(command_function, command_event(played, region=REGION))
+
+    # Then each failure carries its instance's state as DescribeInstancePatchStates gives it
+    (envelope,) = stack.received()
+    digest = json.loads(envelope["Message"])
+    jsonschema.validate(digest, SCHEMA)
+    states = {f["instance_id"]: f["patch_state"] for g in digest["groups"] for f in g["failures"]}
+    assert states[web[0]]["current"] is False, "yesterday's state, not tonight's"
+    assert states[web[1]]["current"] is True
+    assert (states[web[1]]["failed"], states[web[1]]["installed_pending_reboot"]) == (2, 3)
+    # and the e-mail says tonight's state, and yesterday's for the instance whose log printed none
+    text = (
+        stack.s3.get_object(Bucket=BUCKET, Key=f"reports/{played.command_id}/Failed.txt")["Body"]
+        .read()
+        .decode()
+    )
+    assert "patch state: installed 388, missing 0, failed 2, pending reboot 3" in text
+    assert re.search(r"last patch state \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, not this run's\): installed", text)
 
 
 def test_a_history_that_cannot_be_read_is_a_note_and_the_message_is_sent(

@@ -10,10 +10,15 @@ from instance_hygiene.digest.compliance import (
     PatchState,
     compliance_dict,
     describe,
+    describe_instance,
+    instance_compliance,
+    instance_dict,
     parse_patch_state,
     summarise_fleet,
     unavailable,
 )
+from instance_hygiene.digest.model import group_failures, with_patch_states
+from tests.support.digests import yum_lock
 
 # The item of the AWS CLI's example for describe-instance-patch-states (aws/aws-cli,
 # awscli/examples/ssm/describe-instance-patch-states.rst), with the member types of botocore's
@@ -146,3 +151,47 @@ def test_given_a_denied_read_when_summarised_then_the_reason_is_the_whole_line()
     assert describe(fleet) == "patch compliance unavailable (AccessDeniedException)"
     assert compliance_dict(fleet)["instances"] == 1
     assert compliance_dict(fleet)["unavailable"] == "AccessDeniedException"
+
+
+# ------------------------------------------------------------------ a failed instance's own state
+
+
+def test_a_state_this_run_wrote_is_current_and_says_its_counts() -> None:
+    parsed = parse_patch_state(CLI_EXAMPLE)
+    assert parsed is not None
+    requested = CLI_EXAMPLE["OperationStartTime"] - timedelta(minutes=1)
+
+    compliance = instance_compliance(parsed, since=requested)
+
+    assert compliance.current
+    assert describe_instance(compliance) == (
+        "patch state: installed 123, missing 1, failed 2, pending reboot 0, critical 2, security 2"
+    )
+    assert instance_dict(compliance)["operation_end"] == "2021-05-03T11:01:09-07:00"
+
+
+def test_an_earlier_runs_state_says_when_it_was_recorded() -> None:
+    # A run that fails before its summary leaves the instance's previous state (aws-ssm-facts):
+    # the state ended before this command was requested, so it is not this run's.
+    parsed = parse_patch_state(CLI_EXAMPLE)
+    assert parsed is not None
+
+    compliance = instance_compliance(parsed, since=datetime(2021, 5, 4, 2, 0, tzinfo=UTC))
+
+    assert not compliance.current
+    said = describe_instance(compliance)
+    assert said.startswith("last patch state (2021-05-03 18:01 UTC, not this run's): installed 123, ")
+    assert instance_dict(compliance)["current"] is False
+
+
+def test_each_listed_failure_gets_its_own_state_and_the_others_keep_none() -> None:
+    groups = group_failures([yum_lock(1, 7021), yum_lock(2, 3053)])
+    first = groups[0].failures[0].instance_id
+    states = {first: state(first, missing=4, failed=1)}
+
+    (group,) = with_patch_states(groups, states, since=None)
+
+    with_state, without = group.failures
+    assert with_state.compliance is not None
+    assert with_state.compliance.state.missing == 4
+    assert without.compliance is None

@@ -32,6 +32,18 @@ def test_identical_failures_with_different_pids_form_one_group() -> None:
     assert groups[0].reason.startswith("yum lock held")
 
 
+def test_the_reason_shown_is_the_failure_that_stands_for_the_group() -> None:
+    # The first failure listed gives the excerpt: its reason (and pid) is the group's, whatever
+    # order the invocations were read in.
+    failures = [yum_lock(3, pid=3053), yum_lock(1, pid=7021), yum_lock(2, pid=22813)]
+
+    (group,) = group_failures(failures)
+
+    assert group.failures[0].instance_name == "web-0001"
+    assert group.reason == "yum lock held by another process (pid 7021)"
+    assert group.reason == group.failures[0].reason
+
+
 def test_counts_by_status() -> None:
     counts = count_statuses(["Success", "Failed", "Failed", "TimedOut", "Cancelled", "Undeliverable"])
 

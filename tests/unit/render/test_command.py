@@ -18,6 +18,7 @@ import re
 import string
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from instance_hygiene.aws.publish import message_attributes
+from instance_hygiene.digest.compliance import PatchState
 from instance_hygiene.digest.model import (
     CommandDigest,
     Failure,
@@ -34,6 +36,7 @@ from instance_hygiene.digest.model import (
     count_statuses,
     group_failures,
     to_dict,
+    with_patch_states,
 )
 from instance_hygiene.digest.window import TaskRun, WindowDigest
 from instance_hygiene.explain.patchsummary import PatchCounts
@@ -41,6 +44,7 @@ from instance_hygiene.render.chat import CustomNotification
 from instance_hygiene.render.command import (
     SNS_LIMIT_BYTES,
     defang,
+    email_text,
     fit,
     message_bytes,
     render,
@@ -161,6 +165,104 @@ def test_email_text_reads_as_headline_groups_and_links() -> None:
     assert (
         "Run Command: https://eu-west-2.console.aws.amazon.com/systems-manager/run-command/7c1e4b2a" in text
     )
+
+
+REQUESTED = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+def patch_state(instance_id: str, *, ended: datetime, missing: int, critical: int = 0) -> PatchState:
+    """A DescribeInstancePatchStates item of the shape the AWS CLI's example shows, parsed."""
+    return PatchState(
+        instance_id=instance_id,
+        operation="Install",
+        installed=120,
+        missing=missing,
+        failed=1,
+        critical_non_compliant=critical,
+        operation_end=ended,
+    )
+
+
+def with_states(digest: CommandDigest, *states: PatchState) -> CommandDigest:
+    return replace(
+        digest,
+        groups=with_patch_states(digest.groups, {s.instance_id: s for s in states}, since=REQUESTED),
+    )
+
+
+def test_this_runs_patch_state_comes_before_the_counts_the_log_printed() -> None:
+    failure = yum_lock(0, 100)
+    digest = with_states(
+        digest_of([failure], targets=5),
+        patch_state(failure.instance_id, ended=REQUESTED + timedelta(minutes=9), missing=6, critical=2),
+    )
+
+    text = render(digest).text
+
+    assert (
+        "   PatchLinux, exit 1 (patching failed); patch state: installed 120, missing 6, failed 1, "
+        "pending reboot 0, critical 2: web-0000 (i-00000000000000000)"
+    ) in text.splitlines()
+
+
+def test_an_earlier_runs_state_gives_way_to_the_log_and_is_said_as_such_without_one() -> None:
+    counted, uncounted = yum_lock(0, 100), replace(yum_lock(1, 101), patch=None)
+    yesterday = REQUESTED - timedelta(days=1)
+    states = (
+        patch_state(counted.instance_id, ended=yesterday, missing=6),
+        patch_state(uncounted.instance_id, ended=yesterday, missing=3),
+    )
+
+    email = render(with_states(digest_of([counted], targets=5), *states)).text
+    report = email_text(with_states(digest_of([counted, uncounted], targets=5), *states), line_budget=None)
+
+    assert "; patches installed 0, missing 4, failed 0:" in email, "the log's counts, not yesterday's state"
+    machine = render(with_states(digest_of([counted], targets=5), *states)).machine
+    jsonschema.validate(json.loads(machine), SCHEMA)
+    # The full report gives each instance its own counts.
+    assert "   - web-0000 (i-00000000000000000): patches installed 0, missing 4, failed 0, " in report
+    assert (
+        "   - web-0001 (i-00000000000000001): last patch state (2026-12-02 09:00 UTC, not this run's): "
+        "installed 120, missing 3, failed 1, pending reboot 0, "
+    ) in report
+
+
+def test_an_instance_whose_output_only_the_api_kept_links_its_run_command_invocation_page() -> None:
+    # Given an instance whose role could not write to S3 (the API's truncated output was read)
+    failure = replace(yum_lock(4, 100), log=LogInfo(source="api", bytes_total=None, bytes_read=900))
+
+    # When the e-mail and the full report are rendered
+    digest = digest_of([failure], targets=5)
+    page = (
+        "https://eu-west-2.console.aws.amazon.com/systems-manager/run-command/"
+        f"{COMMAND_ID}/i-00000000000000004?region=eu-west-2"
+    )
+
+    # Then both link its invocation's page, where the console shows that output
+    assert f"   output: {page}" in render(digest).text.splitlines()
+    assert email_text(digest, line_budget=None).count(page) == 1
+
+
+def test_the_worst_cause_keeps_the_last_lines_of_its_excerpt_when_the_whole_does_not_fit() -> None:
+    # Given two causes whose excerpts (3 lines each, with their labels 4) cannot both fit
+    lock = replace(
+        yum_lock(1, 100),
+        excerpt=("waiting for the lock", "another copy is running as pid 100", "unable to acquire yum lock"),
+    )
+    other = replace(status_failure(2, "TimedOut", "timed out", "PatchLinux"), excerpt=("a", "b", "c"))
+    digest = digest_of([lock, other], targets=5)
+    whole = email_text(digest, line_budget=None).splitlines()
+    budget = len(email_text(digest, line_budget=1_000).splitlines()) - 4
+
+    text = email_text(digest, line_budget=budget).splitlines()
+
+    # Then the first cause shows its last lines (where the error is), the second none
+    assert len(text) <= budget
+    assert "   log (s3, complete; its last 2 of 3 lines):" in text
+    assert "     | unable to acquire yum lock" in text
+    assert "     | waiting for the lock" not in text
+    assert "Log excerpts of cause 2 are in the full report." in text
+    assert "     | waiting for the lock" in whole
 
 
 def test_machine_json_follows_the_documented_schema() -> None:

@@ -39,6 +39,10 @@ WILDCARD_RESOURCE_ALLOWED = {
         "ListCommandInvocations supports no resource ARNs; DescribeInstancePatchStates: UNVERIFIED"
     ),
     ("CommandFailedFunctionRole", "ReadTheAccountAlias"): "ListAccountAliases supports no resource ARNs",
+    (
+        "CommandFailedFunctionRole",
+        "ReadPatchStates",
+    ): "DescribeInstancePatchStates: UNVERIFIED (as the window's)",
 }
 
 

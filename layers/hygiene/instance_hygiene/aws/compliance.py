@@ -55,3 +55,20 @@ def read_fleet_compliance(
         LOGGER.warning("patch states unavailable: %s", error)
         return unavailable(ids, error_code(error))
     return summarise_fleet(ids, states.values(), since=since)
+
+
+def read_failed_patch_states(
+    ssm: SSMClient, instance_ids: Iterable[str]
+) -> tuple[dict[str, PatchState], str | None]:
+    """The patch states of a patch command's failed instances, and a note when they could not be
+    read (never raised: the message is sent with the logs' counts instead)."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}, None
+    try:
+        return read_patch_states(ssm, ids), None
+    except (ClientError, BotoCoreError) as error:
+        LOGGER.warning("patch states unavailable: %s", error)
+        return {}, (
+            f"Patch states unavailable ({error_code(error)}): the counts shown are those the logs printed."
+        )

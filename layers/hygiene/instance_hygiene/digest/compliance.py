@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from instance_hygiene.secrets.redact import clean_field
+
+PATCH_DOCUMENT = "AWS-RunPatchBaseline"
+
+
+def is_patch_document(name: str) -> bool:
+    """AWS-RunPatchBaseline, by name or by ARN (a window task's TaskArn may be either)."""
+    return name.rsplit("/", 1)[-1] == PATCH_DOCUMENT
 
 
 @dataclass(frozen=True)
@@ -166,4 +173,65 @@ def compliance_dict(fleet: FleetCompliance) -> dict[str, Any]:
         "no_patch_state": fleet.no_patch_state,
         "stale": fleet.stale,
         "unavailable": fleet.unavailable,
+    }
+
+
+@dataclass(frozen=True)
+class InstanceCompliance:
+    """A failed instance's patch state as Systems Manager records it. `current`: its operation
+    ended after this run was requested, so this run wrote it; else it is an earlier run's (a run
+    that fails before its summary leaves the instance's previous state)."""
+
+    state: PatchState
+    current: bool
+
+
+def instance_compliance(state: PatchState, *, since: datetime | None) -> InstanceCompliance:
+    end = state.operation_end
+    return InstanceCompliance(state, current=since is None or (end is not None and end >= since))
+
+
+def describe_instance(compliance: InstanceCompliance) -> str:
+    """`patch state: installed 3, missing 4, failed 1, pending reboot 0, critical 1`; an earlier
+    run's state says when it was recorded."""
+    state = compliance.state
+    counts = [
+        ("installed", state.installed),
+        ("missing", state.missing),
+        ("failed", state.failed),
+        ("pending reboot", state.installed_pending_reboot),
+    ]
+    counts += [
+        (label, n)
+        for label, n in (
+            ("critical", state.critical_non_compliant),
+            ("security", state.security_non_compliant),
+        )
+        if n
+    ]
+    listed = ", ".join(f"{label} {n}" for label, n in counts)
+    if compliance.current:
+        return f"patch state: {listed}"
+    end = state.operation_end
+    when = f"{end.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if end is not None else "an earlier run"
+    return f"last patch state ({when}, not this run's): {listed}"
+
+
+def instance_dict(compliance: InstanceCompliance) -> dict[str, Any]:
+    state = compliance.state
+    end = state.operation_end
+    return {
+        "current": compliance.current,
+        "operation": state.operation,
+        "operation_end": end.isoformat() if end is not None else None,
+        "installed": state.installed,
+        "installed_other": state.installed_other,
+        "installed_pending_reboot": state.installed_pending_reboot,
+        "installed_rejected": state.installed_rejected,
+        "missing": state.missing,
+        "failed": state.failed,
+        "not_applicable": state.not_applicable,
+        "critical_non_compliant": state.critical_non_compliant,
+        "security_non_compliant": state.security_non_compliant,
+        "other_non_compliant": state.other_non_compliant,
     }

@@ -9,8 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
+from instance_hygiene.digest.compliance import (
+    InstanceCompliance,
+    PatchState,
+    instance_compliance,
+    instance_dict,
+)
 from instance_hygiene.digest.logs import LogSourceName
 from instance_hygiene.explain.patchsummary import PatchCounts
 from instance_hygiene.explain.signature import signature
@@ -44,6 +51,9 @@ class Failure:
     exit_meaning: str | None = None
     excerpt: tuple[str, ...] = ()
     patch: PatchCounts | None = None
+    """The counts its log's patch summary printed."""
+    compliance: InstanceCompliance | None = None
+    """Its patch state as Systems Manager records it (DescribeInstancePatchStates), when read."""
     next_step: str | None = None
     """What the operator should do (from the catalogue rule or exit code that explained it)."""
     rule: str | None = None
@@ -161,20 +171,39 @@ def group_failures(failures: Iterable[Failure]) -> tuple[Group, ...]:
     for failure in failures:
         rank = severity_rank(failure.status)
         by_cause.setdefault((rank, signature(failure.reason)), []).append(failure)
-    groups = [
-        Group(
-            signature=signature(f"{SEVERITY_ORDER[rank]} {members[0].reason}"),
-            reason=members[0].reason,
-            # Those that reached a step first: the first failure stands for the group (its step,
-            # exit code and excerpt are the ones shown).
-            failures=tuple(
-                sorted(members, key=lambda f: (f.step is None, f.instance_name or "", f.instance_id))
-            ),
-            severity_rank=rank,
+    groups = []
+    for (rank, _), members in by_cause.items():
+        # Those that reached a step first: the first failure stands for the group (its reason,
+        # step, exit code and excerpt are the ones shown, so a pid in the reason is the excerpt's).
+        ordered = tuple(sorted(members, key=lambda f: (f.step is None, f.instance_name or "", f.instance_id)))
+        groups.append(
+            Group(
+                signature=signature(f"{SEVERITY_ORDER[rank]} {ordered[0].reason}"),
+                reason=ordered[0].reason,
+                failures=ordered,
+                severity_rank=rank,
+            )
         )
-        for (rank, _), members in by_cause.items()
-    ]
     return tuple(sorted(groups, key=lambda g: (g.severity_rank, -g.count, g.reason, g.signature)))
+
+
+def with_patch_states(
+    groups: Sequence[Group], states: Mapping[str, PatchState], *, since: datetime | None
+) -> tuple[Group, ...]:
+    """Each listed failure with its instance's patch state, where Systems Manager has one;
+    `since` (the command's request time) tells this run's states from earlier runs'."""
+    return tuple(
+        replace(
+            group,
+            failures=tuple(
+                replace(failure, compliance=instance_compliance(state, since=since))
+                if (state := states.get(failure.instance_id)) is not None
+                else failure
+                for failure in group.failures
+            ),
+        )
+        for group in groups
+    )
 
 
 def trim_groups(groups: Sequence[Group], keep_per_group: int) -> tuple[Group, ...]:
@@ -227,6 +256,7 @@ def failure_dict(failure: Failure, excerpt_lines: int | None) -> dict[str, Any]:
             "links": list(failure.log.links),
         },
         "patch": _patch_dict(failure.patch),
+        "patch_state": instance_dict(failure.compliance) if failure.compliance else None,
     }
 
 

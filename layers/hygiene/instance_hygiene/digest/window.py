@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from instance_hygiene.digest.compliance import FleetCompliance, compliance_dict
+from instance_hygiene.digest.compliance import FleetCompliance, compliance_dict, is_patch_document
 from instance_hygiene.digest.model import SCHEMA as DIGEST_SCHEMA
 from instance_hygiene.digest.model import SEVERITY_ORDER, count_statuses
 from instance_hygiene.explain.signature import signature
@@ -18,7 +18,6 @@ from instance_hygiene.secrets.redact import clean_field
 
 SCHEMA = "instance-hygiene/window-report@1"
 TOP_CAUSES = 5
-PATCH_DOCUMENT = "AWS-RunPatchBaseline"
 NEVER_RAN_DETAILS = frozenset(
     {"DeliveryTimedOut", "Undeliverable", "Terminated", "InvalidPlatform", "AccessDenied"}
 )
@@ -214,7 +213,7 @@ def instance_totals(report: WindowDigest) -> tuple[int, int] | None:
 
 def is_patch_task(task: TaskRun) -> bool:
     """A Run Command task of AWS-RunPatchBaseline (its TaskArn is the document's name or ARN)."""
-    return task.task_arn.rsplit("/", 1)[-1] == PATCH_DOCUMENT
+    return is_patch_document(task.task_arn)
 
 
 @dataclass(frozen=True)

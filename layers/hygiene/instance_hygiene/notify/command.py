@@ -9,16 +9,24 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from instance_hygiene.aws.compliance import read_failed_patch_states
 from instance_hygiene.aws.fleet import describe_instances, read_command, read_invocations
 from instance_hygiene.aws.history import HistoryStore, history_notes
 from instance_hygiene.aws.night import read_account_alias, read_night
 from instance_hygiene.aws.publish import full_report_key, publish, store_full_report
 from instance_hygiene.aws.s3_logs import S3Logs
 from instance_hygiene.digest.collect import ReadStats, build_digest
+from instance_hygiene.digest.compliance import is_patch_document
 from instance_hygiene.digest.history import HistoryView, digest_lines, group_line
 from instance_hygiene.digest.history import to_dict as history_dict
 from instance_hygiene.digest.invocations import Command, Invocation
-from instance_hygiene.digest.model import SUCCESS_STATUSES, CommandDigest, count_statuses, to_dict
+from instance_hygiene.digest.model import (
+    SUCCESS_STATUSES,
+    CommandDigest,
+    count_statuses,
+    to_dict,
+    with_patch_states,
+)
 from instance_hygiene.errors import error_code
 from instance_hygiene.events import CommandStatusEvent
 from instance_hygiene.notify.statuses import (
@@ -112,6 +120,16 @@ def notify_command(
         requested_at=command.requested_at,
         window_id=settings.window_id,
     )
+    if is_patch_document(command.document_name):
+        # Each failed instance's counts as Systems Manager records them (its logs' where it has none).
+        states, unread = read_failed_patch_states(
+            clients.ssm, (f.instance_id for group in digest.groups for f in group.failures)
+        )
+        digest = replace(
+            digest,
+            groups=with_patch_states(digest.groups, states, since=command.requested_at),
+            notes=(*digest.notes, *((unread,) if unread else ())),
+        )
     digest = replace(
         digest,
         window_id=night.window_id,

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
+from instance_hygiene.digest.compliance import describe_instance
 from instance_hygiene.digest.model import (
     SEVERITY_ORDER,
     CommandDigest,
@@ -165,6 +166,27 @@ def console_link(digest: CommandDigest) -> str:
     return systems_manager_console(digest.region, f"run-command/{quote(digest.command_id)}")
 
 
+def instance_output_link(region: str, command_id: str, instance_id: str) -> str:
+    """Run Command's page of one instance's invocation (its status and the output the API keeps):
+    `run-command/<command id>/<instance id>`, the path a public notifier links on invocation events
+    (nak2k/node-aws-cdk-util, src/aws-events/handler/ssmHandler.ts)."""
+    return systems_manager_console(
+        region, f"run-command/{quote(command_id, safe='')}/{quote(instance_id, safe='')}"
+    )
+
+
+def _output_page(failure: Failure, region: str, command_id: str) -> tuple[str, str] | None:
+    """Where a person reads this instance's output, as (label, page): its S3 log's console page
+    ("log"), else, when the API kept its output, its Run Command invocation page ("output"); None
+    when it wrote nothing anywhere."""
+    page = log_page(failure.log.links, region)
+    if page is not None:
+        return "log", page
+    if failure.log.source == "api" and command_id:
+        return "output", instance_output_link(region, command_id, failure.instance_id)
+    return None
+
+
 def _who(failure: Failure) -> str:
     return (
         f"{inert(failure.instance_name)} ({failure.instance_id})"
@@ -198,9 +220,15 @@ def _where(failure: Failure) -> str:
 
 
 def _patches(failure: Failure) -> str:
+    """Its patch counts: this run's patch state (Systems Manager's), else the counts its log
+    printed, else an earlier run's patch state, said as such."""
+    compliance = failure.compliance
+    if compliance is not None and compliance.current:
+        return f"; {describe_instance(compliance)}"
     p = failure.patch
     if p is None or (p.installed is None and p.missing is None and p.failed is None):
-        return ""  # counts unknown: the run failed before it could count
+        # counts unknown: the run failed before it could count
+        return f"; {describe_instance(compliance)}" if compliance is not None else ""
     counts = {
         "installed": p.installed,
         "missing": p.missing,
@@ -211,14 +239,19 @@ def _patches(failure: Failure) -> str:
 
 
 def _group_head(
-    index: int, group: Group, region: str, digest_history: Mapping[str, str], *, every_instance: bool
+    index: int,
+    group: Group,
+    digest: CommandDigest,
+    *,
+    every_instance: bool,
 ) -> list[str]:
     """A cause in at most four lines: reason and count, next step, where it stopped and on which
-    instances, its log page. With `every_instance` (the full report), one line per instance with
-    its own log page instead."""
+    instances, its output page. With `every_instance` (the full report), one line per instance with
+    its own counts and output page instead."""
+    region, command_id = digest.region, digest.command_id
     first = group.failures[0] if group.failures else None
     plural = "s" if group.count != 1 else ""
-    since = f" ({inert(history)})" if (history := digest_history.get(group.signature)) else ""
+    since = f" ({inert(history)})" if (history := digest.history.get(group.signature)) else ""
     lines = [f"{index}. {inert(group.reason)} - {group.count} instance{plural}{since}"]
     if first is None:
         lines.append(f"   {group.count} instances, listed in the full report")
@@ -228,11 +261,13 @@ def _group_head(
     steps = group.steps
     where = _where(first) if len(steps) <= 1 else f"steps {', '.join(inert(s) for s in steps)}"
     if every_instance:
-        lines.append(f"   {where}{_patches(first)}:")
+        lines.append(f"   {where}:")
         for failure in group.failures:
-            page = log_page(failure.log.links, region)
+            output = _output_page(failure, region, command_id)
+            page = output[1] if output else None
             other = _where(failure) if _where(failure) != _where(first) else ""
-            detail = ", ".join(part for part in (other, page or "") if part)
+            counts = _patches(failure).removeprefix("; ")
+            detail = ", ".join(part for part in (other, counts, page or "") if part)
             lines.append(f"   - {_who(failure)}" + (f": {detail}" if detail else ""))
         if group.omitted:
             lines.append(f"   - and {group.omitted} more")
@@ -241,20 +276,26 @@ def _group_head(
     rest = group.count - len(shown)
     names = ", ".join(_who(f) for f in shown) + (f" and {rest} more" if rest > 0 else "")
     lines.append(f"   {where}{_patches(first)}: {names}")
-    page = log_page(first.log.links, region)
-    if page:
-        lines.append(f"   log: {page}")
+    output = _output_page(first, region, command_id)
+    if output:
+        lines.append(f"   {output[0]}: {output[1]}")
     return lines
 
 
-def _excerpt(group: Group, excerpt_lines: int | None) -> list[str]:
+def _excerpt(group: Group, excerpt_lines: int | None, room: int | None = None) -> list[str]:
+    """The group's log excerpt under its label; with `room` lines only (label included, at least
+    two), its last lines, which hold the error (the whole excerpt is in the full report)."""
     first = group.failures[0] if group.failures else None
     if first is None:
         return []
     excerpt = first.excerpt if excerpt_lines is None else first.excerpt[:excerpt_lines]
     if not excerpt:
         return []
-    return [f"   log ({_log_label(first)}):", *(f"     | {inert(line)}" for line in excerpt)]
+    label = _log_label(first)
+    if room is not None and room - 1 < len(excerpt):
+        label += f"; its last {room - 1} of {len(excerpt)} lines"
+        excerpt = excerpt[len(excerpt) - (room - 1) :]
+    return [f"   log ({label}):", *(f"     | {inert(line)}" for line in excerpt)]
 
 
 def _log_label(failure: Failure) -> str:
@@ -296,7 +337,7 @@ def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGE
     ]
     every_instance = line_budget is None
     causes = [
-        _group_head(index, group, digest.region, digest.history, every_instance=every_instance)
+        _group_head(index, group, digest, every_instance=every_instance)
         for index, group in enumerate(digest.groups, start=1)
     ]
     tail: list[str] = []
@@ -326,11 +367,20 @@ def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGE
     left = None if line_budget is None else line_budget - len(head) - sum(map(len, causes)) - len(tail) - 1
     body: list[str] = []
     without: list[int] = []
-    for index, (cause, excerpt) in enumerate(zip(causes, excerpts, strict=True), start=1):
+    shown = False
+    for index, (group, cause, excerpt) in enumerate(
+        zip(digest.groups, causes, excerpts, strict=True), start=1
+    ):
         body.extend(cause)
         if left is None or len(excerpt) <= left:
             body.extend(excerpt)
             left = None if left is None else left - len(excerpt)
+            shown = shown or bool(excerpt)
+        elif excerpt and not shown and left >= 2:
+            # The worst cause with an excerpt gets what room is left rather than none, before any
+            # smaller excerpt of a lesser cause takes it.
+            body.extend(_excerpt(group, digest.excerpt_lines, room=left))
+            left, shown = 0, True
         elif excerpt:
             without.append(index)
     if without:
