@@ -10,7 +10,7 @@ export SAM_CLI_TELEMETRY := 0
 # checkov: no calls home for guidelines (offline machines).
 export BC_SKIP_MAPPING := TRUE
 
-.PHONY: venv test unit lint typecheck template-lint security check build demo container-test bench-venv bench bench-quick clean
+.PHONY: venv test unit lint typecheck template-lint security check build demo demo-docs container-test bench-venv bench bench-quick clean
 
 venv: $(VENV)/.installed
 
@@ -54,6 +54,10 @@ build: venv
 ## default showcase; docs/demo.md says what each plays)
 demo: venv
 	$(BIN)/python -m local.demo --scenario $(or $(SCENARIO),showcase)
+
+## demo-docs: regenerate the demo output README.md and docs/demo.md show (the night pinned; make test checks it)
+demo-docs: venv
+	$(BIN)/python -m local.demo.excerpts
 
 ## container-test: sam build, then sam local invoke of every function with every sample event
 ## in a Lambda container against the stand-in (needs a Docker engine; .ci/run installs one)

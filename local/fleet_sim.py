@@ -77,6 +77,18 @@ def skipped(name: str, action: str, platform: str) -> Step:
     )
 
 
+def _set_requested(region: str, command_id: str, requested: datetime) -> None:
+    """The command's RequestedDateTime as the played night has it (moto stamps the wall clock;
+    it keeps naive UTC datetimes), its expiry moved with it."""
+    for command in ssm_backends[ACCOUNT][region]._commands:
+        if command.command_id == command_id:
+            naive = requested.astimezone(UTC).replace(tzinfo=None)
+            command.expires_after = naive + (command.expires_after - command.requested_date_time)
+            command.requested_date_time = naive
+            return
+    raise ValueError(f"command {command_id} not found")
+
+
 def _rekey(region: str, old: str, new: str) -> None:
     """Give a command sent through moto the id a sample event names (AWS assigns ids; so do we)."""
     for command in ssm_backends[ACCOUNT][region]._commands:
@@ -180,6 +192,7 @@ def play_command(
     parameters: Mapping[str, list[str]] | None = None,
     comment: str = "",
     command_id: str | None = None,
+    requested: datetime | None = None,
     finished: datetime | None = None,
     max_concurrency: str | None = None,
     max_errors: str | None = None,
@@ -188,7 +201,8 @@ def play_command(
     """Send `document_name` to the instances and make each end as its outcome says.
 
     `max_concurrency`, `max_errors` and `timeout_seconds` (the delivery timeout) are passed to
-    SendCommand as a maintenance window task passes its own.
+    SendCommand as a maintenance window task passes its own. `requested` (default: when it is
+    sent) is its RequestedDateTime, `finished` (default: now) when its steps ended.
     """
     request: dict[str, Any] = {
         "InstanceIds": list(outcomes),
@@ -208,6 +222,8 @@ def play_command(
     if command_id and command_id != sent:
         _rekey(region, sent, command_id)
     cid = command_id or sent
+    if requested is not None:
+        _set_requested(region, cid, requested)
     end = finished or datetime.now(UTC)
     played = PlayedCommand(
         command_id=cid,
@@ -321,6 +337,10 @@ class Window:
     healthcheck_task_id: str
 
 
+WINDOW_TIMEZONE = "Europe/London"
+"""The stand-in window's ScheduleTimezone: the nights' local dates are its."""
+
+
 @dataclass(frozen=True)
 class TaskRun:
     """How one registered task ended in a window execution, and the command it ran (if any)."""
@@ -363,7 +383,7 @@ def create_window(
     created = ssm.create_maintenance_window(
         Name=name,
         Schedule="cron(0 9 ? * * *)",
-        ScheduleTimezone="Europe/London",
+        ScheduleTimezone=WINDOW_TIMEZONE,
         Duration=3,
         Cutoff=1,
         AllowUnassociatedTargets=False,

@@ -1,6 +1,6 @@
 """One maintenance-window night on the offline stand-in, and the notifications subscribers get.
 
-    python -m local.demo [--scenario NAME|FILE] [--out DIR] [--format text|all]
+    python -m local.demo [--scenario NAME|FILE] [--out DIR] [--format text|all] [--night-end TIME]
 
 Starts the stand-in (moto with our SSM extensions, in this process, on a free port of
 127.0.0.1), creates the stack's runtime resources in it (local.stack: log bucket with the
@@ -20,12 +20,26 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from local.demo.printing import report, save
 from local.demo.run import DemoError, check, run
 from local.demo.scenario import ScenarioError, load_scenario, scenario_names
 from local.template import ROOT
+
+
+def _moment(text: str) -> datetime:
+    """An ISO 8601 moment with its offset (Z or +01:00): a night ends at an instant."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time such as 2026-12-03T10:15:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no offset: add Z for UTC or one such as +01:00")
+    return moment.astimezone(UTC)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,11 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="text",
         help="text: the e-mail of each message; all: also its chat and digest JSON",
     )
+    parser.add_argument(
+        "--night-end",
+        type=_moment,
+        help="when tonight's window execution ends, e.g. 2026-12-03T10:15:00Z (default: now); "
+        "the same moment gives the same renderings",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
         scenario = load_scenario(args.scenario)
-        result = run(scenario)
+        result = run(scenario, tonight=args.night_end)
         result.seconds = time.perf_counter() - started
         save(result, args.out or ROOT / "out" / "demo" / scenario.name)
         check(result)

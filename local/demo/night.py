@@ -31,6 +31,8 @@ WINDOWS_AMI = "ami-12c6146b"
 ERROR_DETAILS = frozenset({"Failed", "Execution Timed Out"})
 # TimeoutSeconds (delivery) of each task's command in template.yaml.
 DELIVERY_TIMEOUT_SECONDS = {PATCH: 3600, HEALTHCHECK: 600}
+REQUEST_DELAY = timedelta(seconds=1)
+"""From a task's start to its command's RequestedDateTime (and first event)."""
 STICKY_KINDS = frozenset({"delivery-timed-out"})
 """Kinds that stay with an instance all night (a stopped instance misses every task)."""
 # An EC2 Mac instance as DescribeInstanceInformation shows it: the agent reads PlatformName and
@@ -50,6 +52,8 @@ class PlayedTask:
     parameters: dict[str, list[str]]
     start: datetime
     end: datetime
+    command_id: str
+    """The id its command gets when it is sent."""
     command: PlayedCommand | None = None
     command_status: str = ""
     """The status of the command's final event (what CommandFailedFunction is told)."""
@@ -66,6 +70,16 @@ class PlayedTask:
 
 
 @dataclass
+class Fleet:
+    """What every night of the window plays on: the instances and the window (set up once)."""
+
+    hosts: list[Host]
+    window: fleet_sim.Window
+    offline: set[str] = field(default_factory=set)
+    """Instances stopped (EC2) or disconnected (mi-) by the last night played."""
+
+
+@dataclass
 class Night:
     scenario: Scenario
     stack: Stack
@@ -79,6 +93,8 @@ class Night:
     tasks: dict[str, PlayedTask]
     offline: list[str]
     events: list[dict[str, Any]] = field(default_factory=list)
+    nights_before: int = 0
+    """0: tonight; n: the night n nights before tonight's (an earlier night of the scenario)."""
 
     def commands(self) -> list[PlayedTask]:
         return [t for t in self.tasks.values() if t.command is not None]
@@ -104,6 +120,11 @@ def healthcheck_document(stack: Stack) -> str:
 
 def _uuid(scenario: Scenario, *parts: object) -> str:
     return str(uuid.UUID(int=agent_logs.seeded(scenario.seed, *parts).getrandbits(128), version=4))
+
+
+def _night_uuid(scenario: Scenario, nights_before: int, *parts: object) -> str:
+    """Tonight's ids as they always were; an earlier night's ids its own."""
+    return _uuid(scenario, *parts, *(("nights-before", nights_before) if nights_before else ()))
 
 
 def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
@@ -251,6 +272,7 @@ def plan_tasks(
     start: datetime,
     end: datetime,
     execution_id: str,
+    nights_before: int = 0,
 ) -> dict[str, PlayedTask]:
     """How every instance the window targets (`hosts`) ends each task (allocated kinds, built by
     local.agent_logs), not yet played."""
@@ -260,10 +282,8 @@ def plan_tasks(
     }
     tasks: dict[str, PlayedTask] = {}
     for task in TASKS:
-        context = replace(
-            task_context(scenario, task, _uuid(scenario, "command", task), spans[task][0]),
-            snapshot_id=execution_id,
-        )
+        command_id = _night_uuid(scenario, nights_before, "command", task)
+        context = replace(task_context(scenario, task, command_id, spans[task][0]), snapshot_id=execution_id)
         chosen = allocate(scenario, hosts, task)
         kinds = {
             h.instance_id: chosen[h.instance_id].kind
@@ -287,6 +307,7 @@ def plan_tasks(
             parameters=_task_parameters(scenario, stack, task, execution_id),
             start=spans[task][0],
             end=spans[task][1],
+            command_id=command_id,
         )
     return tasks
 
@@ -317,7 +338,8 @@ def run_tasks(
             prefix=LOG_PREFIX,
             parameters=played.parameters,
             comment=f"{scenario.window.name} {task}",
-            command_id=_uuid(scenario, "command", task),
+            command_id=played.command_id,
+            requested=played.start + REQUEST_DELAY,
             finished=played.end,
             max_concurrency=scenario.window.max_concurrency,
             max_errors=scenario.window.max_errors,
@@ -341,11 +363,8 @@ def run_tasks(
     return None
 
 
-def play_night(scenario: Scenario, clients: Clients, stack: Stack, *, end: datetime | None = None) -> Night:
-    """Play the scenario: fleet, window, both tasks' commands with their output in S3, the window
-    execution, and every EventBridge event of the night (in the order AWS would emit them)."""
-    end = (end or datetime.now(UTC)).replace(microsecond=0)
-    start = end - timedelta(minutes=75)
+def set_up(scenario: Scenario, clients: Clients, stack: Stack) -> Fleet:
+    """The fleet and the window every night of the scenario plays on, and the stand-in's rules."""
     hosts = create_fleet(scenario, clients)
     plan = scenario.standin
     standin.set_command_status_rules(
@@ -364,10 +383,31 @@ def play_night(scenario: Scenario, clients: Clients, stack: Stack, *, end: datet
         cutoff_behavior=scenario.window.cutoff_behavior,
         target_tag=("Patch Group", PATCH_GROUP),
     )
-    execution_id = _uuid(scenario, "window-execution")
+    return Fleet(hosts, window)
+
+
+def play_night(
+    scenario: Scenario,
+    clients: Clients,
+    stack: Stack,
+    *,
+    end: datetime | None = None,
+    fleet: Fleet | None = None,
+    nights_before: int = 0,
+) -> Night:
+    """Play the scenario: fleet and window (unless `fleet` has them from an earlier night), both
+    tasks' commands with their output in S3, the window execution, and every EventBridge event of
+    the night (in the order AWS would emit them)."""
+    end = (end or datetime.now(UTC)).replace(microsecond=0)
+    start = end - timedelta(minutes=75)
+    fleet = fleet or set_up(scenario, clients, stack)
+    hosts, window = fleet.hosts, fleet.window
+    execution_id = _night_uuid(scenario, nights_before, "window-execution")
     targets = window_targets(scenario, hosts)
-    tasks = plan_tasks(scenario, stack, targets, start=start, end=end, execution_id=execution_id)
-    offline = _take_offline(scenario, clients, hosts, tasks)
+    tasks = plan_tasks(
+        scenario, stack, targets, start=start, end=end, execution_id=execution_id, nights_before=nights_before
+    )
+    offline = _take_offline(scenario, clients, fleet, tasks)
     stopped_by = run_tasks(scenario, clients, stack, tasks)
     ran = [t for t in tasks.values() if t.task_status != "NOT_RUN"]
     if stopped_by == "cutoff":
@@ -412,28 +452,41 @@ def play_night(scenario: Scenario, clients: Clients, stack: Stack, *, end: datet
         end=end,
         tasks=tasks,
         offline=offline,
+        nights_before=nights_before,
     )
     night.events = night_events(night)
     return night
 
 
 def _take_offline(
-    scenario: Scenario, clients: Clients, hosts: Sequence[Host], tasks: Mapping[str, PlayedTask]
+    scenario: Scenario, clients: Clients, fleet: Fleet, tasks: Mapping[str, PlayedTask]
 ) -> list[str]:
-    """Instances that never pick a command up are stopped (EC2) or lost their connection (mi-)."""
+    """Instances that never pick a command up tonight are stopped (EC2) or lost their connection
+    (mi-); those an earlier night took offline and tonight reaches are back."""
     offline = [
         h.instance_id
-        for h in hosts
+        for h in fleet.hosts
         if any(t.kinds.get(h.instance_id) == "delivery-timed-out" for t in tasks.values())
     ]
-    ec2_ids = [i for i in offline if i.startswith("i-")]
-    if ec2_ids:
-        clients.ec2.stop_instances(InstanceIds=ec2_ids)
-    for host in hosts:
-        if host.instance_id in offline and host.instance_id.startswith("mi-"):
+    back = fleet.offline - set(offline)
+    for ids, change in (
+        (set(offline) - fleet.offline, clients.ec2.stop_instances),
+        (back, clients.ec2.start_instances),
+    ):
+        ec2_ids = sorted(i for i in ids if i.startswith("i-"))
+        if ec2_ids:
+            change(InstanceIds=ec2_ids)
+    for host in fleet.hosts:
+        if host.instance_id.startswith("mi-") and host.instance_id in set(offline) ^ fleet.offline:
             _register_node(
-                scenario, host.name, host.platform, host.index, patch_group=PATCH_GROUP, online=False
+                scenario,
+                host.name,
+                host.platform,
+                host.index,
+                patch_group=PATCH_GROUP,
+                online=host.instance_id not in back,
             )
+    fleet.offline = set(offline)
     return offline
 
 
@@ -476,7 +529,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
         command = played.command
         if command is None:
             continue
-        requested = played.start + timedelta(seconds=1)
+        requested = played.start + REQUEST_DELAY
         timed.append(
             (
                 requested,

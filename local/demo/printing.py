@@ -11,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from local.agent_logs import LINUX, MACOS, WINDOWS
 from local.demo.night import Night, PlayedTask
 from local.demo.run import Delivery, Result
 from local.demo.scenario import PATCH_GROUP, StandinPlan
 from local.demo.subscribers import Notification
+from local.fleet_sim import WINDOW_TIMEZONE
 
 
 def _slug(text: str) -> str:
@@ -39,10 +41,25 @@ def _clear(out: Path) -> None:
     for folder in out.glob("[0-9][0-9]-*"):
         if folder.is_dir() and (folder / "subject.txt").exists():
             shutil.rmtree(folder)
+    for earlier in out.glob("night-before-[0-9]*"):
+        if earlier.is_dir():
+            _clear(earlier)
+            if not any(earlier.iterdir()):
+                earlier.rmdir()
+
+
+def earlier_folder(out: Path, nights_before: int) -> Path:
+    """Where an earlier night's renderings are saved: night-before-1 is last night's."""
+    return out / f"night-before-{nights_before}"
 
 
 def _pretty(text: str) -> str:
     return json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+def _local_date(night: Night) -> str:
+    """The night's date in the window's time zone (as its messages give it)."""
+    return f"{night.start.astimezone(ZoneInfo(WINDOW_TIMEZONE)):%Y-%m-%d}"
 
 
 def summary(result: Result) -> dict[str, Any]:
@@ -106,12 +123,45 @@ def summary(result: Result) -> dict[str, Any]:
             {"folder": folder.name, "subject": n.subject, "kind": n.kind, "status": n.status}
             for n, folder in zip(result.notifications, result.folders, strict=True)
         ],
+        "earlier_nights": [
+            {
+                "nights_before": earlier.night.nights_before,
+                "date": _local_date(earlier.night),
+                "window_execution_id": earlier.night.window_execution_id,
+                "window_status": earlier.night.window_status,
+                "commands": {
+                    t.task: {"command_id": t.command.command_id, "status": t.command_status}
+                    for t in earlier.night.commands()
+                    if t.command is not None
+                },
+                "notifications": [
+                    {
+                        "folder": f"{folder.parent.name}/{folder.name}",
+                        "subject": n.subject,
+                        "kind": n.kind,
+                        "status": n.status,
+                    }
+                    for n, folder in zip(earlier.notifications, earlier.folders, strict=True)
+                ],
+            }
+            for earlier in result.earlier
+        ],
     }
 
 
 def save(result: Result, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     _clear(out)
+    for earlier in result.earlier:
+        folder = earlier_folder(out, earlier.night.nights_before)
+        folder.mkdir()
+        _save_night(earlier, folder)
+    _save_night(result, out)
+    (out / "summary.json").write_text(json.dumps(summary(result), indent=2) + "\n")
+
+
+def _save_night(result: Result, out: Path) -> None:
+    """One night's notification folders and its events.json, in `out`."""
     result.out = out
     result.folders = []
     for number, notification in enumerate(result.notifications, start=1):
@@ -136,7 +186,6 @@ def save(result: Result, out: Path) -> None:
         for d in result.deliveries
     ]
     (out / "events.json").write_text(json.dumps(events, indent=1, default=str) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary(result), indent=2) + "\n")
 
 
 def _shown(path: Path) -> str:
@@ -200,6 +249,28 @@ def _stage_lines(night: Night) -> list[str]:
     return lines
 
 
+def _earlier_lines(result: Result) -> list[str]:
+    """The earlier nights, as played and told (each delivered to the handlers like tonight's, so
+    history holds them): a line per night and the subject of each of its messages."""
+    if not result.earlier:
+        return []
+    lines = [
+        f"{len(result.earlier)} earlier night(s) of the same window on the same fleet, one a day, "
+        "delivered to the handlers before tonight's (what history remembers):"
+    ]
+    for earlier in result.earlier:
+        night = earlier.night
+        commands = "; ".join(f"{t.task} {_command_line(t)}" for t in night.commands())
+        lines.append(
+            f"  {_local_date(night)} ({night.nights_before} night(s) before): window execution "
+            f"{night.window_status}" + (f"; {commands}" if commands else "")
+        )
+        lines.extend(f"    told: {n.subject}" for n in earlier.notifications)
+        if not earlier.notifications:
+            lines.append("    told: nothing (no failure)")
+    return lines
+
+
 def _redelivery_outcome(delivery: Delivery) -> str:
     if not delivery.function:
         return "no rule matches it, nothing ran"
@@ -218,8 +289,10 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
         write(f"  {scenario.description}")
     for line in _stage_lines(night):
         write(f"  {line}")
+    for line in _earlier_lines(result):
+        write(f"  {line}")
     tasks = ", ".join(f"{t.task} {t.task_status}" for t in night.tasks.values())
-    write(f"  window execution {night.window_status} ({tasks})")
+    write(f"  window execution {night.window_status} ({tasks})" + (" tonight" if result.earlier else ""))
     invoked = Counter(d.function for d in result.invoked)
     write(
         f"  EventBridge: {len(night.events)} aws.ssm events in shuffled order"

@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from local import agent_logs
-from local.demo.night import Night, play_night
+from local.demo.night import Night, play_night, set_up
 from local.demo.scenario import Scenario
 from local.demo.subscribers import Notification, received
 from local.eventbridge import Rule, route, template_rules
@@ -146,6 +146,8 @@ class Result:
     seconds: float = 0.0
     out: Path | None = None
     folders: list[Path] = field(default_factory=list)
+    earlier: list[Result] = field(default_factory=list)
+    """The scenario's earlier nights, oldest first, each delivered the same way before tonight's."""
 
     @property
     def errors(self) -> list[Delivery]:
@@ -197,29 +199,51 @@ def _seed(url: str, seed: int) -> None:
         pass
 
 
-def run(scenario: Scenario) -> Result:
-    """Play the scenario on a fresh stand-in and deliver its events to the real handlers."""
+def run(scenario: Scenario, *, tonight: datetime | None = None) -> Result:
+    """Play the scenario on a fresh stand-in and deliver its events to the real handlers: its
+    earlier nights first, one a day on the same fleet and window, then tonight's, which ends at
+    `tonight` (default: now; a fixed moment plays the same renderings byte for byte)."""
+    tonight = tonight or datetime.now(UTC)
     with environment({"AWS_DEFAULT_REGION": scenario.region}), running() as endpoint:
         _reset(endpoint.url)
         _seed(endpoint.url, scenario.seed)
         try:
             clients = Clients.create(scenario.region)
             stack = provision(clients, region=scenario.region, seed=scenario.seed)
-            night = play_night(scenario, clients, stack)
-            deployment = stack.deployment(window_id=night.window.window_id)
+            fleet = set_up(scenario, clients, stack)
+            deployment = stack.deployment(window_id=fleet.window.window_id)
             rules = template_rules(deployment)
-            stream, again = delivery_order(night, rules)
             with environment(functions_environment(deployment, endpoint.url)):
                 handlers = {name: load_function(name).handler for name in FUNCTIONS}
-                deliveries = deliver(stream, rules, handlers, deployment=deployment, redelivered_at=again)
-            notifications = received(clients, stack)
+
+                def one_night(played: Scenario, nights_before: int) -> Result:
+                    night = play_night(
+                        played,
+                        clients,
+                        stack,
+                        end=tonight - timedelta(days=nights_before),
+                        fleet=fleet,
+                        nights_before=nights_before,
+                    )
+                    stream, again = delivery_order(night, rules)
+                    deliveries = deliver(stream, rules, handlers, deployment=deployment, redelivered_at=again)
+                    return Result(night, deliveries, received(clients, stack), rules)
+
+                earlier = [
+                    one_night(scenario.nights_before(n), n)
+                    for n in range(len(scenario.earlier_nights), 0, -1)
+                ]
+                result = one_night(scenario, 0)
         finally:
             _reset(endpoint.url)
-    return Result(night, deliveries, notifications, rules)
+    result.earlier = earlier
+    return result
 
 
 def check(result: Result) -> None:
-    """Fail loudly when the night did not end in exactly one notification per failure."""
+    """Fail loudly when a night did not end in exactly one notification per failure."""
+    for earlier in result.earlier:
+        check(earlier)
     if result.errors:
         first = result.errors[0]
         detail = first.event["detail"]

@@ -112,6 +112,16 @@ class StandinPlan:
 
 
 @dataclass(frozen=True)
+class EarlierNight:
+    """A night of the same window on the same fleet before tonight's: what each task ended as
+    (the window's settings and the tasks' parameters are tonight's; the cutoff is its own)."""
+
+    patch: TaskPlan
+    healthcheck: TaskPlan
+    cutoff: Cutoff | None = None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
@@ -122,6 +132,8 @@ class Scenario:
     patch: TaskPlan
     healthcheck: TaskPlan
     standin: StandinPlan = field(default_factory=StandinPlan)
+    earlier_nights: tuple[EarlierNight, ...] = ()
+    """Nights played before tonight's, oldest first, one a day (what history remembers)."""
 
     @property
     def size(self) -> int:
@@ -134,6 +146,17 @@ class Scenario:
 
     def plan(self, task: str) -> TaskPlan:
         return self.patch if task == PATCH else self.healthcheck
+
+    def nights_before(self, count: int) -> Scenario:
+        """The night `count` nights before tonight's (1: last night), as a scenario of its own."""
+        earlier = self.earlier_nights[len(self.earlier_nights) - count]
+        return replace(
+            self,
+            patch=replace(earlier.patch, parameters=self.patch.parameters),
+            healthcheck=replace(earlier.healthcheck, parameters=self.healthcheck.parameters),
+            window=replace(self.window, cutoff=earlier.cutoff),
+            earlier_nights=(),
+        )
 
 
 def scenario_names() -> list[str]:
@@ -286,6 +309,15 @@ def _not_run(raw: Any) -> tuple[str, ...]:
     return tasks
 
 
+def _cutoff(where: str, raw: Any) -> Cutoff:
+    entry = _object(where, raw)
+    _keys(where, entry, {"task", "when"}, {"task", "when"})
+    return Cutoff(
+        task=_choice(f"{where}.task", entry["task"], TASKS),
+        when=_choice(f"{where}.when", entry["when"], ("before", "during")),
+    )
+
+
 def _window(raw: Any) -> WindowPlan:
     entry = _object("window", raw if raw is not None else {})
     _keys(
@@ -313,16 +345,41 @@ def _window(raw: Any) -> WindowPlan:
         raise ScenarioError(f"window.max_concurrency: {plan.max_concurrency!r}")
     cutoff = entry.get("cutoff")
     if cutoff is not None:
-        raw_cutoff = _object("window.cutoff", cutoff)
-        _keys("window.cutoff", raw_cutoff, {"task", "when"}, {"task", "when"})
-        plan = replace(
-            plan,
-            cutoff=Cutoff(
-                task=_choice("window.cutoff.task", raw_cutoff["task"], TASKS),
-                when=_choice("window.cutoff.when", raw_cutoff["when"], ("before", "during")),
-            ),
-        )
+        plan = replace(plan, cutoff=_cutoff("window.cutoff", cutoff))
     return plan
+
+
+MAX_EARLIER_NIGHTS = 7
+"""Enough to show a streak ("8th night in a row"); each is a whole night played."""
+
+
+def _earlier_nights(raw: Any) -> tuple[EarlierNight, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_EARLIER_NIGHTS:
+        raise ScenarioError(
+            f"earlier_nights: expected a list of at most {MAX_EARLIER_NIGHTS} nights, oldest first"
+        )
+    nights = []
+    for number, item in enumerate(raw):
+        where = f"earlier_nights[{number}]"
+        entry = _object(where, item)
+        _keys(where, entry, {PATCH, HEALTHCHECK, "cutoff"})
+        plans = []
+        for task in TASKS:
+            task_entry = _object(f"{where}.{task}", entry.get(task, {}))
+            _keys(f"{where}.{task}", task_entry, {"outcomes"})
+            try:
+                plans.append(_task(task, task_entry))
+            except ScenarioError as error:
+                raise ScenarioError(f"{where}.{error}") from None
+        cutoff = entry.get("cutoff")
+        nights.append(
+            EarlierNight(
+                patch=plans[0],
+                healthcheck=plans[1],
+                cutoff=_cutoff(f"{where}.cutoff", cutoff) if cutoff is not None else None,
+            )
+        )
+    return tuple(nights)
 
 
 def _standin(raw: Any) -> StandinPlan:
@@ -352,7 +409,17 @@ def parse_scenario(name: str, raw: Any) -> Scenario:
     _keys(
         name,
         entry,
-        {"description", "seed", "region", "fleet", "window", "patch", "healthcheck", "standin"},
+        {
+            "description",
+            "seed",
+            "region",
+            "fleet",
+            "window",
+            "patch",
+            "healthcheck",
+            "standin",
+            "earlier_nights",
+        },
         {"fleet"},
     )
     scenario = Scenario(
@@ -365,8 +432,15 @@ def parse_scenario(name: str, raw: Any) -> Scenario:
         patch=_task(PATCH, entry.get(PATCH)),
         healthcheck=_task(HEALTHCHECK, entry.get(HEALTHCHECK)),
         standin=_standin(entry.get("standin")),
+        earlier_nights=_earlier_nights(entry.get("earlier_nights", [])),
     )
     _check_plan(scenario)
+    for before in range(len(scenario.earlier_nights), 0, -1):
+        where = f"earlier_nights[{len(scenario.earlier_nights) - before}]"
+        try:
+            _check_plan(scenario.nights_before(before))
+        except ScenarioError as error:
+            raise ScenarioError(f"{where}.{error}") from None
     return scenario
 
 

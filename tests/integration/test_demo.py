@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from local.demo import excerpts
 from local.demo import run as demo_run
 from local.demo.__main__ import main
 from local.eventbridge import RULE_EVENT_TYPES, PatternError, check_pattern, matches, template_rules
@@ -45,8 +47,9 @@ class Run:
     environment_before: dict[str, str]
     environment_after: dict[str, str]
 
-    def folders(self) -> list[Path]:
-        return sorted(p for p in self.out.iterdir() if p.is_dir())
+    def folders(self, night: str = "") -> list[Path]:
+        """Tonight's notification folders, or those of an earlier night (`night-before-1`)."""
+        return sorted(p for p in (self.out / night).iterdir() if p.is_dir() and p.name[:2].isdigit())
 
     def summary(self) -> dict[str, Any]:
         return json.loads((self.out / "summary.json").read_text())  # type: ignore[no-any-return]
@@ -424,6 +427,11 @@ EXPECTED_SUBJECTS = {
         rf"FAILED window PatchWithHealthcheck {DATE}: 1 of 2 tasks, 2 of 10 instances did not succeed",
     },
     "task-not-run": {rf"INCOMPLETE window PatchWithHealthcheck {DATE}: 1 of 2 tasks ran on no instance"},
+    "recurring": {
+        rf"FAILED PatchWithHealthcheck patch {DATE}: 4/20 - yum lock held by another process \(pid \d+\)",
+        rf"FAILED PatchWithHealthcheck healthcheck {DATE}: 1/20 - healthcheck: 1 of 5 checks failed: d.*",
+        rf"FAILED window PatchWithHealthcheck {DATE}: 2 of 2 tasks, 5 of 20 instances did not succeed",
+    },
 }
 """Each scenario's subjects, as patterns (the date is the night's, which the demo plays today)."""
 
@@ -554,3 +562,86 @@ def test_a_task_that_never_ran_is_told_although_the_window_succeeded(night: Call
     assert report["shortfalls"] == ["task Healthcheck never ran"]
     email = (run.message("INCOMPLETE window") / "email.txt").read_text()
     assert "What did not happen:" in email
+
+
+def test_the_third_night_says_what_recurs_what_is_new_and_what_was_fixed(night: Callable[[str], Run]) -> None:
+    # Given the recurring scenario: two earlier nights, one a day, delivered to the handlers first
+    run = night("recurring")
+    assert run.code == 0, run.stderr
+
+    # Then each earlier night was told as it happened, dated its own day, and saved beside tonight's
+    earlier = run.summary()["earlier_nights"]
+    tonight = datetime.strptime(re.findall(DATE, run.summary()["notifications"][0]["subject"])[0], "%Y-%m-%d")
+    assert [e["nights_before"] for e in earlier] == [2, 1]
+    for entry in earlier:
+        day = f"{tonight - timedelta(days=entry['nights_before']):%Y-%m-%d}"
+        assert entry["date"] == day
+        assert len(entry["notifications"]) == 3
+        assert all(day in n["subject"] for n in entry["notifications"])
+        assert len(run.folders(f"night-before-{entry['nights_before']}")) == 3
+        assert all(f"told: {n['subject']}" in run.stdout for n in entry["notifications"])
+    # and tonight's patch message says the yum lock is on its third night, the Windows Update error
+    # is new, and the mirrors that failed two nights running are fixed
+    patch = (run.message("FAILED PatchWithHealthcheck patch") / "email.txt").read_text()
+    assert re.search(
+        r"^1\. yum lock held by another process \(pid \d+\) - 3 instances \(3rd night in a row\)$",
+        patch,
+        re.M,
+    )
+    assert re.search(r"^2\. Windows Update search failed .* - 1 instance \(new tonight\)$", patch, re.M)
+    assert re.search(r"^fixed since the last run: 2 instances \(app-\d\d, app-\d\d\)$", patch, re.M)
+    # and the Windows instance, whose failed run reported nothing, shows last night's patch state
+    assert re.search(
+        rf"; last patch state \({DATE} \d\d:\d\d UTC, not this run's\): installed \d+, missing 0", patch
+    )
+    # and the healthcheck's full disk is on its third night, last night's memory failure fixed
+    health = (run.message("FAILED PatchWithHealthcheck healthcheck") / "email.txt").read_text()
+    assert "disk:/ - 1 instance (3rd night in a row)" in health
+    assert re.search(r"^fixed since the last run: 1 instance \(win-\d\d\)$", health, re.M)
+    digest = run.digest(run.message("FAILED PatchWithHealthcheck patch"))
+    jsonschema.validate(digest, SCHEMA)
+    assert digest["history"]["first_run"] is False
+
+
+def test_the_readme_and_the_demo_docs_show_what_the_demo_prints() -> None:
+    # The trimmed outputs are regenerated from a run with the night pinned (make demo-docs):
+    # every id, time and line the docs show comes from the demo itself, today's code included.
+    stderr = io.StringIO()
+    with redirect_stderr(stderr):
+        code = excerpts.main(["--check"])
+
+    assert code == 0, f"{stderr.getvalue().strip()}: run `make demo-docs`"
+
+
+def test_an_excerpt_keeps_each_causes_headline_and_its_links_past_the_cut() -> None:
+    lines = [
+        "story line",
+        excerpts.BAR,
+        "[1/1] Subject: FAILED x patch 2026-12-03: 2/5 - a",
+        excerpts.BAR,
+        "head",
+        "",
+        "1. a - 1 instance",
+        "   next step: x",
+        "2. b - 1 instance",
+        "   next step: y",
+        "Run Command: https://example.invalid/",
+        "",
+        "  -> other renderings: ...",
+        "Saved to out/demo/x/ (summary.json)",
+        "Done in 1.0 s.",
+    ]
+    excerpt = excerpts.Excerpt("x", "x", "x.md", story=False, messages=(("FAILED x", 3),))
+
+    assert excerpts.trim(excerpt, lines) == [
+        "[1/1] Subject: FAILED x patch 2026-12-03: 2/5 - a",
+        "head",
+        "",
+        "1. a - 1 instance",
+        "...",
+        "2. b - 1 instance",
+        "...",
+        "Run Command: https://example.invalid/",
+        "",
+        "Saved to out/demo/x/ (summary.json)",
+    ]

@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from instance_hygiene.explain.summarise import StreamText, parse_patch_summary, 
 from local import agent_logs, standin
 from local.agent_logs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS
 from local.demo import scenario as scenarios
-from local.demo.night import Night, allocate, play_night
+from local.demo.night import Night, allocate, play_night, set_up
 from local.eventbridge import route, template_rules
 from local.stack import Clients, provision
 from tests.cfn import ROOT
@@ -311,6 +311,50 @@ def test_allocation_is_deterministic_and_keeps_a_stopped_instance_offline_all_ni
     assert first == again
     offline = {i for t in first.values() for i, e in t.items() if e.kind == "delivery-timed-out"}
     assert len(offline) == 1
+
+
+def test_an_earlier_night_plays_on_the_same_fleet_and_window_with_its_own_ids(aws: Clients) -> None:
+    # Given a scenario whose night before stopped an instance that tonight reaches again
+    scenario = scenarios.parse_scenario(
+        "two-nights",
+        {
+            "fleet": [{"count": 4, "platform": "linux", "name_prefix": "web"}],
+            "window": {"max_errors": "100%"},
+            "earlier_nights": [{"patch": {"outcomes": {"delivery-timed-out": 1, "yum-lock": 1}}}],
+            "patch": {"outcomes": {"yum-lock": 1}},
+        },
+    )
+    stack = provision(aws, region=REGION, seed=scenario.seed)
+    fleet = set_up(scenario, aws, stack)
+
+    # When the night before is played a day earlier, then tonight's
+    tonight_end = datetime(2024, 6, 12, 3, 15, tzinfo=UTC)
+    before = play_night(
+        scenario.nights_before(1),
+        aws,
+        stack,
+        fleet=fleet,
+        end=tonight_end - timedelta(days=1),
+        nights_before=1,
+    )
+    tonight = play_night(scenario, aws, stack, fleet=fleet, end=tonight_end)
+
+    # Then both ran on the same instances and window, each with its own commands and execution
+    assert before.window.window_id == tonight.window.window_id
+    assert [h.instance_id for h in before.hosts] == [h.instance_id for h in tonight.hosts]
+    assert before.window_execution_id != tonight.window_execution_id
+    ids = {t.command.command_id for n in (before, tonight) for t in n.commands() if t.command}
+    assert len(ids) == 4
+    # and the yum lock is on the same instance both nights (what history counts as recurring)
+    locked = [{i for i, k in n.tasks[PATCH].kinds.items() if k == "yum-lock"} for n in (before, tonight)]
+    assert locked[0] == locked[1]
+    # and the instance stopped the night before is running again tonight
+    (stopped,) = before.offline
+    assert tonight.offline == []
+    state = aws.ec2.describe_instances(InstanceIds=[stopped])["Reservations"][0]["Instances"][0]["State"]
+    assert state["Name"] == "running"
+    executions = aws.ssm.describe_maintenance_window_executions(WindowId=fleet.window.window_id)
+    assert len(executions["WindowExecutions"]) == 2
 
 
 # --------------------------------------------------------------------------- what must not go unnoticed
@@ -619,6 +663,31 @@ LINUX_PAIR = [{"count": 2, "platform": "linux", "name_prefix": "a"}]
             },
             "standin.command_event_status: 'details' is not one of ['Status', 'StatusDetails']",
         ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "earlier_nights": [{"patch": {"outcomes": {"yum-lock": 3}}}],
+            },
+            "earlier_nights[0].patch: 3 outcomes listed for a fleet of 2",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "earlier_nights": [{}, {"healthcheck": {"outcomes": {"cancelled": 1}}}],
+            },
+            "earlier_nights[1].healthcheck: 'cancelled' needs window.cutoff",
+        ),
+        (
+            {
+                "fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}],
+                "earlier_nights": [{"patch": {"parameters": {"Operation": "Scan"}}}],
+            },
+            "earlier_nights[0].patch: unknown key(s) ['parameters']; allowed: ['outcomes']",
+        ),
+        (
+            {"fleet": [{"count": 2, "platform": "linux", "name_prefix": "a"}], "earlier_nights": [{}] * 8},
+            "earlier_nights: expected a list of at most 7 nights",
+        ),
     ],
 )
 def test_a_wrong_scenario_says_what_and_where(raw: dict[str, Any], message: str) -> None:
@@ -641,7 +710,10 @@ def test_allocation_that_cannot_be_met_is_an_error() -> None:
 
 
 def test_unknown_scenario_lists_the_known_ones() -> None:
-    known = "clean, incomplete-event, large, macos, no-targets, partial, showcase, task-not-run, unreachable"
+    known = (
+        "clean, incomplete-event, large, macos, no-targets, partial, recurring, showcase, task-not-run, "
+        "unreachable"
+    )
     with pytest.raises(scenarios.ScenarioError, match=f"known: {known}$"):
         scenarios.load_scenario("nope")
 
@@ -808,6 +880,7 @@ def test_scenario_files_are_valid_json_with_the_documented_keys() -> None:
             "patch",
             "healthcheck",
             "standin",
+            "earlier_nights",
         }
         assert raw.get("description"), f"{path.name} says what it plays"
     assert {"clean", "showcase", "large"} <= set(scenarios.scenario_names())
