@@ -44,6 +44,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             ssm=clients.ssm(),
             sns=clients.sns(),
             s3=clients.s3(),
+            iam=clients.iam(),
             settings=settings,
         )
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)

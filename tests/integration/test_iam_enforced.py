@@ -66,6 +66,7 @@ WINDOW_CONTEXT = {"ReadTheNightsWindow", "ReadTheWindow"}
 """Statements only a command a window sent needs (run_command_of_a_window)."""
 OPTIONAL = {
     ("CommandFailedFunction", "ReadTheAccountAlias"): "the alias only adds to the account id in the message",
+    ("WindowFailedFunction", "ReadTheAccountAlias"): "the alias only adds to the account id in the report",
 }
 """Statements whose denial changes nothing a reader must know: the message is sent without them."""
 # A digest of night() is about 13 kB: this limit makes the command function cut its message
@@ -459,7 +460,11 @@ def test_without_this_statement_the_function_is_denied_and_says_so(
 
     if (function, sid) in OPTIONAL:
         # Optional by design: without it the message is sent as before and says nothing of it.
-        run = run_command_function(deployed, monkeypatch, remove=sid)
+        run = (
+            run_window_function(deployed, remove=sid)
+            if function == "WindowFailedFunction"
+            else run_command_function(deployed, monkeypatch, remove=sid)
+        )
         denied = {d.action.lower() for d in run.enforcement.denied}
         assert denied == granted, f"{sid} is needed by this run: {sorted(denied)}"
         assert run.error is None

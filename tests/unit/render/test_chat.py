@@ -415,7 +415,11 @@ def test_given_markup_in_a_window_report_when_rendered_for_chat_then_it_adds_no_
     body = window_chat(report)
     chat = json.loads(body)
 
-    (line,) = chat["content"]["description"].split("\n")
+    where, line = chat["content"]["description"].split("\n")
+    # The first line says where and when: the window's name in it is as inert as anywhere
+    assert where.startswith("`eu-west-2`, window ")
+    assert where.endswith(": execution FAILED")
+    assert_inert(where.removeprefix("`eu-west-2`, window ").removesuffix(": execution FAILED"))
     name, details = line.removeprefix("• P10 *").split("*: FAILED — ")
     assert_inert(name)
     assert_inert(details)
@@ -578,3 +582,29 @@ def test_a_mention_inside_a_next_steps_code_span_is_still_a_look_alike() -> None
     rendered = next_step_text("run `<!channel> @here &lt;` now", 350)
 
     assert rendered == "run `‹!channel› ＠here ＆lt;` now"
+
+
+def test_a_window_report_names_its_account_alias_region_and_night_first() -> None:
+    report = WindowDigest(
+        window_id="mw-0c1d2e3f4a5b6c7d8",
+        window_name="PatchWithHealthcheck",
+        window_execution_id="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        status="FAILED",
+        status_details="One or more tasks in the orchestration failed.",
+        tasks=(),
+        region="eu-west-2",
+        account="123456789012",
+        account_alias="example-fleet-prod",
+        local_date="2026-12-03",
+    )
+
+    first_chat_line = json.loads(window_chat(report))["content"]["description"].split("\n")[0]
+    first_email_line = render_window(report).text.splitlines()[0]
+
+    assert first_chat_line == (
+        "account `123456789012` (`example-fleet-prod`), `eu-west-2`, window PatchWithHealthcheck, "
+        "`2026-12-03`: execution FAILED"
+    )
+    assert first_email_line.startswith(
+        "account 123456789012 (example-fleet-prod), eu-west-2: Maintenance window"
+    )

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from instance_hygiene.aws.publish import message_attributes
-from instance_hygiene.digest.compliance import PatchState
+from instance_hygiene.digest.compliance import InstanceCompliance, PatchState
 from instance_hygiene.digest.model import (
     CommandDigest,
     Failure,
@@ -503,6 +503,26 @@ patches = st.one_of(
         not_applicable=counts,
     ),
 )
+state_counts = st.integers(min_value=0, max_value=10**6)
+patch_states = st.one_of(
+    st.none(),
+    st.builds(
+        InstanceCompliance,
+        state=st.builds(
+            PatchState,
+            instance_id=st.from_regex(r"i-[0-9a-f]{17}", fullmatch=True),
+            operation=st.sampled_from(["Scan", "Install"]),
+            installed=state_counts,
+            missing=state_counts,
+            failed=state_counts,
+            installed_pending_reboot=state_counts,
+            critical_non_compliant=state_counts,
+            security_non_compliant=state_counts,
+            operation_end=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
+        ),
+        current=st.booleans(),
+    ),
+)
 logs = st.builds(
     LogInfo,
     source=st.sampled_from(["s3", "local", "api", "none"]),
@@ -525,6 +545,7 @@ failures = st.builds(
     exit_meaning=st.one_of(st.none(), st.text(max_size=100)),
     excerpt=st.lists(st.one_of(st.text(max_size=300), long_text), max_size=12).map(tuple),
     patch=patches,
+    compliance=patch_states,
 )
 markup = st.sampled_from(
     [

@@ -39,6 +39,7 @@ WILDCARD_RESOURCE_ALLOWED = {
         "ListCommandInvocations supports no resource ARNs; DescribeInstancePatchStates: UNVERIFIED"
     ),
     ("CommandFailedFunctionRole", "ReadTheAccountAlias"): "ListAccountAliases supports no resource ARNs",
+    ("WindowFailedFunctionRole", "ReadTheAccountAlias"): "ListAccountAliases supports no resource ARNs",
     (
         "CommandFailedFunctionRole",
         "ReadPatchStates",

@@ -231,6 +231,8 @@ class WindowDigest:
     account: str = ""
     local_date: str | None = None
     """The night's date (YYYY-MM-DD) in the window's schedule time zone (UTC when it has none)."""
+    account_alias: str | None = None
+    """The account's alias, when it could be read (iam:ListAccountAliases is optional)."""
 
 
 def top_causes(report: WindowDigest, limit: int = TOP_CAUSES) -> tuple[tuple[Cause, ...], int]:
@@ -359,6 +361,7 @@ def to_dict(report: WindowDigest) -> dict[str, Any]:
         "window_name": report.window_name,
         "window_execution_id": report.window_execution_id,
         "account": report.account,
+        "account_alias": report.account_alias,
         "local_date": report.local_date,
         "status": report.status,
         "status_details": report.status_details,

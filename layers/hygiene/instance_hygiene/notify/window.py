@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from instance_hygiene.aws.night import read_account_alias
 from instance_hygiene.aws.publish import publish
 from instance_hygiene.aws.windows import Reports, read_details, read_window_report
 from instance_hygiene.digest.window import WindowDigest, shortfalls
@@ -15,6 +16,7 @@ from instance_hygiene.render.window import render as render_window
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
@@ -76,16 +78,18 @@ def notify_window(
     sns: SNSClient,
     settings: NotifierSettings,
     s3: S3Client | None = None,
+    iam: IAMClient | None = None,
 ) -> WindowOutcome:
     """One window digest, about the status `decision` tells: with each task's counts, the night's
     top causes from the commands' full reports (read with `s3` from the settings' report bucket and
-    prefix; without `s3` none are read) and the patch task's compliance."""
+    prefix; without `s3` none are read), the patch task's compliance and, with `iam`, the account's
+    alias."""
     detail = event.detail
     status = decision.verdict.status
     reports = Reports(s3, settings.report_bucket, settings.report_prefix) if s3 is not None else None
     report = read_details(ssm, decision.report or _read_report(event, ssm), reports=reports)
     # The decided status is the one this notification is about.
-    report = replace(report, status=status)
+    report = replace(report, status=status, account_alias=read_account_alias(iam))
     rendered = render_window(report)
     message_id = publish(
         sns,

@@ -273,7 +273,9 @@ _ALIAS = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?!-)){1,61}[a-z0-9]")  # IAM CreateA
 _ACCOUNT = re.compile(r"[0-9]{12}")
 
 
-def _night(digest: CommandDigest) -> str:
+def _night(
+    account: str, alias: str | None, region: str, window_name: str | None, local_date: str | None
+) -> str:
     """Where and when, ids in code spans: account (alias), region, window, local date, as far as
     known; a value not of its documented shape is shown as untrusted text."""
 
@@ -281,15 +283,15 @@ def _night(digest: CommandDigest) -> str:
         return f"`{value}`" if shape.fullmatch(value) else chat_text(value, NAME_MAX)
 
     parts = []
-    if digest.account:
-        alias = f" ({code(digest.account_alias, _ALIAS)})" if digest.account_alias else ""
-        parts.append(f"account {code(digest.account, _ACCOUNT)}{alias}")
-    if command_render.is_region(digest.region):  # anything else is no region: left out
-        parts.append(f"`{digest.region}`")
-    if digest.window_name:
-        parts.append(f"window {chat_text(digest.window_name, NAME_MAX)}")
-    if digest.local_date:
-        parts.append(code(digest.local_date, _DATE))
+    if account:
+        named = f" ({code(alias, _ALIAS)})" if alias else ""
+        parts.append(f"account {code(account, _ACCOUNT)}{named}")
+    if command_render.is_region(region):  # anything else is no region: left out
+        parts.append(f"`{region}`")
+    if window_name:
+        parts.append(f"window {chat_text(window_name, NAME_MAX)}")
+    if local_date:
+        parts.append(code(local_date, _DATE))
     return ", ".join(parts)
 
 
@@ -304,7 +306,19 @@ def command_payload(digest: CommandDigest) -> CustomNotification:
     counts = digest.counts
     description = _description(
         [
-            (f"{where}: " if (where := _night(digest)) else "")
+            (
+                f"{where}: "
+                if (
+                    where := _night(
+                        digest.account,
+                        digest.account_alias,
+                        digest.region,
+                        digest.window_name,
+                        digest.local_date,
+                    )
+                )
+                else ""
+            )
             + f"{counts.not_succeeded} of {counts.targets} instances did not succeed "
             f"(failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}).",
             *(chat_text(line, NOTE_MAX) for line in digest.history_notes if _flat(line)),
@@ -363,8 +377,9 @@ def command_chat(digest: CommandDigest) -> str:
 
 def window_payload(report: WindowDigest) -> CustomNotification:
     """The custom notification of one maintenance-window execution: a line per task (priority,
-    name, status, details) and the window history as the next step. Threaded by the execution,
-    the thread its commands' notifications join."""
+    name, status, details) under where and when it ran, and the window history as the next step.
+    Threaded by the execution, the thread its commands' notifications join."""
+    where = _night(report.account, report.account_alias, report.region, report.window_name, report.local_date)
     lines = [
         f"• P{t.priority} *{chat_text(t.name, NAME_MAX)}*: {chat_text(t.status, NAME_MAX)}"
         + (f" ({chat_text(window_render.counts_text(t.counts), NAME_MAX)})" if t.counts else "")
@@ -385,6 +400,8 @@ def window_payload(report: WindowDigest) -> CustomNotification:
         lines.append(f"• … {omitted} more causes in the commands' full reports")
     if not lines:
         lines = [chat_text(report.status_details or report.status, REASON_MAX) or "no tasks"]
+    if where:
+        lines.insert(0, f"{where}: execution {chat_text(report.status, NAME_MAX)}")
     subject = window_render.subject(report)
     return CustomNotification.model_validate(
         {

@@ -145,7 +145,7 @@ def _link_lines(report: WindowDigest) -> list[str]:
 
 
 def text(report: WindowDigest) -> str:
-    where = where_it_ran(report.account, report.region)
+    where = where_it_ran(report.account, report.region, report.account_alias)
     lines = [
         (f"{where}: " if where else "")
         + f"Maintenance window {inert(report.window_name or report.window_id)} ({report.window_id}): "
