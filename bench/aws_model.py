@@ -34,8 +34,13 @@ LATENCY_SECONDS: dict[str, float] = {
     "dynamodb:UpdateItem": 0.008,
     "dynamodb:GetItem": 0.006,
     "dynamodb:DeleteItem": 0.008,
+    "dynamodb:Query": 0.010,
+    "dynamodb:BatchWriteItem": 0.025,
 }
 DEFAULT_LATENCY_SECONDS = 0.050
+BATCH_WRITE_ITEMS = 25
+"""A BatchWriteItem is priced as its most: 25 items, one write unit each (<= 1 KB); a Query page
+as one read unit (a scope of many instances reads more: its records are ~200 bytes each)."""
 S3_BYTES_PER_SECOND = 90e6
 """One GetObject stream's throughput into Lambda, on top of its first-byte latency."""
 
@@ -110,6 +115,9 @@ def cost_lines(usage: Usage, seconds: float | None) -> dict[str, float]:
     lines["SNS publish"] = chunks * PRICES["sns_publish_64kib"]
     lines["SNS e-mail"] = usage.emails * PRICES["sns_email"]
     writes = ops["dynamodb:PutItem"] + ops["dynamodb:UpdateItem"] + ops["dynamodb:DeleteItem"]
-    lines["DynamoDB"] = writes * PRICES["dynamodb_wru"] + ops["dynamodb:GetItem"] * PRICES["dynamodb_rru"]
+    # History: a BatchWriteItem as its most (25 items of <= 1 KB), a Query page as one read unit.
+    writes += ops["dynamodb:BatchWriteItem"] * BATCH_WRITE_ITEMS
+    reads = ops["dynamodb:GetItem"] + ops["dynamodb:Query"]
+    lines["DynamoDB"] = writes * PRICES["dynamodb_wru"] + reads * PRICES["dynamodb_rru"]
     lines["CloudWatch Logs"] = usage.log_bytes / 1e9 * PRICES["logs_ingest_gb"]
     return lines

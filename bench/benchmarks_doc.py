@@ -339,9 +339,14 @@ Largest point's failures: {mix_text}. The naive Lambda and the SSM native model 
 
 {main}
 
-Fixed calls against "one per page" (ListCommandInvocations pages of 50 invocations, ListObjectsV2
-pages of 1,000 keys, DescribeInstances batches of 200 ids, plus ListCommands, Publish, two
-idempotency writes, and two report PUTs when the message was trimmed):
+Each command is the patch task of an execution of the stack's window (its SnapshotId), with the
+history table on, so the function also reads the night (GetMaintenanceWindowExecution,
+DescribeMaintenanceWindowExecutions, GetMaintenanceWindow), the account's alias, each failed
+instance's patch state and the history. Fixed calls against "one per page" (ListCommandInvocations
+pages of 50 invocations, ListObjectsV2 pages of 1,000 keys, DescribeInstances batches of 200 ids,
+DescribeInstancePatchStates batches of 50 failed instances, history Query pages and BatchWriteItem
+batches of 25, plus ListCommands, the night's three reads, ListAccountAliases, Publish, the
+idempotency record and the history's scope record, and the full report's two PUTs):
 
 {checks}
 

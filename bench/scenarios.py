@@ -11,6 +11,7 @@ Every failure has a known cause line, so the bench can check whether a notificat
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,8 +20,19 @@ from typing import Any
 from moto.ec2.models import ec2_backends
 
 from bench.emulator import put_bytes, put_large
-from bench.stack import ACCOUNT, BUCKET, REGION, Stack
-from local.fleet_sim import InstanceResult, PlayedCommand, Step, command_event, play_command, skipped
+from bench.stack import ACCOUNT, BUCKET, REGION, WINDOW_ID, Stack
+from local.fleet_sim import (
+    InstanceResult,
+    PlayedCommand,
+    Step,
+    TaskRun,
+    Window,
+    command_event,
+    create_window,
+    play_command,
+    play_window_execution,
+    skipped,
+)
 from local.standin import ssm as standin
 
 LOGS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "logs"
@@ -273,6 +285,19 @@ class Fleet:
         self.stack = stack
         self.ids: list[str] = []
         self.names: dict[str, str] = {}
+        self._window: Window | None = None
+
+    @property
+    def window(self) -> Window:
+        """The stack's window (WINDOW_ID), created on first use."""
+        if self._window is None:
+            self._window = create_window(
+                ssm=self.stack.ssm,
+                region=REGION,
+                window_id=WINDOW_ID,
+                healthcheck_document="AWS-RunShellScript",
+            )
+        return self._window
 
     def ensure(self, count: int) -> list[str]:
         backend = ec2_backends[ACCOUNT][REGION]
@@ -286,6 +311,32 @@ class Fleet:
                 self.ids.append(instance_id)
                 self.names[instance_id] = name
         return self.ids[:count]
+
+
+def _send(stack: Stack, fleet: Fleet, outcomes: dict[str, InstanceResult]) -> PlayedCommand:
+    """AWS-RunPatchBaseline as the window's patch task sends it (SnapshotId: the execution's id),
+    and that execution recorded: the function reads the window's name, time zone and history scope."""
+    execution_id = str(uuid.uuid4())
+    played = play_command(
+        ssm=stack.ssm,
+        s3=stack.s3,
+        region=REGION,
+        document_name=DOCUMENT,
+        outcomes=outcomes,
+        bucket=BUCKET,
+        prefix=PREFIX,
+        comment=COMMENT,
+        parameters={"Operation": ["Install"], "SnapshotId": [execution_id]},
+    )
+    play_window_execution(
+        region=REGION,
+        window=fleet.window,
+        status="FAILED",
+        status_details="One or more tasks in the orchestration failed.",
+        window_execution_id=execution_id,
+        tasks=[TaskRun(fleet.window.patch_task_id, "FAILED", "", played)],
+    )
+    return played
 
 
 def _write_outputs(played: PlayedCommand, instance_id: str, kind: FailureKind) -> tuple[int, int]:
@@ -342,16 +393,7 @@ def seed_fleet(
         iid: InstanceResult(kind.status, kind.status, kind.steps(), logs_reach_s3=False)
         for iid, kind in chosen.items()
     }
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name=DOCUMENT,
-        outcomes=outcomes,
-        bucket=BUCKET,
-        prefix=PREFIX,
-        comment=COMMENT,
-    )
+    played = _send(stack, fleet, outcomes)
     seeded = Seeded(
         event=command_event(played, region=REGION),
         command_id=played.command_id,
@@ -374,15 +416,8 @@ def seed_big_log(stack: Stack, fleet: Fleet, size: int) -> Seeded:
     (instance_id,) = fleet.ensure(1)
     log = big_log(size)
     kind = log.kind
-    played = play_command(
-        ssm=stack.ssm,
-        s3=stack.s3,
-        region=REGION,
-        document_name=DOCUMENT,
-        outcomes={instance_id: InstanceResult("Failed", "Failed", kind.steps(), logs_reach_s3=False)},
-        bucket=BUCKET,
-        prefix=PREFIX,
-        comment=COMMENT,
+    played = _send(
+        stack, fleet, {instance_id: InstanceResult("Failed", "Failed", kind.steps(), logs_reach_s3=False)}
     )
     seeded = Seeded(
         event=command_event(played, region=REGION),

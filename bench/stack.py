@@ -1,6 +1,6 @@
 """The stack the bench runs the real handler against, through the off-AWS harness of local/.
 
-`create_stack()` makes the bucket, idempotency table and topic the function uses (local.stack),
+`create_stack()` makes the bucket, idempotency and history tables and topic the function uses (local.stack),
 through whatever boto3 points at (moto in-process, or a stand-in server); the function's
 environment, its context and its module come from local.lambda_env (template.yaml's). Nothing
 here imports moto, so a handler process measured on its own (`bench.server_mode`) carries only
@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, LambdaContext, function_spec
+from local.lambda_env import COMMAND_FUNCTION, OFF_AWS, LambdaContext, function_environment, function_spec
 from local.stack import Stack as Resources
 from local.stack import create_stack as create_resources
 from local.template import Deployment
@@ -27,8 +27,16 @@ ACCOUNT = "123456789012"
 BUCKET = "instance-hygiene-logbucket-bench"
 TABLE = "idempotency"
 TOPIC = "hygiene-notifications"
+HISTORY = "instance-hygiene-history"
+WINDOW_ID = "mw-0be4c4000000000a1"
+"""The stack's window: every command the bench plays is one of its executions' patch task
+(bench.scenarios gives the window this id)."""
 RESOURCES = Resources(
-    region=REGION, bucket=BUCKET, table=TABLE, topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}"
+    region=REGION,
+    bucket=BUCKET,
+    table=TABLE,
+    topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT}:{TOPIC}",
+    history_table=HISTORY,
 )
 """What create_stack makes (moto's topic ARN is the account's and region's)."""
 FUNCTION_TIMEOUT_SECONDS = float(function_spec(COMMAND_FUNCTION).timeout_seconds)
@@ -36,8 +44,9 @@ FUNCTION_MEMORY_MB = function_spec(COMMAND_FUNCTION).memory_mb
 
 # The command function's environment from template.yaml, off AWS (X-Ray is off here, the template
 # turns Tracing on; see docs/benchmarks.md), with the bench's fake credentials.
-PRODUCT_ENV = RESOURCES.function_environment(
+PRODUCT_ENV = function_environment(
     COMMAND_FUNCTION,
+    RESOURCES.deployment(window_id=WINDOW_ID),
     extra=OFF_AWS | {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"},
 )
 
@@ -53,9 +62,16 @@ class Stack:
 
 
 def create_stack() -> Stack:
-    """Bucket, idempotency table and topic, as `sam deploy` makes them (clients from the env)."""
+    """Bucket, idempotency and history tables and topic, as `sam deploy` makes them (clients from
+    the env); the window is bench.scenarios' (it needs the stand-in's own state)."""
     resources = create_resources(
-        boto3.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC, queue=None
+        boto3.client,
+        region=REGION,
+        bucket=BUCKET,
+        table=TABLE,
+        topic=TOPIC,
+        queue=None,
+        history_table=HISTORY,
     )
     return connect_stack(resources.topic_arn)
 

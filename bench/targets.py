@@ -51,23 +51,37 @@ def fleet_point(results: Results, instances: int, fraction: float) -> FleetPoint
     return next((p for p in results.fleet if p.instances == instances and p.fraction == fraction), None)
 
 
+HISTORY_RECORDS_PER_PAGE = 2_000
+"""A Query page is at most 1 MB; a history record is a few hundred bytes (aws/history.py)."""
+
+
 def expected_fixed_calls(point: FleetPoint) -> dict[str, int]:
     """What "grows only by pages" allows: one call per page, plus the constant calls."""
     failed_ec2 = point.failed
-    expected = {
+    return {
         "ssm:ListCommands": 1,
         "ssm:ListCommandInvocations": math.ceil(point.instances / 50),
         "s3:ListObjectsV2": max(1, math.ceil(point.objects / 1000)),
         "ec2:DescribeInstances": math.ceil(failed_ec2 / 200),
+        # each failed instance's patch state, 50 ids a call
+        "ssm:DescribeInstancePatchStates": math.ceil(point.failed / 50),
+        # the night: the window execution, the window's executions around it, the window
+        "ssm:GetMaintenanceWindowExecution": 1,
+        "ssm:DescribeMaintenanceWindowExecutions": 1,
+        "ssm:GetMaintenanceWindow": 1,
+        "iam:ListAccountAliases": 1,
         "sns:Publish": 1,
-        "dynamodb:PutItem": 1,
+        # the full report, JSON and text, always
+        "s3:PutObject": 2,
+        # history: the scope's records by pages, the changed ones 25 a batch, the scope record
+        "dynamodb:Query": max(1, math.ceil(point.instances / HISTORY_RECORDS_PER_PAGE)),
+        "dynamodb:BatchWriteItem": math.ceil(point.instances / 25),
+        # the idempotency record and the history's scope record
+        "dynamodb:PutItem": 2,
         # the success update, plus the idempotency lease's renewals while the first run worked
         "dynamodb:UpdateItem": 1
         + int(point.product.walls[0] // RENEW_EVERY_SECONDS if point.product.walls else 0),
     }
-    if point.product.result and point.product.result.get("trimmed"):
-        expected["s3:PutObject"] = 2
-    return expected
 
 
 def _log_ends(results: Results) -> tuple[LogPoint, LogPoint] | None:

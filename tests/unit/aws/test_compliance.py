@@ -42,18 +42,18 @@ def state(instance_id: str) -> dict[str, Any]:
     }
 
 
-def test_failed_instances_are_read_fifty_ids_a_call(ssm: tuple[Any, Stubber]) -> None:
+def test_failed_instances_are_read_fifty_ids_and_one_page_a_call(ssm: tuple[Any, Stubber]) -> None:
     client, stubber = ssm
     wanted = ids(IDS_PER_CALL + 3)
     stubber.add_response(
         "describe_instance_patch_states",
         {"InstancePatchStates": [state(i) for i in wanted[:IDS_PER_CALL]]},
-        {"InstanceIds": wanted[:IDS_PER_CALL]},
+        {"InstanceIds": wanted[:IDS_PER_CALL], "MaxResults": IDS_PER_CALL},
     )
     stubber.add_response(
         "describe_instance_patch_states",
         {"InstancePatchStates": [state(wanted[-1])]},  # two of the last three have no state
-        {"InstanceIds": wanted[IDS_PER_CALL:]},
+        {"InstanceIds": wanted[IDS_PER_CALL:], "MaxResults": IDS_PER_CALL},
     )
 
     states, note = read_failed_patch_states(client, reversed(wanted))

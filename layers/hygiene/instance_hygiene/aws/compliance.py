@@ -35,7 +35,9 @@ def read_patch_states(ssm: SSMClient, instance_ids: Iterable[str]) -> dict[str, 
     paginator = ssm.get_paginator("describe_instance_patch_states")
     found: dict[str, PatchState] = {}
     for start in range(0, len(ids), IDS_PER_CALL):
-        for page in paginator.paginate(InstanceIds=ids[start : start + IDS_PER_CALL]):
+        # A page as large as the request (MaxResults 10 to 100; AWS's default page is smaller).
+        batch = ids[start : start + IDS_PER_CALL]
+        for page in paginator.paginate(InstanceIds=batch, PaginationConfig={"PageSize": IDS_PER_CALL}):
             for raw in page.get("InstancePatchStates", []):
                 state = parse_patch_state(raw)
                 if state is not None:
