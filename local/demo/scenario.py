@@ -40,6 +40,12 @@ IMPLIED_KINDS = frozenset({"success", "healthcheck-macos"})
 """Kinds no file lists: what every instance not listed ends as (agent_logs.default_kind)."""
 
 
+SCENARIO_KEYS = frozenset(
+    {"description", "seed", "region", "fleet", "window", "patch", "healthcheck", "standin", "earlier_nights"}
+)
+"""The keys a scenario file may have (docs/demo.md, "Scenario file format")."""
+
+
 class ScenarioError(ValueError):
     """A scenario file that cannot be played as written."""
 
@@ -406,22 +412,7 @@ def _standin(raw: Any) -> StandinPlan:
 def parse_scenario(name: str, raw: Any) -> Scenario:
     """A scenario from its JSON document, checked (ScenarioError says what is wrong where)."""
     entry = _object(name, raw)
-    _keys(
-        name,
-        entry,
-        {
-            "description",
-            "seed",
-            "region",
-            "fleet",
-            "window",
-            "patch",
-            "healthcheck",
-            "standin",
-            "earlier_nights",
-        },
-        {"fleet"},
-    )
+    _keys(name, entry, SCENARIO_KEYS, {"fleet"})
     scenario = Scenario(
         name=name,
         description=str(entry.get("description", "")),

@@ -3,25 +3,14 @@ request and response is checked against botocore's SSM model, and no socket is o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-import pytest
 from botocore.stub import Stubber
 
 from instance_hygiene.aws.compliance import IDS_PER_CALL, read_failed_patch_states
 
 ENDED = datetime(2026, 12, 3, 9, 40, tzinfo=UTC)
-
-
-@pytest.fixture
-def ssm() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ssm", region_name="eu-west-2", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def ids(count: int) -> list[str]:

@@ -3,7 +3,6 @@ response is checked against botocore's SSM and IAM models, and no socket is open
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +17,6 @@ EXECUTION_ID = "14bea65d-5ccc-462d-a2f3-e99c80a1b2c3"
 WINDOW_ID = "mw-0c50858d01a1b2c3d"
 # 23:30 UTC on 2 December is 00:30 on 3 December in Europe/Berlin (UTC+1 in winter).
 STARTED = datetime(2026, 12, 2, 23, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def ssm() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("ssm", region_name="eu-west-2", aws_access_key_id="x", aws_secret_access_key="x")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def _execution(stubber: Stubber) -> None:
