@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from typing import Any
 
 import pytest
@@ -62,6 +63,60 @@ def test_every_parameter_is_described_and_grouped_once() -> None:
     for name, parameter in PARAMETERS.items():
         assert len(parameter.get("Description", "")) > 20, name
         assert "Default" in parameter, f"{name} needs a default so `sam deploy --guided` can accept it"
+
+
+def test_every_parameter_has_a_label_for_sam_deploy_guided_and_the_console() -> None:
+    labels = RAW["Metadata"]["AWS::CloudFormation::Interface"]["ParameterLabels"]
+
+    assert sorted(labels) == sorted(PARAMETERS)
+    for name, label in labels.items():
+        assert 5 <= len(label["default"]) <= 80, name
+
+
+CONSTRAINED = sorted(n for n, p in PARAMETERS.items() if "AllowedPattern" in p or "MinValue" in p)
+
+
+def examples(constraint: str) -> list[str]:
+    """The values a ConstraintDescription gives after its last `(e.g. `, up to its closing `)`."""
+    if "(e.g. " not in constraint:
+        return []
+    assert constraint.endswith(")"), constraint
+    return constraint.rsplit("(e.g. ", 1)[1][:-1].split("; ")
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_a_constrained_parameter_says_in_words_what_it_accepts_and_its_examples_are_accepted(
+    name: str,
+) -> None:
+    # A value that fails AllowedPattern or a range shows this text, not the raw regex.
+    parameter = PARAMETERS[name]
+    constraint = parameter.get("ConstraintDescription", "")
+
+    assert constraint, f"{name}: a bad value would show only the raw constraint"
+    assert "^" not in constraint, "words, not the regex"
+    assert "\\" not in constraint, "words, not the regex"
+    if "MinValue" in parameter:
+        assert f"from {parameter['MinValue']} to {parameter['MaxValue']}" in constraint
+    for example in examples(constraint):
+        values = example.split(",") if parameter["Type"] == "CommaDelimitedList" else [example]
+        assert all(re.fullmatch(parameter["AllowedPattern"], v) for v in values), (name, example)
+    if parameter.get("Default") == "" and "AllowedPattern" in parameter:
+        assert constraint.startswith("empty, or "), f"{name} may be left empty: say so"
+
+
+def test_without_a_notification_email_the_outputs_warn_that_nobody_is_subscribed() -> None:
+    output = RAW["Outputs"]["NobodyIsSubscribed"]
+
+    assert output["Condition"] == "NoNotificationEmail"
+    assert RAW["Conditions"]["NoNotificationEmail"] == {"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}
+    assert output["Description"].startswith("Warning: ")
+    assert "hygiene notify-test" in output["Value"]["Fn::Sub"]
+
+
+def test_samconfig_names_the_region_every_command_uses() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    assert re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]", config["default"]["global"]["parameters"]["region"])
 
 
 @pytest.mark.parametrize("name", sorted(PARAMETERS))
