@@ -5,8 +5,8 @@ requests pass through one `before-send` hook instead of straight into the emulat
 answers chosen calls with the error AWS itself would send (status, headers and a body in the
 service's protocol: rest-xml, query, ec2 or JSON), or with a connection error, *before* the
 request reaches the emulator. Everything after that is botocore's own code: error parsing,
-retry decisions, backoff and the adaptive client-side rate limiter. A call that is not faulted
-is handed to moto exactly as moto's own hook would.
+retry decisions, backoff and (for a client in adaptive mode) the client-side rate limiter. A
+call that is not faulted is handed to moto exactly as moto's own hook would.
 
 `RetryClock` puts botocore's waiting on a virtual clock: each backoff sleep and each wait of the
 adaptive token bucket is recorded and advances the clock instead of blocking, so a permanent

@@ -1,7 +1,7 @@
 """Faults injected into the functions' own AWS clients (botocore hooks, see tests/faults.py).
 
 Each fault ends one of three ways, and each test says which:
-- absorbed: botocore retries it with backoff (the functions' adaptive mode, 8 retries) and the
+- absorbed: botocore retries it with backoff (the functions' standard mode, 8 retries) and the
   message is the one a clean run sends;
 - degraded: the message is sent and says what could not be read and why;
 - raised: the handler raises, so Lambda retries the event and the failure destination keeps it
@@ -300,7 +300,7 @@ def test_s3_slowing_down_for_good_degrades_honestly_after_every_retry(
     assert "kept throttling or failing after botocore's retries" in note
     assert aws.calls[("s3", "GetObject")] == 4 * MAX_ATTEMPTS
     assert len(clock.backoffs) == 4 * (MAX_ATTEMPTS - 1)
-    assert clock.rate_waits, "adaptive mode slowed the client down after the throttling"
+    assert clock.rate_waits == [], "standard mode: backoff only, no client-side rate limiter"
     assert result["log_fetch_failures"] == 4
     assert digest["counts"]["failed"] == 4, "counts never depend on the logs"
 

@@ -1,6 +1,7 @@
 """The AWS clients the functions use: one retry and timeout configuration, built lazily, one per region.
 
-Throttling and 5xx are retried with backoff (adaptive: the client also slows itself down); bounded
+Throttling and 5xx are retried with backoff (botocore's standard mode; its adaptive mode, which
+also slows the client down, is documented as experimental and nothing here measured a need); bounded
 timeouts keep one hung connection from eating the time the digest needs. Nothing is built at import
 time; `clear_cache()` forgets every client (tests that swap the endpoint or credentials call it).
 """
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 RETRIES = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
+    retries={"mode": "standard", "max_attempts": 8},
     max_pool_connections=32,
     connect_timeout=5,
     read_timeout=20,
