@@ -1,10 +1,12 @@
 """The ``hygiene`` command line.
 
 Each subcommand is one ``register_*`` function that adds its subparser and sets ``handler``
-(a function from the parsed arguments to an exit code); add it to ``SUBCOMMANDS``. Errors
-that mean "the user asked for something invalid" are listed in ``USER_ERRORS``: ``main``
-prints them as one ``hygiene: error: ...`` line and exits 2, without a traceback.
-``notify-test`` tells AWS errors apart itself: it exits 3 when AWS refused or could not be reached.
+(a function from the parsed arguments to an exit code); add it to ``SUBCOMMANDS``.
+
+Exit codes, for every subcommand: 0 done (for ``report``: nothing failed), 1 ``report`` found
+failures, 2 a usage or input error (``USER_ERRORS``: one ``hygiene: error: ...`` line, no
+traceback), 3 AWS refused or could not be reached (credentials, network, an API error: one
+``hygiene: AWS error: ...`` line).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Final
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ProfileNotFound
 
 from hygiene_cli.expressions import ScheduleError, parse_schedule
 from hygiene_cli.schedule import (
@@ -53,9 +58,16 @@ USER_ERRORS: Final[tuple[type[Exception], ...]] = (
     json.JSONDecodeError,
     UnicodeDecodeError,
     RulesFileError,
-    ClientError,
-    BotoCoreError,
+    # configuration the user gave (or did not): usage errors, though botocore raises them
+    NoRegionError,
+    ProfileNotFound,
 )
+FAILURES_FOUND: Final = 1
+"""Exit code of `report` when the command did not succeed on every instance."""
+AWS_ERROR_EXIT: Final = 3
+"""Exit code when AWS refused or could not be reached (credentials, network, API errors)."""
+PROGRESS_AFTER_SECONDS: Final = 1.0
+"""A report that takes longer says on stderr that it is working (stdout stays the report)."""
 
 type Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 type Handler = Callable[[argparse.Namespace], int]
@@ -181,16 +193,25 @@ def register_report(subparsers: Subparsers) -> None:
             " (--logs, from `aws s3 sync s3://BUCKET/PREFIX/ID DIR`)."
         ),
     )
+    parser.epilog = (
+        "Exit status: 0 the command succeeded on every instance, 1 failures found, 2 usage or input"
+        " error, 3 AWS or credentials error."
+    )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--command-id", metavar="ID", help="read the command from the account")
     source.add_argument(
-        "--invocations", metavar="FILE", help="list-command-invocations --details JSON output"
+        "--invocations",
+        metavar="FILE",
+        help="list-command-invocations --details JSON output, or - for standard input",
     )
     parser.add_argument(
         "--logs", metavar="DIR", help="local copy of the command's output (with --invocations)"
     )
     parser.add_argument(
         "--region", metavar="R", help="AWS region (with --command-id; default from your config)"
+    )
+    parser.add_argument(
+        "--profile", metavar="P", help="AWS profile (with --command-id; default: your default credentials)"
     )
     parser.add_argument(
         "--format", choices=("text", "json", "chat"), default="text", help="what to print (default text)"
@@ -203,15 +224,41 @@ def run_report(args: argparse.Namespace) -> int:
     from instance_hygiene.render.command import render  # noqa: PLC0415
 
     if args.invocations:
-        digest = digest_from_files(args.invocations, args.logs)
+        if args.profile:
+            raise FileNotFoundError("--profile is for --command-id; --invocations reads no account")
+        with _progress("reading the invocations and their logs"):
+            digest = digest_from_files(args.invocations, args.logs)
     else:
         if args.logs:
             raise FileNotFoundError("--logs is for --invocations; with --command-id logs are read from S3")
-        digest = digest_from_account(args.command_id, region=args.region)
+        with _progress(f"reading command {args.command_id}, its invocations and their logs from AWS"):
+            digest = digest_from_account(args.command_id, region=args.region, profile=args.profile)
     rendered = render(digest)
     output = {"text": rendered.text, "json": rendered.machine, "chat": rendered.chat}[args.format]
     sys.stdout.write(output if output.endswith("\n") else output + "\n")
-    return 0
+    return FAILURES_FOUND if digest.counts.not_succeeded or digest.failure_count else 0
+
+
+@contextmanager
+def _progress(what: str) -> Iterator[None]:
+    """Say on stderr what is being done once it takes more than PROGRESS_AFTER_SECONDS, and how
+    long it took when it was said."""
+    started = time.monotonic()
+    said = threading.Event()
+
+    def say() -> None:
+        said.set()
+        print(f"{PROG}: {what} ...", file=sys.stderr, flush=True)
+
+    timer = threading.Timer(PROGRESS_AFTER_SECONDS, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if said.is_set():
+            print(f"{PROG}: done in {time.monotonic() - started:.1f} s", file=sys.stderr)
 
 
 # ------------------------------------------------------------------------------ main
@@ -326,9 +373,6 @@ def _as_read(data: bytes) -> StreamText | None:
 
 # --------------------------------------------------------------- hygiene notify-test
 
-AWS_ERROR_EXIT: Final = 3
-"""Exit code of `notify-test` when AWS refused or could not be reached (credentials, API errors)."""
-
 
 def register_notify_test(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
@@ -416,3 +460,6 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as exc:
+        print(f"{PROG}: AWS error: {exc}", file=sys.stderr)
+        return AWS_ERROR_EXIT

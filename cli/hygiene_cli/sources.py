@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -61,9 +62,12 @@ class LocalLogs:
 
 
 def digest_from_files(invocations_file: str, logs_dir: str | None) -> CommandDigest:
+    """`invocations_file` is a path, or `-` for standard input
+    (`aws ssm list-command-invocations ... | hygiene report --invocations -`)."""
     path = Path(invocations_file)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        text = sys.stdin.read() if invocations_file == "-" else path.read_text(encoding="utf-8")
+        document = json.loads(text)
     except IsADirectoryError:
         raise FileNotFoundError(f"{path} is a folder, not an invocations file") from None
     command, invocations = parse_invocations_document(document)
@@ -72,8 +76,8 @@ def digest_from_files(invocations_file: str, logs_dir: str | None) -> CommandDig
     return build_digest(command, invocations, logs=logs, region=region or "")
 
 
-def digest_from_account(command_id: str, *, region: str | None) -> CommandDigest:
-    session = boto3.session.Session(region_name=region)
+def digest_from_account(command_id: str, *, region: str | None, profile: str | None = None) -> CommandDigest:
+    session = boto3.session.Session(profile_name=profile, region_name=region)
     ssm, s3, ec2 = session.client("ssm"), session.client("s3"), session.client("ec2")
     command = read_command(ssm, command_id)
     logs = (

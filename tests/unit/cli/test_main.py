@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from hygiene_cli import main as cli_main
 from hygiene_cli.main import main
 
 # --------------------------------------------------------------------------- hygiene explain
@@ -125,7 +127,7 @@ def test_json_digest_from_files_groups_and_reads_local_logs(capsys: pytest.Captu
         "json",
     )
 
-    assert (code, err) == (0, "")
+    assert (code, err) == (1, ""), "failures found: exit 1"
     digest = json.loads(out)
     jsonschema.validate(digest, SCHEMA)
     assert digest["counts"] == {
@@ -153,7 +155,7 @@ def test_text_digest_is_the_email_rendering(capsys: pytest.CaptureFixture[str]) 
         capsys, "--invocations", str(COMMAND / "invocations.json"), "--logs", str(COMMAND / "logs")
     )
 
-    assert code == 0
+    assert code == 1
     assert out.startswith("eu-west-2: AWS-RunPatchBaseline Failed on 5 of 6 instances")
     assert "yum lock" in out
     assert "https://eu-west-2.console.aws.amazon.com/" in out
@@ -162,8 +164,98 @@ def test_text_digest_is_the_email_rendering(capsys: pytest.CaptureFixture[str]) 
 def test_chat_rendering(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--invocations", str(COMMAND / "invocations.json"), "--format", "chat")
 
-    assert code == 0
+    assert code == 1
     assert json.loads(out)["source"] == "custom"
+
+
+def test_a_command_that_succeeded_everywhere_exits_0(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    document = json.loads((COMMAND / "invocations.json").read_text())
+    document["CommandInvocations"] = [i for i in document["CommandInvocations"] if i["Status"] == "Success"]
+    clean = tmp_path / "invocations.json"
+    clean.write_text(json.dumps(document))
+
+    code, out, err = run(capsys, "--invocations", str(clean))
+
+    assert (code, err) == (0, "")
+    assert "on 0 of 1 instances" in out
+
+
+def test_invocations_on_standard_input_read_as_the_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (COMMAND / "invocations.json").read_text()
+    from_file = run(capsys, "--invocations", str(COMMAND / "invocations.json"), "--format", "json")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+
+    from_stdin = run(capsys, "--invocations", "-", "--format", "json")
+
+    assert from_stdin == from_file
+    assert from_stdin[0] == 1
+
+
+def test_a_slow_report_says_what_it_does_on_stderr_and_keeps_stdout_the_report(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ("--invocations", str(COMMAND / "invocations.json"), "--logs", str(COMMAND / "logs"))
+    quiet = run(capsys, *args)
+    monkeypatch.setattr(cli_main, "PROGRESS_AFTER_SECONDS", 0.0)
+
+    code, out, err = run(capsys, *args)
+
+    assert (code, out) == quiet[:2]
+    assert quiet[2] == "", "a quick report says nothing on stderr"
+    assert err.startswith("hygiene: reading the invocations and their logs ...\n")
+    assert re.search(r"^hygiene: done in [0-9.]+ s$", err, re.MULTILINE)
+
+
+def test_without_credentials_a_report_from_the_account_exits_3(
+    no_aws_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "--command-id", "0b4f9a2e-6c1d-4e8f-9a7b-3c2d1e0f4a5b", "--region", "eu-west-2"
+    )
+
+    assert (code, out) == (3, "")
+    assert err.startswith("hygiene: AWS error: Unable to locate credentials")
+
+
+def test_an_unreachable_account_exits_3(
+    no_aws_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given credentials but no way out (the unit tests' socket guard refuses the connection)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    code, _, err = run(
+        capsys, "--command-id", "0b4f9a2e-6c1d-4e8f-9a7b-3c2d1e0f4a5b", "--region", "eu-west-2"
+    )
+
+    assert code == 3
+    assert err.startswith("hygiene: AWS error: ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--command-id", "c", "--profile", "nope", "--region", "eu-west-2"], "nope"),
+        (["--command-id", "c"], "You must specify a region"),
+        (
+            ["--invocations", str(COMMAND / "invocations.json"), "--profile", "p"],
+            "--profile is for --command-id",
+        ),
+    ],
+)
+def test_a_profile_or_region_problem_is_a_usage_error(
+    no_aws_config: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, *argv)
+
+    assert code == 2
+    assert err.startswith("hygiene: error: ")
+    assert message in err
 
 
 @pytest.mark.parametrize(
