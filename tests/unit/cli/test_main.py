@@ -249,8 +249,15 @@ def test_an_unreachable_account_exits_3(
     ],
 )
 def test_a_profile_or_region_problem_is_a_usage_error(
-    no_aws_config: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    no_aws_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
 ) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):  # no region anywhere but --region
+        monkeypatch.delenv(name, raising=False)
+
     code, _, err = run(capsys, *argv)
 
     assert code == 2
