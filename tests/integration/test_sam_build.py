@@ -16,17 +16,15 @@ import yaml
 from tests.cfn import ROOT
 
 
-@pytest.fixture(scope="module")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sam_build(out: Path, *options: str) -> Path:
     sam = shutil.which("sam", path=str(Path(sys.executable).parent)) or shutil.which("sam")
     if sam is None:
         pytest.fail("the SAM CLI is a dev dependency: run `make venv`")
-    out = tmp_path_factory.mktemp("sam") / "build"
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     # The venv's interpreter is 3.13: SAM's workflow needs `python3.13` on PATH.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     result = subprocess.run(
-        [sam, "build", "--build-dir", str(out), "--template-file", str(ROOT / "template.yaml")],
+        [sam, "build", "--build-dir", str(out), "--template-file", str(ROOT / "template.yaml"), *options],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -36,6 +34,11 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return sam_build(tmp_path_factory.mktemp("sam") / "build")
 
 
 def test_scripts_are_packaged_as_files_with_the_function(build_dir: Path) -> None:
@@ -89,3 +92,45 @@ def test_built_template_still_includes_the_document_file(build_dir: Path) -> Non
 
     assert (build_dir / location).resolve() == (ROOT / "documents" / "healthcheck.yaml").resolve()
     assert yaml.safe_load((build_dir / location).read_text())["schemaVersion"] == "2.2"
+
+
+# e_machine of the System V ABI supplements; CPython picks an extension by these name suffixes
+# (importlib.machinery.EXTENSION_SUFFIXES on each platform).
+MACHINES = {"x86_64": 0x3E, "aarch64": 0xB7}
+
+
+def extensions(site: Path) -> dict[str, dict[str, int]]:
+    """Each compiled extension module by its name without the platform part: architecture -> e_machine."""
+    found: dict[str, dict[str, int]] = {}
+    for path in site.rglob("*.so"):
+        match = re.fullmatch(r"(.+)\.cpython-313-(x86_64|aarch64)-linux-gnu\.so", path.name)
+        assert match, f"{path.name}: an extension without its architecture would load on both"
+        module = str(path.relative_to(site).parent / match.group(1))
+        found.setdefault(module, {})[match.group(2)] = int.from_bytes(path.read_bytes()[18:20], "little")
+    return found
+
+
+def test_one_layer_holds_each_compiled_extension_for_both_architectures(build_dir: Path) -> None:
+    # arm64 is proven without an arm64 machine: each extension is there for both, each an ELF of
+    # the machine its name says, and the rest of the two wheel sets is the same (dual_arch.py)
+    found = extensions(build_dir / "HygieneLayer" / "python")
+
+    assert {"pydantic_core/_pydantic_core", "re2/_re2"} <= set(found)
+    for module, machines in found.items():
+        assert machines == MACHINES, module
+    built = yaml.safe_load((build_dir / "template.yaml").read_text())
+    assert built["Resources"]["HygieneLayer"]["Properties"]["CompatibleArchitectures"] == ["x86_64", "arm64"]
+
+
+def test_sam_build_for_arm64_functions_builds_the_same_layer(
+    build_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    arm64 = sam_build(
+        tmp_path_factory.mktemp("sam-arm64") / "build", "--parameter-overrides", "FunctionArchitecture=arm64"
+    )
+
+    layer, default = arm64 / "HygieneLayer" / "python", build_dir / "HygieneLayer" / "python"
+    assert extensions(layer) == extensions(default)
+    assert sorted(p.relative_to(layer) for p in layer.rglob("*.py")) == sorted(
+        p.relative_to(default) for p in default.rglob("*.py")
+    )
