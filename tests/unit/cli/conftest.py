@@ -30,3 +30,12 @@ def no_aws_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     return empty
+
+
+@pytest.fixture
+def unreachable_aws(no_aws_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials but no way out: the unit tests' socket guard refuses every connection, and one
+    attempt is made (no retries to wait for)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")

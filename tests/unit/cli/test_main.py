@@ -221,14 +221,7 @@ def test_without_credentials_a_report_from_the_account_exits_3(
     assert err.startswith("hygiene: AWS error: Unable to locate credentials")
 
 
-def test_an_unreachable_account_exits_3(
-    no_aws_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # Given credentials but no way out (the unit tests' socket guard refuses the connection)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-
+def test_an_unreachable_account_exits_3(unreachable_aws: None, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(
         capsys, "--command-id", "0b4f9a2e-6c1d-4e8f-9a7b-3c2d1e0f4a5b", "--region", "eu-west-2"
     )

@@ -203,14 +203,9 @@ def test_given_no_credentials_when_notify_test_runs_then_it_exits_3(
 
 
 def test_given_an_unreachable_endpoint_when_notify_test_runs_then_it_exits_3(
-    no_aws_config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    unreachable_aws: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given credentials but no way out (the unit tests' socket guard refuses the connection)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-
-    # When
+    # Given credentials but no way out (unreachable_aws): when
     code = main(["notify-test", "--topic-arn", f"arn:aws:sns:{REGION}:123456789012:topic"])
 
     # Then botocore's own connection failure is reported as an AWS error
