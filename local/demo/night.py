@@ -468,16 +468,18 @@ def _take_offline(
         for h in fleet.hosts
         if any(t.kinds.get(h.instance_id) == "delivery-timed-out" for t in tasks.values())
     ]
-    back = fleet.offline - set(offline)
+    tonight = set(offline)
+    back = fleet.offline - tonight
     for ids, change in (
-        (set(offline) - fleet.offline, clients.ec2.stop_instances),
+        (tonight - fleet.offline, clients.ec2.stop_instances),
         (back, clients.ec2.start_instances),
     ):
         ec2_ids = sorted(i for i in ids if i.startswith("i-"))
         if ec2_ids:
             change(InstanceIds=ec2_ids)
+    changed = tonight ^ fleet.offline
     for host in fleet.hosts:
-        if host.instance_id.startswith("mi-") and host.instance_id in set(offline) ^ fleet.offline:
+        if host.instance_id.startswith("mi-") and host.instance_id in changed:
             _register_node(
                 scenario,
                 host.name,
@@ -486,7 +488,7 @@ def _take_offline(
                 patch_group=PATCH_GROUP,
                 online=host.instance_id not in back,
             )
-    fleet.offline = set(offline)
+    fleet.offline = tonight
     return offline
 
 
