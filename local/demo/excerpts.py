@@ -82,6 +82,8 @@ EXCERPTS = (
 @dataclass(frozen=True)
 class Message:
     head: str
+    """`[2/3] Subject: ...` as printed."""
+    subject: str
     body: list[str]
 
 
@@ -93,13 +95,13 @@ def parse(lines: Sequence[str]) -> tuple[list[str], list[Message], list[str]]:
     index = 0
     while index < len(lines):
         line = lines[index]
-        if line == BAR and index + 2 < len(lines) and SUBJECT.match(lines[index + 1]):
+        if line == BAR and index + 2 < len(lines) and (subject := SUBJECT.match(lines[index + 1])):
             head, index = lines[index + 1], index + 3
             body: list[str] = []
             while index < len(lines) and not lines[index].startswith("  -> other renderings"):
                 body.append(lines[index])
                 index += 1
-            messages.append(Message(head, body[:-1] if body and not body[-1] else body))
+            messages.append(Message(head, subject.group(3), body[:-1] if body and not body[-1] else body))
         elif line.startswith(("Saved to", "Done in")):
             tail.append(line)
         elif not messages:
@@ -114,11 +116,7 @@ def trim(excerpt: Excerpt, lines: Sequence[str]) -> list[str]:
     if excerpt.story:
         shown += [line for line in story if not excerpt.story_lines or line.startswith(excerpt.story_lines)]
     for prefix, keep in excerpt.messages:
-        (message,) = [
-            m
-            for m in messages
-            if SUBJECT.match(m.head) and m.head.split("Subject: ", 1)[1].startswith(prefix)
-        ]
+        (message,) = [m for m in messages if m.subject.startswith(prefix)]
         if shown:
             shown.append("")
         shown.append(message.head)
