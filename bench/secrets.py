@@ -11,9 +11,8 @@ named `stdout` (what the SSM agent uploads). Its time includes reading that file
 
 Every measurement runs in one worker process (`python -m bench.secrets --serve`, JSON lines on
 stdin/stdout) that the bench kills when a single measurement passes the cap: no input can hang the
-bench. The worker imports detect-secrets from `.venv/bench-site` when that folder exists (`make
-bench-venv` installs it there, not in site-packages: checkov's `bc-detect-secrets` fork owns the
-same `detect_secrets` package directory, and one install would overwrite the other's files).
+bench. detect-secrets comes from the dev lock (pyproject's `bench` extra); checkov, whose
+`bc-detect-secrets` fork owns the same `detect_secrets` package directory, has a venv of its own.
 Its section of docs/benchmarks.md is written by `bench.secrets_doc`.
 """
 
@@ -39,7 +38,6 @@ from instance_hygiene.secrets import redact
 from instance_hygiene.secrets.redact import sanitize
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_SITE = ROOT / ".venv" / "bench-site"
 CASES = ROOT / "tests" / "fixtures" / "secrets" / "cases.json"
 BENIGN_JSON = ROOT / "tests" / "fixtures" / "secrets" / "benign.json"
 LOGS = ROOT / "tests" / "fixtures" / "logs"
@@ -99,10 +97,11 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
 
 
 def installed_version() -> str:
-    """detect-secrets' version as the worker will import it (BENCH_SITE first); "" if absent."""
-    path = [str(BENCH_SITE), *sys.path] if BENCH_SITE.is_dir() else sys.path
-    found = next(iter(metadata.distributions(name="detect-secrets", path=path)), None)
-    return found.version if found is not None else ""
+    """detect-secrets' version as the worker will import it; "" if absent."""
+    try:
+        return metadata.version("detect-secrets")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def benign_corpus() -> tuple[list[str], list[str]]:
@@ -162,8 +161,6 @@ class _Tools:
         self.redact = redact
         self.folder = Path(tempfile.mkdtemp(prefix="bench-secrets-"))
         self.file = self.folder / "stdout"
-        if BENCH_SITE.is_dir():
-            sys.path.insert(0, str(BENCH_SITE))
         try:
             self.version = metadata.version("detect-secrets")
         except metadata.PackageNotFoundError:
@@ -173,7 +170,7 @@ class _Tools:
             except metadata.PackageNotFoundError:
                 self.fork = ""
             return
-        # Imported here, after BENCH_SITE is on the path (and only in the worker).
+        # Imported here: only the worker needs it.
         import detect_secrets  # noqa: PLC0415
         from detect_secrets.core import scan  # noqa: PLC0415
         from detect_secrets.settings import default_settings, get_plugins  # noqa: PLC0415
@@ -467,7 +464,7 @@ def measure(quick: bool, say: Callable[[str], None]) -> Secrets:
             reason = (
                 "detect-secrets is not installed"
                 + (fork if hello.get("fork") else "")
-                + ": `make bench-venv` installs it in .venv/bench-site"
+                + ": `make venv` installs it from the dev lock"
             )
             say(f"  secrets: skipped: {reason}")
             return Secrets(skipped=reason)
