@@ -8,9 +8,7 @@ every endpoint (STS included) is the stand-in.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,24 +17,18 @@ from typing import Any
 import pytest
 
 from local.lambda_env import COMMAND_FUNCTION, WINDOW_FUNCTION
-from local.stack import create_stack
-from local.standin.server import Endpoint, free_port, running
-from tests.support.container import (
+from local.sam_local import (
     ALL_INTERFACES,
-    BIN,
-    BUCKET,
-    BUILD_IMAGE,
-    REGION,
-    ROOT,
-    TABLE,
+    LAMBDA_IMAGE,
     TIMINGS,
-    TOPIC,
     SamLocal,
-    Stack,
+    StandinStack,
     docker_engine_problem,
-    run_timed,
+    ensure_lambda_image,
+    sam_build,
     sam_environment,
 )
+from local.standin.server import Endpoint, free_port, running
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -64,14 +56,9 @@ def docker_engine() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def lambda_image(docker_engine: None) -> str:
     """The Python 3.13 base image, real or our stand-in (built once, reused while its recipe holds)."""
-    result = run_timed(
-        ["bash", str(BUILD_IMAGE)],
-        what="lambda image (local/lambda-image/build.sh)",
-        timeout=1200,
-        env={**os.environ, "PYTHON": sys.executable},
-    )
+    result = ensure_lambda_image()
     assert result.returncode == 0, f"build.sh failed:\n{result.stdout}\n{result.stderr}"
-    return "public.ecr.aws/lambda/python:3.13-x86_64"
+    return LAMBDA_IMAGE
 
 
 @pytest.fixture(scope="module")
@@ -90,36 +77,19 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def built_template(lambda_image: str, standin: Endpoint, workdir: Path) -> Path:
     """One `sam build` for every invocation (--no-cached: nothing written to the repo's .aws-sam)."""
     build_dir = workdir / "build"
-    result = run_timed(
-        [
-            str(BIN / "sam"),
-            "build",
-            "--build-dir",
-            str(build_dir),
-            "--no-cached",
-            "--template-file",
-            str(ROOT / "template.yaml"),
-        ],
-        what="sam build",
-        timeout=900,
-        env=sam_environment(standin, workdir),
-    )
+    result = sam_build(build_dir, sam_environment(standin, workdir), cached=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return build_dir / "template.yaml"
 
 
 @pytest.fixture(scope="module")
-def stack(standin: Endpoint) -> Stack:
+def stack(standin: Endpoint) -> StandinStack:
     """What `sam deploy` creates that the functions call: bucket, idempotency table, topic."""
-    stack = Stack(endpoint=standin)
-    stack.resources = create_stack(stack.client, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
-    return stack
+    return StandinStack.create(standin)
 
 
 @pytest.fixture(scope="module")
-def sam_local(built_template: Path, stack: Stack, workdir: Path) -> SamLocal:
+def sam_local(built_template: Path, stack: StandinStack, workdir: Path) -> SamLocal:
     """`sam local invoke` on the built template, each function pointed at the stand-in."""
-    env_vars = workdir / "env.json"
-    functions = (COMMAND_FUNCTION, WINDOW_FUNCTION)
-    env_vars.write_text(json.dumps({f: stack.function_environment(f) for f in functions}, indent=2))
+    env_vars = stack.write_env_vars(workdir / "env.json", (COMMAND_FUNCTION, WINDOW_FUNCTION))
     return SamLocal(template=built_template, env_vars=env_vars, env=sam_environment(stack.endpoint, workdir))

@@ -16,25 +16,13 @@ from typing import Any
 
 import pytest
 
-from local.fleet_sim import (
-    InstanceResult,
-    PlayedCommand,
-    Step,
-    TaskRun,
-    create_window,
-    play_command,
-    play_window_execution,
-    skipped,
-)
+from local.event_state import HEALTHCHECK, seed
+from local.sam_local import EVENTS, SamLocal, StandinStack
 from local.template import raw_template
-from tests.support.container import BUCKET, EVENTS, REGION, ROOT, SamLocal, Stack
 
 pytestmark = pytest.mark.container
 
-LOGS = ROOT / "tests" / "fixtures" / "logs"
-SH, PS = "aws:runShellScript", "aws:runPowerShellScript"
 FUNCTIONS = {"command-": "CommandFailedFunction", "window-": "WindowFailedFunction"}
-HEALTHCHECK = "instance-hygiene-Healthcheck"  # as named in the sample events
 
 # What the topic carries for each sample event: the subject's pattern, or None for no message. The
 # commands are sent by hand here (no window execution in their parameters): the document and the
@@ -71,131 +59,15 @@ def function_for(event: Path) -> str:
     raise AssertionError(f"events/{event.name}: no function takes it (prefixes: {', '.join(FUNCTIONS)})")
 
 
-def log(name: str) -> str:
-    return (LOGS / name).read_text()
-
-
-def patch_steps(status: str, code: int, stdout: str) -> tuple[Step, ...]:
-    return (
-        Step("PatchLinux", SH, status=status, response_code=code, stdout=stdout),
-        skipped("PatchWindows", PS, "Windows"),
-        skipped("PatchMacOS", SH, "MacOS"),
-    )
-
-
-def healthcheck_steps(status: str, code: int, stdout: str, stderr: str = "") -> tuple[Step, ...]:
-    return (
-        Step("DownloadLinuxHealthcheck", "aws:downloadContent"),
-        Step("RunLinuxHealthcheck", SH, status=status, response_code=code, stdout=stdout, stderr=stderr),
-        skipped("DownloadWindowsHealthcheck", "aws:downloadContent", "Windows"),
-        skipped("RunWindowsHealthcheck", PS, "Windows"),
-    )
-
-
-def outcomes_for(status: str, document: str) -> list[InstanceResult]:
-    """How the three instances of a sample command ended, given the status the event reports."""
-    if document == "AWS-RunPatchBaseline":
-        ok = InstanceResult(
-            "Success", "Success", patch_steps("Success", 0, log("linux_install_success_with_summary.stdout"))
-        )
-        if status == "Failed":
-            failed = InstanceResult(
-                "Failed", "Failed", patch_steps("Failed", 1, log("linux_yum_lock.stdout"))
-            )
-            return [failed, failed, ok]
-        if status == "TimedOut":
-            return [InstanceResult("TimedOut", "Delivery Timed Out"), ok, ok]
-    else:
-        ok = InstanceResult(
-            "Success", "Success", healthcheck_steps("Success", 0, "HEALTHCHECK PASS 6 of 6 checks\n")
-        )
-        if status == "Failed":
-            steps = healthcheck_steps(
-                "Failed", 1, log("healthcheck_fail.stdout"), log("healthcheck_fail.stderr")
-            )
-            return [InstanceResult("Failed", "Failed", steps), ok, ok]
-    if status == "Cancelled":
-        return [InstanceResult("Cancelled", "Cancelled")] * 3
-    if status == "Success":
-        return [ok] * 3
-    raise AssertionError(f"no sample outcome for a {status} {document} command")
-
-
-def seed_command(stack: Stack, event: dict[str, Any]) -> PlayedCommand:
-    detail = event["detail"]
-    document = detail["document-name"]
-    reservation = stack.client("ec2").run_instances(
-        ImageId="ami-760aaa0f",
-        MinCount=3,
-        MaxCount=3,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Patch Group", "Value": "prod"}]}],
-    )
-    instance_ids = [i["InstanceId"] for i in reservation["Instances"]]
-    for n, instance_id in enumerate(instance_ids, start=1):
-        stack.client("ec2").create_tags(
-            Resources=[instance_id], Tags=[{"Key": "Name", "Value": f"web-{n:02d}"}]
-        )
-    task = "patch" if document == "AWS-RunPatchBaseline" else "healthcheck"
-    return play_command(
-        ssm=stack.client("ssm"),
-        s3=stack.client("s3"),
-        region=REGION,
-        document_name=document,
-        outcomes=dict(zip(instance_ids, outcomes_for(detail["status"], document), strict=True)),
-        bucket=BUCKET,
-        comment=f"PatchWithHealthcheck {task}",
-        command_id=detail["command-id"],
-    )
-
-
 @pytest.fixture(scope="module")
-def seeded(stack: Stack) -> Stack:
-    """The commands, the window and its executions that the sample events name, as AWS would have them."""
-    stack.client("ssm").create_document(
-        Name=HEALTHCHECK,
-        Content=(ROOT / "documents" / "healthcheck.yaml").read_text(),
-        DocumentType="Command",
-        DocumentFormat="YAML",
+def seeded(stack: StandinStack) -> StandinStack:
+    """The commands, the window and its executions that the sample events name, as AWS would have
+    them (local.event_state): a failed window's patch task ran command-failed.json's command."""
+    events = [load(path) for path in sample_events()]
+    assert len({e["detail"]["window-id"] for e in events if "window-id" in e["detail"]}) == 1, (
+        "the sample window events are executions of one window"
     )
-    # Every sample command, the successful one too: a Success is checked against ListCommands.
-    commands = {
-        event["detail"]["command-id"]: seed_command(stack, event)
-        for event in map(load, sorted(EVENTS.glob("command-*.json")))
-    }
-    failed_patch = commands[load(EVENTS / "command-failed.json")["detail"]["command-id"]]
-    succeeded = commands[load(EVENTS / "command-success.json")["detail"]["command-id"]]
-    window_ids = {load(path)["detail"]["window-id"] for path in EVENTS.glob("window-*.json")}
-    assert len(window_ids) == 1, "the sample window events are executions of one window"
-    window = create_window(
-        ssm=stack.client("ssm"), region=REGION, healthcheck_document=HEALTHCHECK, window_id=window_ids.pop()
-    )
-    for path in sorted(EVENTS.glob("window-*.json")):
-        detail = load(path)["detail"]
-        status = detail["status"]
-        if status == "SUCCESS":
-            # Both tasks ran on the instances: a SUCCESS that ran on none would be told.
-            tasks = [
-                TaskRun(window.patch_task_id, "SUCCESS", command=succeeded),
-                TaskRun(window.healthcheck_task_id, "SUCCESS", command=succeeded),
-            ]
-        elif status == "SKIPPED_OVERLAPPING":
-            tasks = []
-        elif status == "FAILED":
-            tasks = [
-                TaskRun(
-                    window.patch_task_id, "FAILED", "The maximum number of errors was exceeded.", failed_patch
-                )
-            ]
-        else:
-            tasks = [TaskRun(window.patch_task_id, status)]
-        play_window_execution(
-            region=REGION,
-            window=window,
-            status=status,
-            status_details="One or more tasks in the orchestration failed." if status == "FAILED" else "",
-            tasks=tasks,
-            window_execution_id=detail["window-execution-id"],
-        )
+    seed(stack, events)
     stack.received()  # nothing published yet; start from an empty queue
     return stack
 
@@ -217,7 +89,9 @@ def test_every_function_that_events_invoke_has_sample_events() -> None:
 
 
 @pytest.mark.parametrize("event_file", sample_events(), ids=lambda path: path.name)
-def test_sample_event_in_a_lambda_container(sam_local: SamLocal, seeded: Stack, event_file: Path) -> None:
+def test_sample_event_in_a_lambda_container(
+    sam_local: SamLocal, seeded: StandinStack, event_file: Path
+) -> None:
     event = load(event_file)
     expected_subject = EXPECTED[event_file.name]
 
