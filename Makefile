@@ -118,6 +118,16 @@ demo-docs: venv
 container-test: venv
 	$(BIN)/pytest tests/container -p no:cacheprovider
 
+.PHONY: invoke
+
+## invoke: sam local invoke of one function with one event in a Lambda container, offline against the
+## stand-in, and the notification it published (EVENT=events/command-failed.json by default; FUNCTION
+## defaults to the function the template's rules route the event to; BUILD_DIR=.aws-sam/build;
+## needs a Docker engine; docs/local-invoke.md)
+invoke: venv
+	$(BIN)/python -m local.invoke $(if $(FUNCTION),--function $(FUNCTION)) $(if $(EVENT),--event $(EVENT)) \
+		$(if $(BUILD_DIR),--build-dir $(BUILD_DIR))
+
 ## bench: benchmarks on the offline stand-in (10-13 min, with the 1 GiB log): writes docs/benchmarks.md
 bench: venv
 	$(BIN)/python -m bench --with-1gb

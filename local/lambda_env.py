@@ -74,6 +74,11 @@ def _specs(template: Path) -> dict[str, FunctionSpec]:
     return specs
 
 
+def function_ids(template: Path = TEMPLATE) -> list[str]:
+    """The logical ids of the template's functions, in template order."""
+    return list(_specs(template))
+
+
 def function_spec(logical_id: str, template: Path = TEMPLATE) -> FunctionSpec:
     specs = _specs(template)
     if logical_id not in specs:
