@@ -118,7 +118,7 @@ demo-docs: venv
 container-test: venv
 	$(BIN)/pytest tests/container -p no:cacheprovider
 
-.PHONY: invoke
+.PHONY: invoke env-file
 
 ## invoke: sam local invoke of one function with one event in a Lambda container, offline against the
 ## stand-in, and the notification it published (EVENT=events/command-failed.json by default; FUNCTION
@@ -127,6 +127,12 @@ container-test: venv
 invoke: venv
 	$(BIN)/python -m local.invoke $(if $(FUNCTION),--function $(FUNCTION)) $(if $(EVENT),--event $(EVENT)) \
 		$(if $(BUILD_DIR),--build-dir $(BUILD_DIR))
+
+## env-file: the env-vars file of a deployed stack for sam local invoke --env-vars against real AWS
+## (STACK and REGION default to samconfig.toml's, OUT=env.json; reads the stack with your credentials)
+env-file: venv
+	$(BIN)/python -m local.env_file $(if $(STACK),--stack-name $(STACK)) $(if $(REGION),--region $(REGION)) \
+		$(if $(OUT),--out $(OUT))
 
 ## bench: benchmarks on the offline stand-in (10-13 min, with the 1 GiB log): writes docs/benchmarks.md
 bench: venv
