@@ -32,6 +32,7 @@ from hygiene_cli.schedule import (
     time_zone,
     validate_schedule_offset,
 )
+from hygiene_cli.usage import ReportUsageError, window_execution_id, window_id
 from instance_hygiene import __version__
 from instance_hygiene.aws.fleet import CommandNotFound
 from instance_hygiene.digest.invocations import InvocationsFileError
@@ -58,12 +59,14 @@ USER_ERRORS: Final[tuple[type[Exception], ...]] = (
     json.JSONDecodeError,
     UnicodeDecodeError,
     RulesFileError,
+    ReportUsageError,
     # configuration the user gave (or did not): usage errors, though botocore raises them
     NoRegionError,
     ProfileNotFound,
 )
 FAILURES_FOUND: Final = 1
-"""Exit code of `report` when the command did not succeed on every instance."""
+"""Exit code of `report` when the command (a command of the window execution) did not succeed on
+every instance."""
 AWS_ERROR_EXIT: Final = 3
 """Exit code when AWS refused or could not be reached (credentials, network, API errors)."""
 PROGRESS_AFTER_SECONDS: Final = 1.0
@@ -184,18 +187,22 @@ def _iso_datetime(text: str) -> datetime:
 def register_report(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "report",
-        help="build the failure digest of one command (from AWS, or from saved files)",
+        help="build the failure digest of one command or a window execution (from AWS, or saved files)",
         description=(
             "Build the same digest the notifier publishes, for one Run Command: from a real account"
             " (--command-id, default credentials) or offline from the output of"
             " `aws ssm list-command-invocations --command-id ID --details --output json` (--invocations)"
             " and a local copy of the command's S3 output"
             " (--logs, from `aws s3 sync s3://BUCKET/PREFIX/ID DIR`)."
+            " With --window-execution-id, a whole night from the account: the window's report, then"
+            " the digest of each of its commands that did not succeed everywhere, as the notifier"
+            " sends them (json and chat: one message per line)."
         ),
     )
     parser.epilog = (
-        "Exit status: 0 the command succeeded on every instance, 1 failures found, 2 usage or input"
-        " error, 3 AWS or credentials error."
+        "Exit status: 0 the command (every command of the window execution) succeeded on every"
+        " instance, 1 failures found (or a window task that never ran or ran on no instance), 2 usage"
+        " or input error, 3 AWS or credentials error."
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--command-id", metavar="ID", help="read the command from the account")
@@ -204,14 +211,36 @@ def register_report(subparsers: Subparsers) -> None:
         metavar="FILE",
         help="list-command-invocations --details JSON output, or - for standard input",
     )
+    source.add_argument(
+        "--window-execution-id",
+        metavar="ID",
+        type=window_execution_id,
+        help="read every command of this maintenance-window execution from the account",
+    )
+    window = parser.add_mutually_exclusive_group()
+    window.add_argument(
+        "--window-id",
+        metavar="ID",
+        type=window_id,
+        help="the window that ran --window-execution-id (its execution does not say)",
+    )
+    window.add_argument(
+        "--stack-name",
+        metavar="NAME",
+        help="read --window-id from this stack's MaintenanceWindowId output",
+    )
     parser.add_argument(
         "--logs", metavar="DIR", help="local copy of the command's output (with --invocations)"
     )
     parser.add_argument(
-        "--region", metavar="R", help="AWS region (with --command-id; default from your config)"
+        "--region",
+        metavar="R",
+        help="AWS region (with --command-id or --window-execution-id; default from your config)",
     )
     parser.add_argument(
-        "--profile", metavar="P", help="AWS profile (with --command-id; default: your default credentials)"
+        "--profile",
+        metavar="P",
+        help="AWS profile (with --command-id or --window-execution-id; default: your default credentials)",
     )
     parser.add_argument(
         "--format", choices=("text", "json", "chat"), default="text", help="what to print (default text)"
@@ -223,6 +252,10 @@ def run_report(args: argparse.Namespace) -> int:
     from hygiene_cli.sources import digest_from_account, digest_from_files  # noqa: PLC0415
     from instance_hygiene.render.command import render  # noqa: PLC0415
 
+    if args.window_execution_id:
+        return _report_night(args)
+    if args.window_id or args.stack_name:
+        raise ReportUsageError("--window-id and --stack-name are for --window-execution-id")
     if args.invocations:
         if args.profile:
             raise FileNotFoundError("--profile is for --command-id; --invocations reads no account")
@@ -237,6 +270,28 @@ def run_report(args: argparse.Namespace) -> int:
     output = {"text": rendered.text, "json": rendered.machine, "chat": rendered.chat}[args.format]
     sys.stdout.write(output if output.endswith("\n") else output + "\n")
     return FAILURES_FOUND if digest.counts.not_succeeded or digest.failure_count else 0
+
+
+def _report_night(args: argparse.Namespace) -> int:
+    """`--window-execution-id`: the window's report and each failed command's digest (hygiene_cli.night)."""
+    import boto3  # noqa: PLC0415 - only the AWS subcommands need it
+
+    from hygiene_cli.night import WINDOW_OUTPUT, read_night_report, render_night, window_from_stack  # noqa: PLC0415
+
+    if args.logs:
+        raise ReportUsageError("--logs is for --invocations; a window execution's logs are read from S3")
+    if not (args.window_id or args.stack_name):
+        raise ReportUsageError(
+            "--window-execution-id needs the window that ran it: pass --window-id mw-... or --stack-name"
+            f" NAME (the stack's {WINDOW_OUTPUT} output); GetMaintenanceWindowExecution does not say"
+        )
+    session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+    execution = args.window_execution_id
+    with _progress(f"reading window execution {execution}, its commands and their logs from AWS"):
+        window = args.window_id or window_from_stack(session.client("cloudformation"), args.stack_name)
+        night = read_night_report(session, window_id=window, window_execution_id=execution)
+    sys.stdout.write(render_night(night, args.format))
+    return FAILURES_FOUND if night.failed else 0
 
 
 @contextmanager

@@ -6,7 +6,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -23,6 +25,11 @@ from instance_hygiene.digest.logs import (
     read_bounded,
 )
 from instance_hygiene.digest.model import CommandDigest
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_ssm import SSMClient
 
 
 class LocalLogs:
@@ -78,10 +85,30 @@ def digest_from_files(invocations_file: str, logs_dir: str | None) -> CommandDig
 
 def digest_from_account(command_id: str, *, region: str | None, profile: str | None = None) -> CommandDigest:
     session = boto3.session.Session(profile_name=profile, region_name=region)
-    ssm, s3, ec2 = session.client("ssm"), session.client("s3"), session.client("ec2")
+    return command_digest(Account.of(session), command_id)
+
+
+@dataclass(frozen=True)
+class Account:
+    """The clients a command's digest reads with, in one account and region."""
+
+    ssm: SSMClient
+    s3: S3Client
+    ec2: EC2Client
+    region: str
+
+    @classmethod
+    def of(cls, session: boto3.session.Session) -> Account:
+        clients = (session.client("ssm"), session.client("s3"), session.client("ec2"))
+        return cls(*clients, region=session.region_name or "")
+
+
+def command_digest(account: Account, command_id: str) -> CommandDigest:
+    """The digest of one command: its invocations, their logs in S3 and the instances' names."""
+    ssm, ec2 = account.ssm, account.ec2
     command = read_command(ssm, command_id)
     logs = (
-        S3Logs(s3, bucket=command.output_bucket, prefix=command.output_prefix or "")
+        S3Logs(account.s3, bucket=command.output_bucket, prefix=command.output_prefix or "")
         if command.output_bucket
         else None
     )
@@ -90,5 +117,5 @@ def digest_from_account(command_id: str, *, region: str | None, profile: str | N
         read_invocations(ssm, command_id),
         logs=logs,
         instances=lambda ids: describe_instances(ids, ec2=ec2, ssm=ssm),
-        region=session.region_name or "",
+        region=account.region,
     )

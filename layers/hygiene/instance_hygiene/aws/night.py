@@ -56,7 +56,7 @@ def local_date(moment: datetime | None, time_zone: str | None) -> tuple[str | No
     return aware.astimezone(zone).date().isoformat(), zone_name
 
 
-def _executed_by(ssm: SSMClient, window_id: str, window_execution_id: str, started: datetime) -> bool:
+def executed_by(ssm: SSMClient, window_id: str, window_execution_id: str, started: datetime) -> bool:
     """Whether `window_id` ran the execution: GetMaintenanceWindowExecution does not say which window
     an execution belongs to, so the window's executions that started around it are listed."""
     around = [
@@ -114,7 +114,7 @@ def read_night(
     if not window_id or not isinstance(started, datetime):
         return night
     try:
-        if not _executed_by(ssm, window_id, window_execution_id, started):
+        if not executed_by(ssm, window_id, window_execution_id, started):
             return night  # another window's execution (WatchAllCommands): no name to give
         window = ssm.get_maintenance_window(WindowId=window_id)
     except (ClientError, BotoCoreError) as error:
