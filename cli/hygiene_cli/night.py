@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from hygiene_cli.sources import Account, command_digest
+from hygiene_cli.stack import MissingOutputError, stack_output
 from hygiene_cli.usage import WINDOW_ID, ReportUsageError
 from instance_hygiene.aws.night import executed_by
 from instance_hygiene.aws.windows import read_details, read_window_report
@@ -70,14 +71,10 @@ class NightReport:
 
 def window_from_stack(cloudformation: CloudFormationClient, stack_name: str) -> str:
     """The stack's `MaintenanceWindowId` output (ClientError when there is no such stack)."""
-    stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    outputs = {o.get("OutputKey"): o.get("OutputValue") for s in stacks for o in s.get("Outputs", [])}
-    window_id = outputs.get(WINDOW_OUTPUT)
-    if not window_id:
-        names = ", ".join(sorted(key for key in outputs if key)) or "none"
-        raise ReportUsageError(
-            f"stack {stack_name} has no {WINDOW_OUTPUT} output (outputs: {names}); pass --window-id"
-        )
+    try:
+        window_id = stack_output(cloudformation, stack_name, WINDOW_OUTPUT)
+    except MissingOutputError as error:
+        raise ReportUsageError(f"{error}; pass --window-id") from None
     if WINDOW_ID.fullmatch(window_id) is None:
         raise ReportUsageError(f"stack {stack_name}'s {WINDOW_OUTPUT} is not a window id: {window_id!r}")
     return window_id

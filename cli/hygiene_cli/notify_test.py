@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
+from hygiene_cli.stack import MissingOutputError, stack_output
 from instance_hygiene.aws.publish import publish
 from instance_hygiene.digest.model import (
     CommandDigest,
@@ -81,12 +82,10 @@ def topic_region(topic_arn: str) -> str:
 
 def topic_from_stack(cloudformation: CloudFormationClient, stack_name: str) -> str:
     """The stack's `NotificationTopicArn` output (ClientError when there is no such stack)."""
-    stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
-    outputs = {o.get("OutputKey"): o.get("OutputValue") for s in stacks for o in s.get("Outputs", [])}
-    topic = outputs.get(TOPIC_OUTPUT)
-    if not topic:
-        names = ", ".join(sorted(key for key in outputs if key)) or "none"
-        raise NotifyTestError(f"stack {stack_name} has no {TOPIC_OUTPUT} output (outputs: {names})")
+    try:
+        topic = stack_output(cloudformation, stack_name, TOPIC_OUTPUT)
+    except MissingOutputError as error:
+        raise NotifyTestError(str(error)) from None
     topic_region(topic)
     return topic
 
