@@ -19,16 +19,16 @@ from typing import Any
 
 import pytest
 import yaml
-from moto import mock_aws
 
 from instance_hygiene.explain.summarise import StreamText, parse_patch_summary, summarise_failure
-from local import agent_logs, standin
+from local import agent_logs
 from local.agent_logs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS
 from local.demo import scenario as scenarios
 from local.demo.night import Night, allocate, play_night, set_up
 from local.eventbridge import route, template_rules
 from local.stack import Clients, provision
 from tests.cfn import ROOT
+from tests.support.stack import standin_in_process
 
 REGION = "eu-west-2"
 LOG_LINE = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2} root \[(INFO|WARNING|ERROR)\]: .+$")
@@ -37,17 +37,8 @@ STARTED = datetime(2024, 6, 11, 2, 0, tzinfo=UTC)
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    standin.install()
-    with mock_aws():
-        yield Clients.create(REGION)
-    standin.reset()
+    with standin_in_process(monkeypatch) as clients:
+        yield clients
 
 
 def context(task: str, **changes: Any) -> agent_logs.TaskContext:

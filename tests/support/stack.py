@@ -57,6 +57,24 @@ class Stack(Clients):
 
 
 @contextmanager
+def standin_in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
+    """moto in this process with the stand-in's extensions, and clients of it; the region and
+    test credentials in the environment, no profile and no endpoint. The stand-in is given back
+    to moto after, unless it was already installed."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"AWS_DEFAULT_REGION": REGION, **CREDENTIALS}.items():
+        monkeypatch.setenv(name, value)
+    already = standin.installed()
+    standin.install()
+    with mock_aws():
+        yield Clients.create(REGION)
+    standin.reset()
+    if not already:
+        standin.uninstall()
+
+
+@contextmanager
 def stack_in_moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """moto in this process with the stand-in's extensions, the stack's resources in it, and the
     environment template.yaml gives both functions (they run in this one process)."""

@@ -18,20 +18,19 @@ import boto3
 import botocore.loaders
 import jsonschema
 import pytest
-from moto import mock_aws
 
 from hygiene_cli import main as cli_main
 from hygiene_cli.main import AWS_ERROR_EXIT, FAILURES_FOUND, main
 from hygiene_cli.night import WINDOW_OUTPUT
 from hygiene_cli.usage import WINDOW_EXECUTION_ID, WINDOW_ID
 from instance_hygiene.render.chat import CustomNotification
-from local import standin
 from local.agent_logs import HEALTHCHECK, PATCH
 from local.demo.night import Night, play_night
 from local.demo.scenario import parse_scenario
 from local.fleet_sim import create_window
 from local.stack import Clients, provision
 from local.template import raw_template
+from tests.support.stack import standin_in_process
 
 REGION = "eu-west-2"
 ROOT = Path(__file__).resolve().parents[3]
@@ -59,23 +58,8 @@ def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
-    """moto in this process with the SSM stand-in (given back to moto after, unless it was already
-    in); region and credentials from the environment."""
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    already = standin.installed()
-    standin.install()
-    with mock_aws():
-        yield Clients.create(REGION)
-    standin.reset()
-    if not already:
-        standin.uninstall()
+    with standin_in_process(monkeypatch) as clients:
+        yield clients
 
 
 def night_of(clients: Clients, raw: Mapping[str, Any], name: str = "night") -> Night:
