@@ -4,30 +4,34 @@ Each module patches moto's own response classes in place and keeps any extra sta
 moto's backend for the same account and region, so that it works in-process under
 ``moto.mock_aws()`` and through ``moto.server.ThreadedMotoServer`` in the same process:
 ``ssm`` (the Run Command and maintenance-window reads moto lacks), ``s3`` (ranged GETs read as S3
-reads them, from the range's bytes alone) and ``iam`` (policy enforcement, switched on by
-``iam.enforced()``). ``install()`` puts in ``ssm`` and ``s3``; ``reset()`` forgets what ``ssm``
+reads them, from the range's bytes alone), ``organizations`` (DescribeOrganization from moto's
+organization state, for members too) and ``iam`` (policy enforcement, switched on by
+``iam.enforced()``).
+``install()`` puts in ``ssm``, ``s3`` and ``organizations``; ``reset()`` forgets what ``ssm``
 recorded.
 """
 
 from __future__ import annotations
 
-from local.standin import s3, ssm
+from local.standin import organizations, s3, ssm
 
 __all__ = ["install", "installed", "reset", "uninstall"]
 
 
 def install() -> None:
-    """Patch moto with the SSM and S3 extensions. Idempotent; affects the whole process."""
+    """Patch moto with the SSM, S3 and Organizations extensions. Idempotent; affects the whole process."""
     ssm.install()
     s3.install()
+    organizations.install()
 
 
 def installed() -> bool:
-    return ssm.installed() and s3.installed()
+    return ssm.installed() and s3.installed() and organizations.installed()
 
 
 def uninstall() -> None:
     """Give moto its own methods back (what ssm recorded stays until reset)."""
+    organizations.uninstall()
     s3.uninstall()
     ssm.uninstall()
 
