@@ -5,8 +5,8 @@ moto's backend for the same account and region, so that it works in-process unde
 ``moto.mock_aws()`` and through ``moto.server.ThreadedMotoServer`` in the same process:
 ``ssm`` (the Run Command and maintenance-window reads moto lacks), ``s3`` (ranged GETs read as S3
 reads them, from the range's bytes alone), ``organizations`` (DescribeOrganization from moto's
-organization state, for members too) and ``iam`` (policy enforcement, switched on by
-``iam.enforced()``).
+organization state, for members too), ``iam`` (policy enforcement, switched on by
+``iam.enforced()``) and ``sts`` (role trust on AssumeRole, switched on by ``sts.trust_enforced()``).
 ``install()`` puts in ``ssm``, ``s3`` and ``organizations``; ``reset()`` forgets what ``ssm``
 recorded.
 """

@@ -6,6 +6,8 @@ policies, IAM user guide "Policy evaluation logic"). Requests become the action,
 condition context of the Service Authorization Reference; one not mapped here raises
 UnmappedOperation. S3's 403 for a missing object and the KMS permissions S3 and SNS need from the
 caller are modelled over moto's state (see `_authorize_s3`, `_authorize_sns_kms`).
+sts:AssumeRole is authorised as the STS API reference describes it (`_authorize_assume_role`);
+whether the role trusts the caller is checked by `local.standin.sts.trust_enforced()`.
 The Deny statements for every principal (`"Principal": "*"`) of the bucket policies handed to
 `enforced(bucket_policies=...)` are honoured: an explicit deny in a resource-based policy wins over
 any Allow (IAM user guide, "Policy evaluation logic"). They are not stored in moto, whose own check
@@ -36,6 +38,7 @@ from moto.utilities.utils import get_partition
 from werkzeug.exceptions import HTTPException
 
 from local.standin.iam_policy import AuthzRequest, Evaluation, PolicyError, bucket_policy_denial, evaluate
+from local.standin.role_trust import Principal, trust_of
 
 
 class UnmappedOperation(RuntimeError):
@@ -161,6 +164,9 @@ _RESOURCES: dict[tuple[str, str], Callable[[Call], str]] = {
     },
     **{("ssm", op): lambda call: "*" for op in _UNSCOPED_SSM},
     ("iam", "ListAccountAliases"): lambda call: "*",
+    ("sts", "AssumeRole"): lambda call: str(call.params["RoleArn"]),  # the role resource type
+    # UNVERIFIED that the reference lists no resource type for it; authorised against "*".
+    ("organizations", "DescribeOrganization"): lambda call: "*",
 }
 
 
@@ -361,10 +367,41 @@ def _authorize_sns_kms(call: Call, caller: Caller, gate: Enforcement) -> None:
         gate.require(caller, call, request, via="kms-via-sns", code="KMSAccessDenied", status=400)
 
 
+def _authorize_assume_role(call: Call, caller: Caller, gate: Enforcement) -> None:
+    """sts:AssumeRole on the role's ARN, with the request's sts:ExternalId and sts:RoleSessionName
+    (Service Authorization Reference, AWS STS condition keys of AssumeRole).
+
+    The STS API reference (AssumeRole): a user of another account must be allowed by an identity
+    policy; within the role's own account it is enough that the trust policy names the caller itself
+    ("When a resource-based policy grants access to a principal in the same account, no additional
+    identity-based policy is required"), unless an identity policy denies it ("Policy evaluation
+    logic": an explicit deny in any policy wins). Whether the role trusts the caller at all is
+    `local.standin.sts.trust_enforced`'s check.
+    """
+    role_arn = resource_of(call)
+    names = {"sts:ExternalId": "ExternalId", "sts:RoleSessionName": "RoleSessionName"}
+    keys = {key: str(call.params[name]) for key, name in names.items() if name in call.params}
+    request = AuthzRequest("sts:AssumeRole", role_arn, {**global_context(call, caller), **keys})
+    identity = evaluate(caller.policies, request)
+    same_account = role_arn.split(":")[4:5] == [caller.account]  # the role ARN's account field
+    if same_account and not identity.allowed and not identity.explicit_deny:
+        principal = Principal(caller.arn, caller.principal_arn, caller.account)
+        trust = trust_of(principal, role_arn, keys.get("sts:RoleSessionName", ""), keys.get("sts:ExternalId"))
+        if trust is not None and trust.allowed and trust.direct:
+            with gate.lock:
+                gate.decisions.append(
+                    Decision(caller.arn, request.action, role_arn, True, f"trust-policy:{trust.statement}")
+                )
+            return
+    gate.require(caller, call, request)
+
+
 def authorize(call: Call, caller: Caller, gate: Enforcement) -> None:
     """Allow the call or raise its Denied; UnmappedOperation when it cannot be mapped."""
     if call.service == "s3":
         _authorize_s3(call, caller, gate)
+    elif (call.service, call.operation) == ("sts", "AssumeRole"):
+        _authorize_assume_role(call, caller, gate)
     elif (call.service, call.operation) != ("sts", "GetCallerIdentity"):  # STS: needs no permission
         action = f"{call.service}:{call.operation}"
         gate.require(caller, call, AuthzRequest(action, resource_of(call), global_context(call, caller)))
