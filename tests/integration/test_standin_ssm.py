@@ -2,7 +2,7 @@
 and maintenance-window executions, in-process under mock_aws and through ThreadedMotoServer.
 
 What is asserted as AWS behaviour comes from the botocore service model, the facts file
-(/work/shared/reference/aws-ssm-facts.md, sections 1-3 and 7) or the amazon-ssm-agent source
+(the project's reference of AWS SSM facts, sections 1-3 and 7) or the amazon-ssm-agent source
 (Output truncation). Choices the stand-in marks UNVERIFIED are only checked for consistency.
 Every response body of the operations the stand-in serves is checked on the wire against the
 operation's botocore output shape (test_every_response_matches_the_botocore_output_shape).
