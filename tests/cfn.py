@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 
-@cache
-def _translated() -> dict[str, Any]:
-    template = raw_template()
+def translate(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`raw` (long-form intrinsics, as raw_template() gives) after the AWS::Serverless transform,
+    offline, with each local CodeUri and ContentUri replaced as `sam package` replaces it."""
+    template = copy.deepcopy(dict(raw))
     for resource in template["Resources"].values():
         props = resource.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):
@@ -32,6 +33,11 @@ def _translated() -> dict[str, Any]:
                 props[key] = f"s3://artefacts/{props[key].strip('/')}.zip"
     os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-2")
     return transform(template, {}, None)  # type: ignore[no-any-return]
+
+
+@cache
+def _translated() -> dict[str, Any]:
+    return translate(raw_template())
 
 
 def translated_template() -> dict[str, Any]:
@@ -58,7 +64,8 @@ def resolve_if(node: Any, conditions: Mapping[str, bool]) -> Any:
         resolved = {k: resolve_if(v, conditions) for k, v in node.items()}
         return {k: v for k, v in resolved.items() if v != {"Ref": "AWS::NoValue"}}
     if isinstance(node, list):
-        return [resolve_if(item, conditions) for item in node if item != {"Ref": "AWS::NoValue"}]
+        resolved_items = [resolve_if(item, conditions) for item in node]
+        return [item for item in resolved_items if item != {"Ref": "AWS::NoValue"}]
     return node
 
 
@@ -218,6 +225,38 @@ class _Resolver:
 def resolve(node: Any, template: Mapping[str, Any], deployment: Deployment) -> Any:
     """`node` (part of `template`) with every intrinsic resolved; UnresolvedIntrinsic otherwise."""
     return _Resolver(template, deployment).resolve(node)
+
+
+def conditions_for(
+    template: Mapping[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, bool]:
+    """Every condition of `template` for these parameter values (any other parameter takes its
+    Default), evaluated as CloudFormation does: Fn::Equals of the values as strings, Fn::Not,
+    Fn::And, Fn::Or, Condition, and Ref / Fn::Join / Fn::Sub of parameters and pseudo parameters."""
+    unknown = set(parameters or {}) - set(template.get("Parameters", {}))
+    if unknown:
+        raise UnresolvedIntrinsic(f"not parameters of the template: {sorted(unknown)}")
+    deployment = Deployment(
+        resources={}, region="eu-west-2", account="123456789012", parameters=parameters or {}
+    )
+    resolver = _Resolver(template, deployment)
+    return {name: resolver.condition(name) for name in template.get("Conditions", {})}
+
+
+def as_deployed(template: Mapping[str, Any], parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`template` as CloudFormation creates it for these parameter values: each resource and output
+    whose Condition is false left out, and every Fn::If replaced by the branch its condition picks
+    (an AWS::NoValue branch drops the key or list item). Ref, Fn::Sub and Fn::GetAtt stay as written."""
+    conditions = conditions_for(template, parameters)
+
+    def created(entry: Mapping[str, Any]) -> bool:
+        return "Condition" not in entry or conditions[entry["Condition"]]
+
+    deployed = copy.deepcopy(dict(template))
+    for section in ("Resources", "Outputs"):
+        entries = template.get(section, {}).items()
+        deployed[section] = {name: resolve_if(entry, conditions) for name, entry in entries if created(entry)}
+    return deployed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,103 @@
+"""A single-account deploy (DeploymentRole=single, the default) creates what it did before the
+Organization roles existed, with the same properties, so updating such a stack replaces nothing.
+
+The fixture (tests/fixtures/template/single_account.json) holds what that template created: it
+was made from main's template.yaml of commit 167fdc0, the last one before the roles, with
+`python -m tests.unit.template.test_single_account <that template.yaml>`. For two parameter sets
+(the defaults, and one that turns every optional condition the other way) it records each
+resource's Type, Properties, DeletionPolicy and UpdateReplacePolicy (what decides whether
+CloudFormation updates or replaces it) and each output's Description and Value, after the SAM
+transform and with the conditions applied (tests.cfn.as_deployed).
+
+A fixture, not a translation of today's template with the Organization additions stripped: such a
+stripping would carry along any change made to a single-account resource by mistake, and the test
+would pass. Against the fixture, any change fails. When a single-account resource is changed on
+purpose, regenerate the fixture from the new template as above and say so in the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.template import raw_template
+from tests.cfn import ROOT, as_deployed, translate, translated_template
+from tests.cfn_rules import refusals
+
+FIXTURE = ROOT / "tests" / "fixtures" / "template" / "single_account.json"
+# Every optional condition of the single-account template the other way from its default.
+EVERY_OPTION = {
+    "ScheduleOffset": "2",
+    "TargetInstanceIds": "i-0123456789abcdef0,mi-0123456789abcdef0",
+    "ExistingInstanceRoleNames": "web-servers,db-servers",
+    "CreateInstanceRole": "true",
+    "LogArchiveAfterDays": "30",
+    "NotificationEmail": "ops@example.com",
+    "AlarmEmail": "platform-alarms@example.com",
+    "WatchAllCommands": "true",
+    "NotifierReservedConcurrency": "10",
+    "ExtraRulesParameter": "/instance-hygiene/rules",
+    "ScriptsOperatorRoleArn": "arn:aws:iam::123456789012:role/script-admin",
+}
+PARAMETER_SETS: dict[str, dict[str, str]] = {"defaults": {}, "every_option": EVERY_OPTION}
+RESOURCE_KEYS = ("Type", "Properties", "DeletionPolicy", "UpdateReplacePolicy")
+OUTPUT_KEYS = ("Description", "Value")
+
+
+def single_account_view(translated: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """What a deploy with these parameters creates, reduced to what the fixture records."""
+    deployed = as_deployed(translated, parameters)
+    return {
+        "Resources": {
+            name: {key: resource[key] for key in RESOURCE_KEYS if key in resource}
+            for name, resource in deployed["Resources"].items()
+        },
+        "Outputs": {
+            name: {key: output[key] for key in OUTPUT_KEYS if key in output}
+            for name, output in deployed["Outputs"].items()
+        },
+    }
+
+
+def expected(parameter_set: str) -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text())[parameter_set]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
+def test_the_parameter_set_is_one_cloudformation_accepts(parameter_set: str) -> None:
+    assert refusals(raw_template(), PARAMETER_SETS[parameter_set]) == []
+
+
+@pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
+def test_a_single_account_deploy_creates_the_same_resources_with_the_same_properties(
+    parameter_set: str,
+) -> None:
+    before = expected(parameter_set)
+    now = single_account_view(translated_template(), PARAMETER_SETS[parameter_set])
+
+    assert sorted(now["Resources"]) == sorted(before["Resources"]), "the same logical ids"
+    for name, resource in before["Resources"].items():
+        assert now["Resources"][name] == resource, name
+
+
+@pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
+def test_a_single_account_deploy_has_the_same_outputs(parameter_set: str) -> None:
+    assert (
+        single_account_view(translated_template(), PARAMETER_SETS[parameter_set])["Outputs"]
+        == (expected(parameter_set)["Outputs"])
+    )
+
+
+def write_fixture(template: Path) -> None:
+    translated = translate(raw_template(template))
+    views = {name: single_account_view(translated, values) for name, values in PARAMETER_SETS.items()}
+    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    FIXTURE.write_text(json.dumps(views, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    write_fixture(Path(sys.argv[1]))
