@@ -86,10 +86,13 @@ def policy_statements(template: Mapping[str, Any]) -> Iterator[tuple[str, str, d
             documents.append(("KeyPolicy", props["KeyPolicy"]))
         elif resource["Type"] in {"AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"}:
             documents.append(("PolicyDocument", props["PolicyDocument"]))
+        elif resource["Type"] == "AWS::Events::EventBusPolicy":
+            documents.append(("Statement", {"Statement": props["Statement"]}))
         for where, document in documents:
             statements = document["Statement"]
             for statement in statements if isinstance(statements, list) else [statements]:
-                yield logical_id, where, statement
+                # A conditional statement (`!If [Cond, statement, AWS::NoValue]`) counts when it holds.
+                yield logical_id, where, statement["Fn::If"][1] if "Fn::If" in statement else statement
 
 
 def as_list(value: Any) -> list[Any]:
@@ -225,6 +228,25 @@ class _Resolver:
 def resolve(node: Any, template: Mapping[str, Any], deployment: Deployment) -> Any:
     """`node` (part of `template`) with every intrinsic resolved; UnresolvedIntrinsic otherwise."""
     return _Resolver(template, deployment).resolve(node)
+
+
+# A parameter set for each DeploymentRole of template.yaml, with what that role's Rules require
+# (tests/unit/template/test_organization.py checks that CloudFormation would accept each).
+DEPLOYMENT_ROLES: dict[str, dict[str, str]] = {
+    "single": {},
+    "member": {
+        "DeploymentRole": "member",
+        "OrganizationId": "o-a1b2c3d4e5",
+        "CentralAccountId": "111122223333",
+        "CentralRegion": "eu-west-1",
+        "ExternalId": "hygiene-7f3a9c21",
+    },
+    "central": {
+        "DeploymentRole": "central",
+        "OrganizationId": "o-a1b2c3d4e5",
+        "ExternalId": "hygiene-7f3a9c21",
+    },
+}
 
 
 def conditions_for(

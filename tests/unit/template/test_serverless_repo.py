@@ -309,6 +309,7 @@ SAR_UNSUPPORTED_TYPES_IN_USE = {
         "the list names AWS::CloudFormation::CustomResource, not Custom::<name>; SAR refused a "
         "Custom::<name> type in aws/aws-sam-cli#955"
     ),
+    "AWS::Events::EventBus": "the list names AWS::Events::EventBusPolicy and AWS::Events::Rule, not the bus",
 }
 
 
@@ -474,22 +475,27 @@ def sar_required_capabilities(template: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def test_a_sar_user_acknowledges_custom_iam_roles_and_resource_policies() -> None:
-    # The KMS keys' policies are properties of AWS::KMS::Key, which SAR's list does not count.
+    # SAR reads the whole template, whatever DeploymentRole a user picks: the member role's name
+    # makes it CAPABILITY_NAMED_IAM. The KMS keys' policies are properties of AWS::KMS::Key, which
+    # SAR's list does not count.
     assert sar_required_capabilities(TRANSLATED) == {
-        "CAPABILITY_IAM": {"AWS::IAM::Role", "AWS::IAM::InstanceProfile"},
+        "CAPABILITY_NAMED_IAM": {"AWS::IAM::Role", "AWS::IAM::InstanceProfile"},
         "CAPABILITY_RESOURCE_POLICY": {
             # Lambda::Permission: SAM's, for the two EventBridge rules that invoke the notifiers.
             "AWS::Lambda::Permission",
             "AWS::S3::BucketPolicy",
             "AWS::SQS::QueuePolicy",
             "AWS::SNS::TopicPolicy",
+            # The central stack's bus policy.
+            "AWS::Events::EventBusPolicy",
         },
     }
 
 
-def test_no_iam_resource_has_a_custom_name_so_named_iam_is_not_needed() -> None:
-    assert named_iam_resources(RAW) == []
-    assert named_iam_resources(TRANSLATED) == []
+def test_only_the_member_role_has_a_custom_name_so_named_iam_is_for_member_stacks() -> None:
+    assert named_iam_resources(RAW) == ["MemberReadRole"]
+    assert named_iam_resources(TRANSLATED) == ["MemberReadRole"]
+    assert RAW["Resources"]["MemberReadRole"]["Condition"] == "IsMember"
 
 
 def test_samconfig_passes_what_sam_deploy_needs_and_only_capabilities_cloudformation_knows() -> None:

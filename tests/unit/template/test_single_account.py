@@ -9,6 +9,9 @@ resource's Type, Properties, DeletionPolicy and UpdateReplacePolicy (what decide
 CloudFormation updates or replaces it) and each output's Description and Value, after the SAM
 transform and with the conditions applied (tests.cfn.as_deployed).
 
+One change is intended: the notifier functions' four new environment variables of the
+Organization roles (CONTRACT_VARIABLES), a property update of the function, not a replacement.
+
 A fixture, not a translation of today's template with the Organization additions stripped: such a
 stripping would carry along any change made to a single-account resource by mistake, and the test
 would pass. Against the fixture, any change fails. When a single-account resource is changed on
@@ -45,6 +48,14 @@ EVERY_OPTION = {
 }
 PARAMETER_SETS: dict[str, dict[str, str]] = {"defaults": {}, "every_option": EVERY_OPTION}
 RESOURCE_KEYS = ("Type", "Properties", "DeletionPolicy", "UpdateReplacePolicy")
+# What the Organization roles add to both notifier functions' environment, as a single stack sets it.
+CONTRACT_VARIABLES = {
+    "DEPLOYMENT_ROLE": {"Ref": "DeploymentRole"},
+    "ORGANIZATION_ID": "",
+    "MEMBER_ROLE_NAME": "",
+    "MEMBER_EXTERNAL_ID": "",
+}
+NOTIFIER_FUNCTIONS = ("CommandFailedFunction", "WindowFailedFunction")
 OUTPUT_KEYS = ("Description", "Value")
 
 
@@ -63,8 +74,16 @@ def single_account_view(translated: dict[str, Any], parameters: dict[str, str]) 
     }
 
 
-def expected(parameter_set: str) -> dict[str, Any]:
+def recorded(parameter_set: str) -> dict[str, Any]:
     return json.loads(FIXTURE.read_text())[parameter_set]  # type: ignore[no-any-return]
+
+
+def expected(parameter_set: str) -> dict[str, Any]:
+    """What was recorded, with the contract's variables added to the notifier functions."""
+    view = recorded(parameter_set)
+    for name in NOTIFIER_FUNCTIONS:
+        view["Resources"][name]["Properties"]["Environment"]["Variables"].update(CONTRACT_VARIABLES)
+    return view
 
 
 @pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
@@ -84,12 +103,17 @@ def test_a_single_account_deploy_creates_the_same_resources_with_the_same_proper
         assert now["Resources"][name] == resource, name
 
 
+def test_the_contract_variables_are_new_so_the_addition_overwrites_nothing_recorded() -> None:
+    for name in NOTIFIER_FUNCTIONS:
+        variables = recorded("defaults")["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert not set(CONTRACT_VARIABLES) & set(variables), name
+
+
 @pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))
 def test_a_single_account_deploy_has_the_same_outputs(parameter_set: str) -> None:
-    assert (
-        single_account_view(translated_template(), PARAMETER_SETS[parameter_set])["Outputs"]
-        == (expected(parameter_set)["Outputs"])
-    )
+    now = single_account_view(translated_template(), PARAMETER_SETS[parameter_set])
+
+    assert now["Outputs"] == recorded(parameter_set)["Outputs"]
 
 
 def write_fixture(template: Path) -> None:

@@ -11,8 +11,11 @@ import pytest
 from instance_hygiene.aws.history import RUN_ITEM, TTL_ATTRIBUTE
 from local.template import raw_template
 from tests.cfn import (
+    DEPLOYMENT_ROLES,
     ROOT,
+    as_deployed,
     as_list,
+    conditions_for,
     include_location,
     load_document,
     policy_statements,
@@ -23,6 +26,9 @@ from tests.cfn import (
 RAW = raw_template()
 RESOURCES = RAW["Resources"]
 PARAMETERS = RAW["Parameters"]
+# The conditions of a single-account deploy with the default parameters.
+SINGLE = conditions_for(RAW)
+ROLES = sorted(DEPLOYMENT_ROLES)
 
 # Statements allowed to use Resource "*", each with the reason the API leaves no narrower choice.
 WILDCARD_RESOURCE_ALLOWED = {
@@ -45,6 +51,15 @@ WILDCARD_RESOURCE_ALLOWED = {
         "CommandFailedFunctionRole",
         "ReadPatchStates",
     ): "DescribeInstancePatchStates: UNVERIFIED (as the window's)",
+    # The member's read role: the same reads as the notifier functions', for the central ones.
+    ("MemberReadRole", "ReadCommandsInstancesAndPatchStates"): (
+        "Run Command reads and Describe calls support no resource ARNs; "
+        "DescribeInstancePatchStates: UNVERIFIED"
+    ),
+    ("MemberReadRole", "ReadWindowExecutions"): "window execution reads support no resource ARNs",
+    ("MemberReadRole", "ReadTheAccountAliasAndOrganization"): (
+        "ListAccountAliases supports no resource ARNs; DescribeOrganization has no input (botocore model)"
+    ),
 }
 
 
@@ -107,7 +122,10 @@ def test_a_constrained_parameter_says_in_words_what_it_accepts_and_its_examples_
 def test_without_a_notification_email_the_outputs_warn_that_nobody_is_subscribed() -> None:
     output = RAW["Outputs"]["NobodyIsSubscribed"]
 
-    assert output["Condition"] == "NoNotificationEmail"
+    assert output["Condition"] == "WarnsNobodyIsSubscribed"
+    assert RAW["Conditions"]["WarnsNobodyIsSubscribed"] == {
+        "Fn::And": [{"Condition": "RunsNotifier"}, {"Condition": "NoNotificationEmail"}]
+    }
     assert RAW["Conditions"]["NoNotificationEmail"] == {"Fn::Equals": [{"Ref": "NotificationEmail"}, ""]}
     assert output["Description"].startswith("Warning: ")
     assert "hygiene notify-test" in output["Value"]["Fn::Sub"]
@@ -305,7 +323,8 @@ def test_bucket_blocks_public_access_and_enforces_owner() -> None:
 
 
 def test_bucket_policy_denies_requests_without_tls() -> None:
-    statements = {s["Sid"]: s for s in props("LogBucketPolicy")["PolicyDocument"]["Statement"]}
+    policy = resolve_if(props("LogBucketPolicy"), SINGLE)["PolicyDocument"]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
     statement = statements["DenyInsecureTransport"]
 
     assert statement["Effect"] == "Deny"
@@ -318,8 +337,9 @@ def test_bucket_policy_denies_requests_without_tls() -> None:
 def test_bucket_policy_lets_only_the_publisher_and_the_operator_role_write_the_scripts(
     operator: bool,
 ) -> None:
-    statements = {s["Sid"]: s for s in props("LogBucketPolicy")["PolicyDocument"]["Statement"]}
-    deny = resolve_if(statements["OnlyThePublisherWritesTheScripts"], {"HasScriptsOperatorRole": operator})
+    conditions = {**SINGLE, "HasScriptsOperatorRole": operator}
+    policy = resolve_if(props("LogBucketPolicy"), conditions)["PolicyDocument"]
+    deny = {s["Sid"]: s for s in policy["Statement"]}["OnlyThePublisherWritesTheScripts"]
 
     assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
     assert deny["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${ScriptsPrefix}*"}
@@ -449,9 +469,11 @@ def test_instance_policy_attaches_to_named_and_created_roles(existing: bool, cre
 
     assert ("Roles" in resolved) is existing
     role = RESOURCES["InstanceRole"]
-    assert role["Condition"] == "CreateInstanceRoleCondition"
+    assert role["Condition"] == "CreatesInstanceRole"
     assert {"Ref": "InstancePolicy"} in role["Properties"]["ManagedPolicyArns"]
-    assert RESOURCES["InstanceProfile"]["Condition"] == "CreateInstanceRoleCondition"
+    assert RESOURCES["InstanceProfile"]["Condition"] == "CreatesInstanceRole"
+    created = conditions_for(RAW, {"CreateInstanceRole": str(create).lower()})["CreatesInstanceRole"]
+    assert created is create
 
 
 def test_key_policy_delegates_every_kms_action_the_iam_policies_grant() -> None:
@@ -556,7 +578,8 @@ COMMAND_OTHER_STATES = [
 def test_command_rule_sends_every_end_state_of_the_windows_documents_or_all(
     watch_all: bool, documents: bool
 ) -> None:
-    rule = resolve_if(_rule("CommandFailedFunction"), {"WatchAllCommandsCondition": watch_all})
+    conditions = conditions_for(RAW, {"WatchAllCommands": str(watch_all).lower()})
+    rule = resolve_if(_rule("CommandFailedFunction"), conditions)
     pattern = rule["Pattern"]
 
     assert pattern["source"] == ["aws.ssm"]
@@ -571,7 +594,7 @@ def test_command_rule_sends_every_end_state_of_the_windows_documents_or_all(
 
 
 def test_window_rule_sends_every_end_state_of_this_window_whatever_notify_on_success() -> None:
-    pattern = _rule("WindowFailedFunction")["Pattern"]
+    pattern = resolve_if(_rule("WindowFailedFunction"), SINGLE)["Pattern"]
 
     assert pattern["detail-type"] == ["Maintenance Window Execution State-change Notification"]
     assert pattern["detail"]["window-id"] == [{"Ref": "MaintenanceWindow"}]
@@ -662,11 +685,13 @@ def test_every_notifier_function_is_alarmed_on_its_own_failures(metric: str) -> 
     assert set(alarmed) == {str({"Ref": "CommandFailedFunction"}), str({"Ref": "WindowFailedFunction"})}
 
 
+@pytest.mark.parametrize("role", ["single", "central"])
 @pytest.mark.parametrize("metric", ["FailedInvocations", "InvocationsFailedToBeSentToDlq"])
-def test_every_rule_is_alarmed_when_eventbridge_cannot_deliver(metric: str) -> None:
-    rules = [
-        name for name, r in translated_template()["Resources"].items() if r["Type"] == "AWS::Events::Rule"
-    ]
+def test_every_rule_is_alarmed_when_eventbridge_cannot_deliver(metric: str, role: str) -> None:
+    # Where the notifier runs. A member stack has no alarm topic (no notifier): what its forwarding
+    # rule cannot deliver waits in ForwardDeadLetterQueue, unalarmed (docs/deploy.md says so).
+    deployed = as_deployed(translated_template(), DEPLOYMENT_ROLES[role])["Resources"]
+    rules = [name for name, r in deployed.items() if r["Type"] == "AWS::Events::Rule"]
 
     assert set(_alarms_on("AWS/Events", metric)) == {str({"Ref": name}) for name in rules}
 
@@ -685,7 +710,10 @@ def test_alarms_reach_a_person_without_the_notification_topic_or_its_key() -> No
     assert subscription["Endpoint"] == {
         "Fn::If": ["HasAlarmEmail", {"Ref": "AlarmEmail"}, {"Ref": "NotificationEmail"}]
     }
-    assert RESOURCES["AlarmEmailSubscription"]["Condition"] == "HasAnyAlarmEmail"
+    assert RESOURCES["AlarmEmailSubscription"]["Condition"] == "SubscribesAlarmEmail"
+    assert RAW["Conditions"]["SubscribesAlarmEmail"] == {
+        "Fn::And": [{"Condition": "RunsNotifier"}, {"Condition": "HasAnyAlarmEmail"}]
+    }
 
 
 def test_idempotency_table_is_encrypted_and_expires_records() -> None:
@@ -722,7 +750,8 @@ def test_reports_expire_with_the_logs() -> None:
 
 
 def test_command_function_reads_only_the_log_prefix_and_writes_only_reports() -> None:
-    statements = {s["Sid"]: s for s in props("CommandFailedFunction")["Policies"][0]["Statement"]}
+    policy = resolve_if(props("CommandFailedFunction")["Policies"][0], SINGLE)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
 
     assert statements["ReadCommandOutput"]["Resource"] == {"Fn::Sub": "${LogBucket.Arn}/${LogPrefix}*"}
     assert statements["ListCommandOutput"]["Condition"] == {
@@ -743,10 +772,14 @@ MANAGED_POLICIES_ALLOWED = {
 KEY = "LogKey"
 TRANSLATED = translated_template()
 T_RESOURCES = TRANSLATED["Resources"]
+# What each deployment role creates (DEPLOYMENT_ROLES): the walks below run on each.
+DEPLOYED = {role: as_deployed(TRANSLATED, DEPLOYMENT_ROLES[role]) for role in ROLES}
+# The one Allow to every principal: the central bus, for the Organization's principals only.
+ORGANIZATION_ONLY = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
 
 
-def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in T_RESOURCES.items() if r["Type"] == resource_type}
+def of_type(resource_type: str, role: str = "single") -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in DEPLOYED[role]["Resources"].items() if r["Type"] == resource_type}
 
 
 def is_the_key(node: Any) -> bool:
@@ -761,17 +794,19 @@ def refers_to(node: Any, logical_id: str) -> bool:
     )
 
 
-def test_given_the_translated_template_when_walking_every_policy_then_no_not_elements_nor_public_allows() -> (
-    None
-):
+@pytest.mark.parametrize("role", ROLES)
+def test_given_the_translated_template_when_walking_every_policy_then_no_not_elements_nor_public_allows(
+    role: str,
+) -> None:
     problems = []
-    for logical_id, where, statement in policy_statements(TRANSLATED):
+    for logical_id, where, statement in policy_statements(DEPLOYED[role]):
         for element in ("NotAction", "NotResource", "NotPrincipal"):
             if element in statement:
                 problems.append(f"{logical_id} {where}: {element} widens the statement")
         principal = statement.get("Principal")
-        if statement["Effect"] == "Allow" and principal in ("*", {"AWS": "*"}):
-            problems.append(f"{logical_id} {where}: Allow to everyone")
+        to_everyone = statement["Effect"] == "Allow" and principal in ("*", {"AWS": "*"})
+        if to_everyone and statement.get("Condition") != ORGANIZATION_ONLY:
+            problems.append(f"{logical_id} {where}: Allow to everyone, not only the Organization")
         if statement["Effect"] == "Allow" and "Condition" not in statement:
             service = principal.get("Service") if isinstance(principal, dict) else None
             if service and where != "AssumeRolePolicyDocument":
@@ -790,13 +825,24 @@ def test_given_the_wildcard_allow_list_when_compared_with_the_template_then_no_e
     assert set(WILDCARD_RESOURCE_ALLOWED) == used, "each allowed wildcard still exists, and only those"
 
 
-def test_given_every_role_then_only_our_services_assume_it_and_managed_policies_are_justified() -> None:
-    for logical_id, role in of_type("AWS::IAM::Role").items():
+# The member's read role is the one role another account's principals assume (its trust:
+# tests/unit/template/test_organization.py).
+CROSS_ACCOUNT_ROLES = {"MemberReadRole"}
+SERVICES = {"lambda.amazonaws.com", "ssm.amazonaws.com", "ec2.amazonaws.com", "events.amazonaws.com"}
+
+
+@pytest.mark.parametrize("deployment_role", ROLES)
+def test_given_every_role_then_only_our_services_assume_it_and_managed_policies_are_justified(
+    deployment_role: str,
+) -> None:
+    for logical_id, role in of_type("AWS::IAM::Role", deployment_role).items():
         trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         for statement in trust:
+            if logical_id in CROSS_ACCOUNT_ROLES:
+                continue
             services = set(as_list(statement["Principal"].get("Service", [])))
             assert services, f"{logical_id}: only service principals may assume it"
-            assert services <= {"lambda.amazonaws.com", "ssm.amazonaws.com", "ec2.amazonaws.com"}, logical_id
+            assert services <= SERVICES, logical_id
             assert set(statement["Principal"]) == {"Service"}, logical_id
         for arn in role["Properties"].get("ManagedPolicyArns", []):
             text = arn if isinstance(arn, str) else str(arn.get("Fn::Sub", arn))
@@ -805,13 +851,20 @@ def test_given_every_role_then_only_our_services_assume_it_and_managed_policies_
                 assert name in MANAGED_POLICIES_ALLOWED, f"{logical_id}: unexpected AWS managed policy {name}"
 
 
-def test_given_every_data_store_then_it_is_encrypted_at_rest_with_the_rotating_key() -> None:
-    buckets = of_type("AWS::S3::Bucket")
-    topics = of_type("AWS::SNS::Topic")
-    queues = of_type("AWS::SQS::Queue")
-    tables = of_type("AWS::DynamoDB::Table")
+@pytest.mark.parametrize(
+    ("role", "counts"),
+    # Buckets, topics, queues, tables. A member keeps its bucket and has the forwarding rule's queue.
+    [("single", (1, 2, 1, 2)), ("member", (1, 0, 1, 0)), ("central", (1, 2, 1, 2))],
+)
+def test_given_every_data_store_then_it_is_encrypted_at_rest_with_the_rotating_key(
+    role: str, counts: tuple[int, int, int, int]
+) -> None:
+    buckets = of_type("AWS::S3::Bucket", role)
+    topics = of_type("AWS::SNS::Topic", role)
+    queues = of_type("AWS::SQS::Queue", role)
+    tables = of_type("AWS::DynamoDB::Table", role)
 
-    assert (len(buckets), len(topics), len(queues), len(tables)) == (1, 2, 1, 2)
+    assert (len(buckets), len(topics), len(queues), len(tables)) == counts
     for name, bucket in buckets.items():
         for rule in bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]:
             default = rule["ServerSideEncryptionByDefault"]
@@ -835,9 +888,9 @@ def test_given_every_data_store_then_it_is_encrypted_at_rest_with_the_rotating_k
     assert T_RESOURCES[KEY]["DeletionPolicy"] == "Retain"
 
 
-def _tls_denials(policy_type: str, target_property: str, logical_id: str) -> list[dict[str, Any]]:
+def _tls_denials(policy_type: str, target_property: str, logical_id: str, role: str) -> list[dict[str, Any]]:
     denials = []
-    for policy in of_type(policy_type).values():
+    for policy in of_type(policy_type, role).values():
         targets = as_list(policy["Properties"][target_property])
         if not any(refers_to(target, logical_id) for target in targets):
             continue
@@ -851,6 +904,7 @@ def _tls_denials(policy_type: str, target_property: str, logical_id: str) -> lis
     return denials
 
 
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
     ("resource_type", "policy_type", "target_property", "required_actions"),
     [
@@ -860,10 +914,10 @@ def _tls_denials(policy_type: str, target_property: str, logical_id: str) -> lis
     ],
 )
 def test_given_a_bucket_topic_or_queue_when_requested_without_tls_then_its_policy_denies_it(
-    resource_type: str, policy_type: str, target_property: str, required_actions: set[str]
+    resource_type: str, policy_type: str, target_property: str, required_actions: set[str], role: str
 ) -> None:
-    for logical_id in of_type(resource_type):
-        denials = _tls_denials(policy_type, target_property, logical_id)
+    for logical_id in of_type(resource_type, role):
+        denials = _tls_denials(policy_type, target_property, logical_id, role)
 
         assert denials, f"{logical_id}: no TLS-only policy"
         actions = {action for statement in denials for action in as_list(statement["Action"])}
@@ -874,10 +928,13 @@ def test_given_a_bucket_topic_or_queue_when_requested_without_tls_then_its_polic
             assert {"Fn::Sub": f"${{{logical_id}.Arn}}/*"} in resources, "objects too, not only the bucket"
 
 
-def test_given_a_topic_when_someone_subscribes_a_plain_http_endpoint_then_the_policy_denies_it() -> None:
-    policies = of_type("AWS::SNS::TopicPolicy").values()
+@pytest.mark.parametrize(("role", "topics"), [("single", 2), ("member", 0), ("central", 2)])
+def test_given_a_topic_when_someone_subscribes_a_plain_http_endpoint_then_the_policy_denies_it(
+    role: str, topics: int
+) -> None:
+    policies = of_type("AWS::SNS::TopicPolicy", role).values()
 
-    assert len(policies) == 2
+    assert len(policies) == topics
     for policy in policies:
         statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
         deny = statements["DenyPlainHttpSubscriptions"]
@@ -911,21 +968,32 @@ def test_given_a_service_that_writes_encrypted_data_when_it_uses_the_key_then_th
     assert {"kms:GenerateDataKey", "kms:Decrypt"} <= granted, why
 
 
-def test_given_every_rule_with_a_dead_letter_queue_then_the_queue_policy_lets_eventbridge_write() -> None:
-    (queue_policy,) = of_type("AWS::SQS::QueuePolicy").values()
+@pytest.mark.parametrize(
+    ("role", "queue"),
+    [
+        ("single", "NotifierDeadLetterQueue"),
+        ("member", "ForwardDeadLetterQueue"),
+        ("central", "NotifierDeadLetterQueue"),
+    ],
+)
+def test_given_every_rule_with_a_dead_letter_queue_then_the_queue_policy_lets_eventbridge_write(
+    role: str, queue: str
+) -> None:
+    (queue_policy,) = of_type("AWS::SQS::QueuePolicy", role).values()
+    assert queue_policy["Properties"]["Queues"] == [{"Ref": queue}]
     (allow,) = [
         s
         for s in queue_policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Effect"] == "Allow" and s["Principal"] == {"Service": "events.amazonaws.com"}
     ]
-    source_arns = allow["Condition"]["ArnEquals"]["aws:SourceArn"]
+    source_arns = as_list(allow["Condition"]["ArnEquals"]["aws:SourceArn"])
 
-    rules = of_type("AWS::Events::Rule")
+    rules = of_type("AWS::Events::Rule", role)
     assert rules
     assert sorted(source_arns, key=str) == sorted(({"Fn::GetAtt": [name, "Arn"]} for name in rules), key=str)
     for name, rule in rules.items():
         for target in rule["Properties"]["Targets"]:
-            assert refers_to(target["DeadLetterConfig"]["Arn"], "NotifierDeadLetterQueue"), name
+            assert refers_to(target["DeadLetterConfig"]["Arn"], queue), name
         # A name built from the stack name could exceed EventBridge's 64 characters: generated.
         assert "Name" not in rule["Properties"], name
 
