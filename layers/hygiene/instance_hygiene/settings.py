@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 
 class SettingsError(RuntimeError):
@@ -16,6 +18,40 @@ def _required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise SettingsError(f"environment variable {name} is not set")
     return value
+
+
+DeploymentRole = Literal["single", "member", "central"]
+"""How the stack is deployed: one account (single), an organization member that only lends its
+read role (member), or the central account that reads its members' events (central)."""
+DEFAULT_MEMBER_ROLE_NAME = "instance-hygiene-member-read"
+"""The member stack's read role (template parameter MemberRoleName's default)."""
+
+# botocore's models: Organizations' OrganizationId, IAM's roleNameType, STS's externalIdType.
+ORGANIZATION_ID_PATTERN = re.compile(r"o-[a-z0-9]{10,32}")
+ROLE_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+EXTERNAL_ID_PATTERN = re.compile(r"[\w+=,.@:/-]{2,1224}", re.ASCII)
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    return env.get(name, "").strip() or None
+
+
+def _matching(value: str | None, pattern: re.Pattern[str], name: str) -> str | None:
+    if value is not None and not pattern.fullmatch(value):
+        raise SettingsError(f"environment variable {name} is not a valid value (pattern {pattern.pattern})")
+    return value
+
+
+_ROLES: dict[str, DeploymentRole] = {"single": "single", "member": "member", "central": "central"}
+
+
+def _deployment_role(env: Mapping[str, str]) -> DeploymentRole:
+    value = env.get("DEPLOYMENT_ROLE", "").strip() or "single"
+    if value not in _ROLES:
+        raise SettingsError(
+            f"environment variable DEPLOYMENT_ROLE is {value!r}, not single, member or central"
+        )
+    return _ROLES[value]
 
 
 @dataclass(frozen=True)
@@ -32,10 +68,26 @@ class NotifierSettings:
     """The stack's maintenance window: a command its executions sent is named after it."""
     history_table: str | None = None
     """DynamoDB table of failures across runs (aws/history.py); None: history off."""
+    deployment_role: DeploymentRole = "single"
+    """DEPLOYMENT_ROLE (absent: single). Only central reads another account's events."""
+    organization_id: str | None = None
+    """ORGANIZATION_ID: the organization a member account must belong to (required in central)."""
+    member_role_name: str = DEFAULT_MEMBER_ROLE_NAME
+    """MEMBER_ROLE_NAME: the role assumed in a member account (central only)."""
+    member_external_id: str | None = None
+    """MEMBER_EXTERNAL_ID: the ExternalId the member role's trust policy requires (None: none sent)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierSettings:
         env = os.environ if env is None else env
+        role = _deployment_role(env)
+        organization_id = _matching(
+            _optional(env, "ORGANIZATION_ID"), ORGANIZATION_ID_PATTERN, "ORGANIZATION_ID"
+        )
+        if role == "central" and organization_id is None:
+            raise SettingsError(
+                "environment variable ORGANIZATION_ID is not set (DEPLOYMENT_ROLE is central)"
+            )
         return cls(
             topic_arn=_required(env, "TOPIC_ARN"),
             idempotency_table=_required(env, "IDEMPOTENCY_TABLE"),
@@ -45,4 +97,13 @@ class NotifierSettings:
             extra_rules_parameter=env.get("EXTRA_RULES_PARAMETER", "").strip() or None,
             window_id=env.get("WINDOW_ID", "").strip() or None,
             history_table=env.get("HISTORY_TABLE", "").strip() or None,
+            deployment_role=role,
+            organization_id=organization_id,
+            member_role_name=_matching(
+                _optional(env, "MEMBER_ROLE_NAME"), ROLE_NAME_PATTERN, "MEMBER_ROLE_NAME"
+            )
+            or DEFAULT_MEMBER_ROLE_NAME,
+            member_external_id=_matching(
+                _optional(env, "MEMBER_EXTERNAL_ID"), EXTERNAL_ID_PATTERN, "MEMBER_EXTERNAL_ID"
+            ),
         )
