@@ -217,14 +217,16 @@ def history_notes(
     succeeded: Iterable[str],
     requested_at: datetime | None = None,
     now: datetime | None = None,
+    member: str | None = None,
 ) -> HistoryView:
     """Read the command's scope, compare this run (the untrimmed `digest` and the ids of the
     instances that succeeded), write the update and return what to show. Never raises for the
     store: an AWS error, unprocessed writes or an unreadable item give a view that says
     "history unavailable (<code>)". `requested_at` (the command's) orders a late event against
-    newer runs (naive: UTC); unknown, it is `now`."""
+    newer runs (naive: UTC); unknown, it is `now`. `member` (`<account>/<region>` of a member
+    account's command, central role) keeps its scope apart (digest/history.scope_of)."""
     now = now or datetime.now(UTC)
-    scope = scope_of(digest.document_name, digest.window_id)
+    scope = scope_of(digest.document_name, digest.window_id, member)
     when = requested_at or now
     run = Run(digest.command_id, when if when.tzinfo else when.replace(tzinfo=UTC))
     try:

@@ -28,9 +28,13 @@ FIXED_NAMES_SHOWN = 5
 """Instances named in the "fixed since the last run" line; the rest are counted."""
 
 
-def scope_of(document_name: str, window_id: str | None) -> str:
-    """The key of what repeats: `window/<id>/<document>` for a window's command, else `document/<name>`."""
-    return f"window/{window_id}/{document_name}" if window_id else f"document/{document_name}"
+def scope_of(document_name: str, window_id: str | None, member: str | None = None) -> str:
+    """The key of what repeats: `window/<id>/<document>` for a window's command, else `document/<name>`;
+    a member account's (central role, `member` = `<account>/<region>`) under `account/<member>/`,
+    so that the accounts and regions sharing one table never meet (the function's own account keeps
+    the keys it always had)."""
+    scope = f"window/{window_id}/{document_name}" if window_id else f"document/{document_name}"
+    return f"account/{member}/{scope}" if member else scope
 
 
 @dataclass(frozen=True)
