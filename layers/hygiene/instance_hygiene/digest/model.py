@@ -96,6 +96,19 @@ class Counts:
 
 
 @dataclass(frozen=True)
+class Unread:
+    """Why the command (or window execution) itself could not be read, and what to do: its counts
+    and causes are then unknown, not zero (the member role of its account could not be assumed)."""
+
+    reason: str
+    next_step: str
+
+
+def unread_dict(unread: Unread | None) -> dict[str, str] | None:
+    return {"reason": unread.reason, "next_step": unread.next_step} if unread else None
+
+
+@dataclass(frozen=True)
 class CommandDigest:
     command_id: str
     document_name: str
@@ -127,6 +140,8 @@ class CommandDigest:
     """How many excerpt lines each failure keeps in this rendering (None: all)."""
     dropped_failures: int = 0
     """Failures of whole groups left out of this rendering to fit the message (still counted)."""
+    unread: Unread | None = None
+    """Set when the command could not be read at all: then only the event's fields are known."""
 
     @property
     def omitted(self) -> int:
@@ -301,4 +316,5 @@ def to_dict(digest: CommandDigest) -> dict[str, Any]:
         "output": {"bucket": digest.output_bucket, "prefix": digest.output_prefix},
         "report": digest.report_uri,
         "history": dict(digest.history_record) if digest.history_record is not None else None,
+        "unread": unread_dict(digest.unread),
     }

@@ -12,7 +12,7 @@ from typing import Any
 
 from instance_hygiene.digest.compliance import FleetCompliance, compliance_dict, is_patch_document
 from instance_hygiene.digest.model import SCHEMA as DIGEST_SCHEMA
-from instance_hygiene.digest.model import SEVERITY_ORDER, count_statuses
+from instance_hygiene.digest.model import SEVERITY_ORDER, Unread, count_statuses, unread_dict
 from instance_hygiene.explain.signature import signature
 from instance_hygiene.secrets.redact import clean_field
 
@@ -233,6 +233,8 @@ class WindowDigest:
     """The night's date (YYYY-MM-DD) in the window's schedule time zone (UTC when it has none)."""
     account_alias: str | None = None
     """The account's alias, when it could be read (iam:ListAccountAliases is optional)."""
+    unread: Unread | None = None
+    """Set when the execution could not be read at all: then only the event's fields are known."""
 
 
 def top_causes(report: WindowDigest, limit: int = TOP_CAUSES) -> tuple[tuple[Cause, ...], int]:
@@ -362,6 +364,7 @@ def to_dict(report: WindowDigest) -> dict[str, Any]:
         "window_execution_id": report.window_execution_id,
         "account": report.account,
         "account_alias": report.account_alias,
+        "region": report.region,
         "local_date": report.local_date,
         "status": report.status,
         "status_details": report.status_details,
@@ -397,6 +400,7 @@ def to_dict(report: WindowDigest) -> dict[str, Any]:
         "causes_omitted": omitted,
         "shortfalls": list(shortfalls(report)),
         "notes": list(report.notes),
+        "unread": unread_dict(report.unread),
     }
 
 

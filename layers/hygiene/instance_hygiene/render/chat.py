@@ -37,7 +37,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from instance_hygiene.digest.compliance import describe as describe_compliance
-from instance_hygiene.digest.model import CommandDigest
+from instance_hygiene.digest.model import CommandDigest, Unread
 from instance_hygiene.digest.window import WindowDigest, top_causes
 from instance_hygiene.render import command as command_render
 from instance_hygiene.render import window as window_render
@@ -304,21 +304,23 @@ def command_payload(digest: CommandDigest) -> CustomNotification:
     as next steps. Threaded by the window execution that sent it (one thread a night), else by
     the command."""
     counts = digest.counts
+    where = _night(digest.account, digest.account_alias, digest.region, digest.window_name, digest.local_date)
+    if digest.unread:
+        return _unread_payload(
+            what=f"command {_id_text(digest.command_id, _ID)}",
+            where=where,
+            status=digest.status,
+            unread=digest.unread,
+            notes=digest.notes,
+            title=command_render.subject(digest),
+            open_step=f"Open the command: {command_render.console_link(digest)}",
+            identity=(digest.command_id, "CommandNotRead", digest.command_id),
+            thread=digest.window_execution_id or digest.command_id,
+            keywords=[digest.status, digest.document_name],
+        )
     description = _description(
         [
-            (
-                f"{where}: "
-                if (
-                    where := _night(
-                        digest.account,
-                        digest.account_alias,
-                        digest.region,
-                        digest.window_name,
-                        digest.local_date,
-                    )
-                )
-                else ""
-            )
+            (f"{where}: " if where else "")
             + f"{counts.not_succeeded} of {counts.targets} instances did not succeed "
             f"(failed {counts.failed}, timed out {counts.timed_out}, cancelled {counts.cancelled}).",
             *(chat_text(line, NOTE_MAX) for line in digest.history_notes if _flat(line)),
@@ -367,6 +369,60 @@ def command_payload(digest: CommandDigest) -> CustomNotification:
     )
 
 
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_WINDOW = re.compile(r"mw-[0-9a-f]{17}")
+
+
+def _id_text(value: str, shape: re.Pattern[str]) -> str:
+    """An id in a code span when it has its documented shape, else as untrusted text."""
+    return f"`{value}`" if shape.fullmatch(value) else chat_text(value, NAME_MAX)
+
+
+def _unread_payload(
+    *,
+    what: str,
+    where: str,
+    status: str,
+    unread: Unread,
+    notes: tuple[str, ...],
+    title: str,
+    open_step: str,
+    identity: tuple[str, str, str],
+    thread: str,
+    keywords: list[str],
+) -> CustomNotification:
+    """The custom notification of a command or window execution that could not be read: where,
+    what and why, the next step first among the next steps. `identity` is (id, eventType,
+    related resource)."""
+    lines = [
+        (f"{where}: " if where else "") + f"{what} ({chat_text(status, NAME_MAX)}) could not be read.",
+        chat_text(unread.reason, REASON_MAX),
+        *(f"_{chat_text(note, NOTE_MAX)}_" for note in notes[:NOTES_SHOWN] if _flat(note)),
+    ]
+    key, event_type, resource = identity
+    return CustomNotification.model_validate(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "id": _metadata_text(f"{key}:{status}"),
+            "content": {
+                "textType": "client-markdown",
+                "title": chat_text(title, TITLE_MAX),
+                "description": _description(lines, "… more in the e-mail"),
+                "nextSteps": [next_step_text(unread.next_step, NEXT_STEP_MAX), *_own_links([open_step])],
+                "keywords": [k for k in dict.fromkeys(chat_text(k, KEYWORD_MAX) for k in keywords) if k]
+                or None,
+            },
+            "metadata": {
+                "threadId": _metadata_text(thread) or None,
+                "summary": chat_text(title),
+                "eventType": event_type,
+                "relatedResources": [_metadata_text(resource)],
+            },
+        }
+    )
+
+
 def command_chat(digest: CommandDigest) -> str:
     """`command_payload` as the JSON body of the HTTPS (chat) protocol."""
     return command_payload(digest).dumps()
@@ -380,6 +436,22 @@ def window_payload(report: WindowDigest) -> CustomNotification:
     name, status, details) under where and when it ran, and the window history as the next step.
     Threaded by the execution, the thread its commands' notifications join."""
     where = _night(report.account, report.account_alias, report.region, report.window_name, report.local_date)
+    if report.unread:
+        return _unread_payload(
+            what=(
+                f"window {_id_text(report.window_id, _WINDOW)} "
+                f"execution {_id_text(report.window_execution_id, _ID)}"
+            ),
+            where=where,
+            status=report.status,
+            unread=report.unread,
+            notes=report.notes,
+            title=window_render.subject(report),
+            open_step=f"Open the window execution: {window_render.console_link(report)}",
+            identity=(report.window_execution_id, "MaintenanceWindowExecutionNotRead", report.window_id),
+            thread=report.window_execution_id,
+            keywords=[report.status, report.window_id],
+        )
     lines = [
         f"• P{t.priority} *{chat_text(t.name, NAME_MAX)}*: {chat_text(t.status, NAME_MAX)}"
         + (f" ({chat_text(window_render.counts_text(t.counts), NAME_MAX)})" if t.counts else "")

@@ -23,6 +23,7 @@ from instance_hygiene.digest.model import (
     CommandDigest,
     Failure,
     Group,
+    Unread,
     severity_rank,
     to_dict,
     trim_groups,
@@ -114,9 +115,14 @@ def night_label(digest: CommandDigest) -> str:
 
 
 def subject(digest: CommandDigest) -> str:
-    """`<WORST> <window task or document> <local date>: <n>/<N> - <worst cause>`, cut to fit."""
+    """`<WORST> <window task or document> <local date>: <n>/<N> - <worst cause>`, cut to fit; for a
+    command that could not be read, `<STATUS> <document> <date>: not read in account <id>, <region>`."""
     counts = digest.counts
     when = f" {digest.local_date}" if digest.local_date else ""
+    if digest.unread:
+        where = where_it_ran(digest.account, digest.region)
+        head = f"{digest.status.upper()} {night_label(digest)}{when}: not read"
+        return safe_subject(defang(head + (f" in {where}" if where else "")))
     cause = f" - {digest.groups[0].reason}" if digest.groups else " instances"
     return safe_subject(
         defang(
@@ -318,10 +324,29 @@ def where_it_ran(account: str, region: str, alias: str | None = None) -> str:
     return ", ".join(part for part in parts if part)
 
 
+def unread_text(where: str, what: str, status: str, unread: Unread, notes: tuple[str, ...]) -> list[str]:
+    """The lines of a message about something that could not be read: what, where, why, next step."""
+    lines = [
+        f"{where + ': ' if where else ''}{what} {inert(status)}: it could not be read",
+        inert(unread.reason),
+        f"next step: {inert(unread.next_step)}",
+    ]
+    if notes:
+        lines.append("")
+        lines.extend(f"Note: {inert(note)}" for note in notes)
+    return lines
+
+
 def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGET) -> str:
     """The e-mail: a night's failure read in ten seconds, within `line_budget` lines where the causes
     allow (log excerpts are added worst cause first while they fit; the rest are in the full
     report). `line_budget=None` is the full report: every excerpt and every instance."""
+    if digest.unread:
+        where = where_it_ran(digest.account, digest.region, digest.account_alias)
+        what = f"command {digest.command_id} ({inert(digest.document_name)})"
+        lines = unread_text(where, what, digest.status, digest.unread, digest.notes)
+        lines += ["", f"Run Command: {console_link(digest)}"]
+        return _CONTROL.sub("", "\n".join(lines)) + "\n"
     counts = digest.counts
     when = f", {digest.local_date}" if digest.local_date else ""
     context = f" ({inert(digest.comment)})" if digest.comment else ""

@@ -29,6 +29,7 @@ from instance_hygiene.render.command import (
     s3_console_object_url,
     safe_subject,
     systems_manager_console,
+    unread_text,
     where_it_ran,
 )
 
@@ -41,6 +42,9 @@ def subject(report: WindowDigest) -> str:
     happen (NOTHING RAN, INCOMPLETE) first; cut to fit."""
     name = defang(report.window_name or report.window_id)
     night = f"window {name}" + (f" {report.local_date}" if report.local_date else "")
+    if report.unread:
+        where = where_it_ran(report.account, report.region)
+        return safe_subject(f"{report.status} {night}: not read" + (f" in {where}" if where else ""))
     idle = [t for t in report.tasks if t.status == "NOT_RUN" or ran_on_no_instance(t)]
     if report.status == "SUCCESS" and idle:
         # Whatever the status says, the first words say what did not happen.
@@ -146,6 +150,11 @@ def _link_lines(report: WindowDigest) -> list[str]:
 
 def text(report: WindowDigest) -> str:
     where = where_it_ran(report.account, report.region, report.account_alias)
+    if report.unread:
+        what = f"Maintenance window {inert(report.window_id)} execution {inert(report.window_execution_id)}"
+        lines = unread_text(where, what, report.status, report.unread, report.notes)
+        lines += ["", f"Execution: {console_link(report)}"]
+        return "\n".join(lines) + "\n"
     lines = [
         (f"{where}: " if where else "")
         + f"Maintenance window {inert(report.window_name or report.window_id)} ({report.window_id}): "
