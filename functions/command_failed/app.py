@@ -10,9 +10,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from instance_hygiene.aws import clients
+from instance_hygiene.aws.accounts import Function, RoleNotAssumed, event_clients, scoped_key
 from instance_hygiene.aws.idempotency import NOT_RECORDED, once
-from instance_hygiene.events import parse_command_event
-from instance_hygiene.notify.command import decide_command, notify_command, remember_success
+from instance_hygiene.events import CommandStatusEvent, parse_command_event
+from instance_hygiene.notify.command import (
+    decide_command,
+    notify_command,
+    notify_unread_command,
+    remember_success,
+)
 from instance_hygiene.secrets.log_redaction import redact_log_records
 from instance_hygiene.settings import NotifierSettings
 
@@ -46,23 +52,42 @@ def _extra_rules(settings: NotifierSettings) -> ExtraRules | None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_command_event(event)
+    function = Function.of_arn(context.invoked_function_arn)
+    # The function's own clients for its own account; in central role, a member role's for another
+    # account of the organization; any other account's event is raised (AccountRejected).
+    access = event_clients(
+        settings,
+        function,
+        account=parsed.account,
+        region=parsed.region,
+        about=f"command {parsed.detail.command_id}",
+    )
+    # One message per (command, status), and account and region for another account's: a
+    # redelivered event returns the first outcome.
+    key = scoped_key(
+        {"command_id": parsed.detail.command_id, "status": parsed.detail.status},
+        function=function,
+        account=parsed.account,
+        region=parsed.region,
+    )
+    if isinstance(access, RoleNotAssumed):
+        return _tell_not_assumed(parsed, access, settings, context, key)
     # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.
-    decision = decide_command(parsed, ssm=clients.ssm(parsed.region))
+    decision = decide_command(parsed, ssm=access.ssm)
     if not decision.verdict.notify:
         if parsed.detail.status == "Success":
-            remember_success(parsed, clients=clients.command_clients(parsed.region), settings=settings)
+            remember_success(parsed, clients=access, settings=settings)
         # Counted, so that "checked and nothing to tell" is visible next to Notifications.
         metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
         logger.info("not notified", extra={"status": parsed.detail.status, "why": decision.verdict.why})
         return {"notified": False, "status": parsed.detail.status, "why": decision.verdict.why}
 
-    # One message per (command, status): a redelivered event returns the first outcome.
     @once(settings, context, dynamodb=clients.dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify_command(
             parsed,
             decision=decision,
-            clients=clients.command_clients(parsed.region),
+            clients=access,
             settings=settings,
             remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000,
             rules=_extra_rules(settings),
@@ -73,7 +98,29 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
         return outcome.as_dict()
 
-    result = notify_once(key={"command_id": parsed.detail.command_id, "status": parsed.detail.status})
+    return _sent(notify_once(key=key))
+
+
+def _tell_not_assumed(
+    parsed: CommandStatusEvent,
+    access: RoleNotAssumed,
+    settings: NotifierSettings,
+    context: LambdaContext,
+    key: dict[str, str],
+) -> dict[str, Any]:
+    """The member role could not be assumed: one message that says so, whatever the status."""
+
+    @once(settings, context, dynamodb=clients.dynamodb())
+    def notify_once(key: dict[str, str]) -> dict[str, Any]:
+        outcome = notify_unread_command(parsed, unread=access.unread(), sns=clients.sns(), settings=settings)
+        metrics.add_metric(name="MemberRoleNotAssumed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+        return outcome.as_dict()
+
+    return _sent(notify_once(key=key))
+
+
+def _sent(result: dict[str, Any]) -> dict[str, Any]:
     if result.get(NOT_RECORDED) is False:
         metrics.add_metric(name="IdempotencyRecordsNotSaved", unit=MetricUnit.Count, value=1)
     logger.info("notified", extra=result)

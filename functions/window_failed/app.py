@@ -10,9 +10,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from instance_hygiene.aws import clients
+from instance_hygiene.aws.accounts import Function, RoleNotAssumed, event_clients, scoped_key
 from instance_hygiene.aws.idempotency import NOT_RECORDED, once
-from instance_hygiene.events import parse_window_event
-from instance_hygiene.notify.window import decide_window, notify_window
+from instance_hygiene.events import WindowExecutionEvent, parse_window_event
+from instance_hygiene.notify.window import decide_window, notify_unread_window, notify_window
 from instance_hygiene.secrets.log_redaction import redact_log_records
 from instance_hygiene.settings import NotifierSettings
 
@@ -27,9 +28,27 @@ metrics = Metrics()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_window_event(event)
+    function = Function.of_arn(context.invoked_function_arn)
+    # The function's own clients for its own account; in central role, a member role's for another
+    # account of the organization; any other account's event is raised (AccountRejected).
+    access = event_clients(
+        settings,
+        function,
+        account=parsed.account,
+        region=parsed.region,
+        about=f"window execution {parsed.detail.window_execution_id}",
+    )
+    key = scoped_key(
+        {"window_execution_id": parsed.detail.window_execution_id, "status": parsed.detail.status},
+        function=function,
+        account=parsed.account,
+        region=parsed.region,
+    )
+    if isinstance(access, RoleNotAssumed):
+        return _tell_not_assumed(parsed, access, settings, context, key)
     # FAILED, TIMED_OUT, CANCELLED, SKIPPED_OVERLAPPING are told; a SUCCESS is checked for tasks
     # that never ran or ran on no instance; a status not known is decided on the API's.
-    decision = decide_window(parsed, ssm=clients.ssm(), settings=settings)
+    decision = decide_window(parsed, ssm=access.ssm, settings=settings)
     if not decision.verdict.notify:
         # Counted, so that "checked and nothing to tell" is visible next to Notifications.
         metrics.add_metric(name="Acknowledged", unit=MetricUnit.Count, value=1)
@@ -38,21 +57,43 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     @once(settings, context, dynamodb=clients.dynamodb())
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
+        # The execution is read in its account (ssm, iam); the commands' full reports are in this
+        # function's own bucket (s3), where the command function wrote them.
         outcome = notify_window(
             parsed,
             decision=decision,
-            ssm=clients.ssm(),
-            sns=clients.sns(),
-            s3=clients.s3(),
-            iam=clients.iam(),
+            ssm=access.ssm,
+            sns=access.sns,
+            s3=access.s3,
+            iam=access.iam,
             settings=settings,
         )
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
         return outcome.as_dict()
 
-    result = notify_once(
-        key={"window_execution_id": parsed.detail.window_execution_id, "status": parsed.detail.status}
-    )
+    return _sent(notify_once(key=key))
+
+
+def _tell_not_assumed(
+    parsed: WindowExecutionEvent,
+    access: RoleNotAssumed,
+    settings: NotifierSettings,
+    context: LambdaContext,
+    key: dict[str, str],
+) -> dict[str, Any]:
+    """The member role could not be assumed: one message that says so, whatever the status."""
+
+    @once(settings, context, dynamodb=clients.dynamodb())
+    def notify_once(key: dict[str, str]) -> dict[str, Any]:
+        outcome = notify_unread_window(parsed, unread=access.unread(), sns=clients.sns(), settings=settings)
+        metrics.add_metric(name="MemberRoleNotAssumed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+        return outcome.as_dict()
+
+    return _sent(notify_once(key=key))
+
+
+def _sent(result: dict[str, Any]) -> dict[str, Any]:
     if result.get(NOT_RECORDED) is False:
         metrics.add_metric(name="IdempotencyRecordsNotSaved", unit=MetricUnit.Count, value=1)
     logger.info("notified", extra=result)

@@ -20,7 +20,7 @@ import jsonschema
 import pytest
 from moto.sns.models import sns_backends
 
-from instance_hygiene.aws.fleet import CommandNotFound
+from instance_hygiene.aws.accounts import AccountRejected
 from instance_hygiene.digest.logs import HEAD_BYTES, TAIL_BYTES
 from instance_hygiene.events import InvalidEvent
 from instance_hygiene.render.chat import CustomNotification
@@ -177,7 +177,8 @@ def test_an_event_from_another_region_is_read_in_its_region(
 def test_an_event_from_another_account_is_raised_for_the_dead_letter_queue(
     stack: Stack, command_function: ModuleType
 ) -> None:
-    # Only a cross-account bus permission would deliver it; its command is not in this account.
+    # Only a cross-account bus permission would deliver it; outside the central role (the stack's
+    # default is single) another account is never read: rejected before any read.
     event = command_event(
         play(stack, {i: InstanceResult("Failed", "Failed", shell_step("x\n")) for i in stack.instances(1)}),
         region=REGION,
@@ -188,7 +189,9 @@ def test_an_event_from_another_account_is_raised_for_the_dead_letter_queue(
         "detail": {**event["detail"], "command-id": str(uuid.uuid4())},
     }
 
-    with pytest.raises(CommandNotFound):
+    with pytest.raises(
+        AccountRejected, match=r"account 210987654321, region eu-west-2, command .*not central"
+    ):
         invoke(command_function, event)
     assert published(stack) == []
 

@@ -165,7 +165,7 @@ BAD_EVENTS: tuple[BadEvent, ...] = (
     _command(
         "account-other",
         "parses",
-        "another account's event parses; the command is looked up in this account (CommandNotFound, "
+        "another account's event parses; outside the central role it is rejected (AccountRejected, "
         "retried, DLQ)",
         set_at("account", "210987654321"),
     ),
@@ -197,8 +197,7 @@ BAD_EVENTS: tuple[BadEvent, ...] = (
     _command(
         "region-other",
         "parses",
-        "another region's event parses; the command is looked up in the function's region "
-        "(CommandNotFound, retried, DLQ)",
+        "another region's event parses; the command is read in the event's region",
         set_at("region", "us-east-1"),
     ),
     _command("region-upper-case", "region", "a region in upper case", set_at("region", "EU-WEST-2")),

@@ -10,10 +10,10 @@ idempotency keys), the statuses, the document name (SSM's own character set), th
 digits) and the region (it becomes part of a console URL). Extra fields are ignored; unused
 fields (`parameters`, `resources`) only need their documented types.
 
-Events for another account or region: the template's rules only see this account's events in
-the stack's region. An event forwarded from elsewhere still parses (its region is valid), and the
-command is then looked up in the function's own region and account, where it does not exist:
-`fleet.CommandNotFound` is raised, so the event is retried and kept in the dead-letter queue.
+Events for another account or region: an event forwarded from elsewhere still parses (its account
+and region are valid). It is read in its own region; another account's is read only in central
+role, with that account's member role (aws/accounts.py), and is otherwise rejected
+(`accounts.AccountRejected`), so the event is retried and kept in the dead-letter queue.
 """
 
 from __future__ import annotations

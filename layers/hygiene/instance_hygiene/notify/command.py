@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,6 +24,8 @@ from instance_hygiene.digest.invocations import Command, Invocation
 from instance_hygiene.digest.model import (
     SUCCESS_STATUSES,
     CommandDigest,
+    Counts,
+    Unread,
     count_statuses,
     to_dict,
     with_patch_states,
@@ -40,6 +43,7 @@ from instance_hygiene.render.command import email_text, fit
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
 
     from instance_hygiene.aws.clients import Clients
@@ -70,6 +74,12 @@ class CommandDecision:
     """ListCommands' view, when it was needed to decide."""
 
 
+def own_window(clients: Clients, settings: NotifierSettings) -> str | None:
+    """The stack's window (WINDOW_ID) names a command of the function's own account only: a member
+    account's windows are its own (their names are left out, the date is UTC)."""
+    return settings.window_id if clients.member is None else None
+
+
 def decide_command(event: CommandStatusEvent, *, ssm: SSMClient) -> CommandDecision:
     """Whether the event is told (statuses.judge_command); reads the command only when its status
     alone cannot decide (a Success, or a status the product does not know)."""
@@ -97,7 +107,7 @@ def notify_command(
     status = decision.verdict.status
     command = decision.command or read_command(clients.ssm, detail.command_id)
     logs = (
-        S3Logs(clients.s3, bucket=command.output_bucket, prefix=command.output_prefix or "")
+        S3Logs(clients.logs, bucket=command.output_bucket, prefix=command.output_prefix or "")
         if command.output_bucket
         else None
     )
@@ -118,7 +128,7 @@ def notify_command(
         clients.ssm,
         window_execution_id=command.window_execution_id,
         requested_at=command.requested_at,
-        window_id=settings.window_id,
+        window_id=own_window(clients, settings),
     )
     if is_patch_document(command.document_name):
         # Each failed instance's counts as Systems Manager records them (its logs' where it has none).
@@ -149,6 +159,7 @@ def notify_command(
                 digest,
                 succeeded=succeeded,
                 requested_at=command.requested_at,
+                member=clients.member,
             ),
         )
     if rules and rules.notes:
@@ -208,6 +219,43 @@ def notify_command(
     )
 
 
+def notify_unread_command(
+    event: CommandStatusEvent, *, unread: Unread, sns: SNSClient, settings: NotifierSettings
+) -> CommandOutcome:
+    """One notification about a command that could not be read at all (`unread` says why and what
+    to do): the event's command id, document, status, account and region, nothing else. Nothing
+    was read, so no full report is written."""
+    detail = event.detail
+    digest = CommandDigest(
+        command_id=detail.command_id,
+        document_name=detail.document_name,
+        status=detail.status,
+        counts=Counts(),
+        groups=(),
+        region=event.region,
+        account=event.account,
+        local_date=event.time.astimezone(UTC).date().isoformat(),
+        unread=unread,
+    )
+    _, rendered = fit(digest)
+    message_id = publish(
+        sns,
+        topic_arn=settings.topic_arn,
+        rendered=rendered,
+        attributes={"kind": "command", "document": detail.document_name, "status": detail.status},
+    )
+    return CommandOutcome(
+        message_id=message_id,
+        subject=rendered.subject,
+        failed_instances=0,
+        groups=0,
+        trimmed=rendered.trimmed,
+        report_uri=None,
+        bytes_read=0,
+        log_fetch_failures=0,
+    )
+
+
 def _noting_successes(invocations: Iterator[Invocation], succeeded: list[str]) -> Iterator[Invocation]:
     """The invocations as they are read (build_digest pages through them), noting the instances
     that succeeded on the way: history needs their ids, the digest only counts them."""
@@ -250,7 +298,7 @@ def remember_success(event: CommandStatusEvent, *, clients: Clients, settings: N
         clients.ssm,
         window_execution_id=command.window_execution_id,
         requested_at=command.requested_at,
-        window_id=settings.window_id,
+        window_id=own_window(clients, settings),
     )
     digest = CommandDigest(
         command_id=command.command_id,
@@ -265,4 +313,5 @@ def remember_success(event: CommandStatusEvent, *, clients: Clients, settings: N
         digest,
         succeeded=[i.instance_id for i in invocations if i.status in SUCCESS_STATUSES],
         requested_at=command.requested_at,
+        member=clients.member,
     )

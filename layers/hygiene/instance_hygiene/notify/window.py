@@ -4,11 +4,13 @@ notify_window (the function's one call)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from instance_hygiene.aws.night import read_account_alias
 from instance_hygiene.aws.publish import publish
 from instance_hygiene.aws.windows import Reports, read_details, read_window_report
+from instance_hygiene.digest.model import Unread
 from instance_hygiene.digest.window import WindowDigest, shortfalls
 from instance_hygiene.events import WindowExecutionEvent
 from instance_hygiene.notify.statuses import WINDOW_FAILED, WINDOW_RUNNING, Verdict, judge_window, needs_api
@@ -68,6 +70,36 @@ def decide_window(
         on_success=settings.notify_on_success,
     )
     return WindowDecision(verdict, report)
+
+
+def notify_unread_window(
+    event: WindowExecutionEvent, *, unread: Unread, sns: SNSClient, settings: NotifierSettings
+) -> WindowOutcome:
+    """One window notification about an execution that could not be read at all (`unread` says
+    why and what to do): the event's window, execution, status, account and region, nothing else."""
+    detail = event.detail
+    report = WindowDigest(
+        window_id=detail.window_id,
+        window_name="",
+        window_execution_id=detail.window_execution_id,
+        status=detail.status,
+        status_details="",
+        tasks=(),
+        region=event.region,
+        account=event.account,
+        start=detail.start_time,
+        end=detail.end_time,
+        local_date=event.time.astimezone(UTC).date().isoformat(),
+        unread=unread,
+    )
+    rendered = render_window(report)
+    message_id = publish(
+        sns,
+        topic_arn=settings.topic_arn,
+        rendered=rendered,
+        attributes={"kind": "window", "status": detail.status, "window_id": detail.window_id},
+    )
+    return WindowOutcome(message_id=message_id, subject=rendered.subject, tasks=0)
 
 
 def notify_window(
