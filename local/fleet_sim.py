@@ -77,10 +77,10 @@ def skipped(name: str, action: str, platform: str) -> Step:
     )
 
 
-def _set_requested(region: str, command_id: str, requested: datetime) -> None:
+def _set_requested(region: str, command_id: str, requested: datetime, account: str = ACCOUNT) -> None:
     """The command's RequestedDateTime as the played night has it (moto stamps the wall clock;
     it keeps naive UTC datetimes), its expiry moved with it."""
-    for command in ssm_backends[ACCOUNT][region]._commands:
+    for command in ssm_backends[account][region]._commands:
         if command.command_id == command_id:
             naive = requested.astimezone(UTC).replace(tzinfo=None)
             command.expires_after = naive + (command.expires_after - command.requested_date_time)
@@ -89,9 +89,9 @@ def _set_requested(region: str, command_id: str, requested: datetime) -> None:
     raise ValueError(f"command {command_id} not found")
 
 
-def _rekey(region: str, old: str, new: str) -> None:
+def _rekey(region: str, old: str, new: str, account: str = ACCOUNT) -> None:
     """Give a command sent through moto the id a sample event names (AWS assigns ids; so do we)."""
-    for command in ssm_backends[ACCOUNT][region]._commands:
+    for command in ssm_backends[account][region]._commands:
         if command.command_id == old:
             command.command_id = new
             for invocation in command.invocations:
@@ -141,7 +141,11 @@ _SUMMARY_NAME = re.compile(r"""['"]?(?P<key>BaselineId|PatchGroup)['"]?[ \t]*:[ 
 
 
 def _record_patch_state(
-    region: str, instance_id: str, outcome: InstanceResult, plugins: Sequence[standin.PluginResult]
+    region: str,
+    instance_id: str,
+    outcome: InstanceResult,
+    plugins: Sequence[standin.PluginResult],
+    account: str = ACCOUNT,
 ) -> None:
     """The patch state an AWS-RunPatchBaseline run leaves: the counts of the last summary any of its
     steps printed (explain.patchsummary reads them as the product does). A run that printed none
@@ -160,7 +164,7 @@ def _record_patch_state(
         missing, failed = counts.missing or 0, counts.failed or 0
         pending = counts.installed_pending_reboot or 0
         standin.record_patch_state(
-            ACCOUNT,
+            account,
             region,
             instance_id,
             operation=counts.operation,
@@ -197,12 +201,14 @@ def play_command(
     max_concurrency: str | None = None,
     max_errors: str | None = None,
     timeout_seconds: int | None = None,
+    account: str = ACCOUNT,
 ) -> PlayedCommand:
     """Send `document_name` to the instances and make each end as its outcome says.
 
     `max_concurrency`, `max_errors` and `timeout_seconds` (the delivery timeout) are passed to
     SendCommand as a maintenance window task passes its own. `requested` (default: when it is
-    sent) is its RequestedDateTime, `finished` (default: now) when its steps ended.
+    sent) is its RequestedDateTime, `finished` (default: now) when its steps ended. `account` is
+    the account `ssm` and `s3` act in (another than moto's default: clients of assumed credentials).
     """
     request: dict[str, Any] = {
         "InstanceIds": list(outcomes),
@@ -220,10 +226,10 @@ def play_command(
         request["TimeoutSeconds"] = timeout_seconds
     sent = ssm.send_command(**request)["Command"]["CommandId"]
     if command_id and command_id != sent:
-        _rekey(region, sent, command_id)
+        _rekey(region, sent, command_id, account)
     cid = command_id or sent
     if requested is not None:
-        _set_requested(region, cid, requested)
+        _set_requested(region, cid, requested, account)
     end = finished or datetime.now(UTC)
     played = PlayedCommand(
         command_id=cid,
@@ -247,7 +253,7 @@ def play_command(
             for step in outcome.steps
         ]
         standin.record_invocation(
-            ACCOUNT,
+            account,
             region,
             cid,
             instance_id,
@@ -256,7 +262,7 @@ def play_command(
             plugins=plugins,
         )
         if document_name == PATCH_DOCUMENT:
-            _record_patch_state(region, instance_id, outcome, plugins)
+            _record_patch_state(region, instance_id, outcome, plugins, account)
         if not bucket or not outcome.logs_reach_s3:
             continue
         for index, (step, plugin) in enumerate(zip(outcome.steps, plugins, strict=True)):
@@ -274,15 +280,22 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def instance_arn(instance_id: str, *, region: str) -> str:
+def instance_arn(instance_id: str, *, region: str, account: str = ACCOUNT) -> str:
     """The ARN events name an instance by: EC2 instance, or managed instance for a hybrid node."""
     if instance_id.startswith("mi-"):
-        return f"arn:aws:ssm:{region}:{ACCOUNT}:managed-instance/{instance_id}"
-    return f"arn:aws:ec2:{region}:{ACCOUNT}:instance/{instance_id}"
+        return f"arn:aws:ssm:{region}:{account}:managed-instance/{instance_id}"
+    return f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"
 
 
 def _envelope(
-    detail_type: str, *, key: str, moment: datetime, region: str, resources: list[str], detail: dict[str, Any]
+    detail_type: str,
+    *,
+    key: str,
+    moment: datetime,
+    region: str,
+    resources: list[str],
+    detail: dict[str, Any],
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """An aws.ssm EventBridge event; its id is derived from `key` (the same change, the same id)."""
     return {
@@ -290,7 +303,7 @@ def _envelope(
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, key)),
         "detail-type": detail_type,
         "source": "aws.ssm",
-        "account": ACCOUNT,
+        "account": account,
         "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": resources,
@@ -306,6 +319,7 @@ def command_event(
     requested: datetime | None = None,
     time: datetime | None = None,
     parameters: Mapping[str, list[str]] | None = None,
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when the command reaches its final status (or `status`).
 
@@ -317,7 +331,8 @@ def command_event(
         key=f"{played.command_id}/{status or played.status}",
         moment=now,
         region=region,
-        resources=[instance_arn(i, region=region) for i in played.instance_ids],
+        account=account,
+        resources=[instance_arn(i, region=region, account=account) for i in played.instance_ids],
         detail={
             "command-id": played.command_id,
             "document-name": played.document_name,
@@ -430,6 +445,7 @@ def play_window_execution(
     window_execution_id: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    account: str = ACCOUNT,
 ) -> str:
     """Record an execution of the window: the tasks that ran, and the commands they sent.
 
@@ -438,7 +454,7 @@ def play_window_execution(
     """
     end = end or datetime.now(UTC)
     execution_id = standin.record_window_execution(
-        ACCOUNT,
+        account,
         region,
         window.window_id,
         status=status,
@@ -449,7 +465,7 @@ def play_window_execution(
     )
     for run in tasks:
         task_execution_id = standin.record_window_task(
-            ACCOUNT,
+            account,
             region,
             execution_id,
             status=run.status,
@@ -462,7 +478,7 @@ def play_window_execution(
             continue
         for instance_id in run.command.instance_ids:
             standin.record_window_task_invocation(
-                ACCOUNT,
+                account,
                 region,
                 execution_id,
                 task_execution_id,
@@ -482,6 +498,7 @@ def window_event(
     region: str,
     start: datetime | None = None,
     end: datetime | None = None,
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when a window execution changes state."""
     now = end or datetime.now(UTC)
@@ -490,7 +507,8 @@ def window_event(
         key=f"{window_execution_id}/{status}",
         moment=now,
         region=region,
-        resources=[f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
+        account=account,
+        resources=[f"arn:aws:ssm:{region}:{account}:maintenancewindow/{window_id}"],
         detail={
             "start-time": _iso(start or now - timedelta(hours=2)),
             "end-time": _iso(now),
