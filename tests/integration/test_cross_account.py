@@ -41,6 +41,8 @@ CENTRAL = "123456789012"
 MEMBER_REGION = "eu-west-1"
 MEMBER_BUCKET = "member-ssm-output-9f8e7d6c"
 ROLE_NAME = "instance-hygiene-member-read"
+MEMBER_ROLE = f"{ROLE_NAME}-{MEMBER_REGION}"
+"""The role the member stack of MEMBER_REGION makes: <MemberRoleName>-<region>."""
 EXTERNAL_ID = "hygiene-2f6c1e"
 ALIAS = "member-b"
 
@@ -109,7 +111,7 @@ def member(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Member:
     )
     iam = session.client("iam")
     iam.create_role(
-        RoleName=ROLE_NAME,
+        RoleName=MEMBER_ROLE,
         AssumeRolePolicyDocument=json.dumps(
             {
                 "Version": "2012-10-17",
@@ -254,7 +256,8 @@ def deny_assume_role(monkeypatch: pytest.MonkeyPatch, account: str, times: int) 
             "assume_role",
             "AccessDenied",
             f"User: arn:aws:sts::{CENTRAL}:assumed-role/CommandFailedFunctionRole/instance-hygiene-fn is "
-            f"not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::{account}:role/{ROLE_NAME}",
+            "not authorized to perform: sts:AssumeRole on resource: "
+            f"arn:aws:iam::{account}:role/{MEMBER_ROLE}",
             403,
         )
     stub.activate()
@@ -285,7 +288,7 @@ def test_a_member_role_that_cannot_be_assumed_is_told_once_with_the_next_step(
     )
     reason, next_step = digest["unread"]["reason"], digest["unread"]["next_step"]
     assert (
-        f"The member role {ROLE_NAME} in account {member.account} could not be assumed (AccessDenied: "
+        f"The member role {MEMBER_ROLE} in account {member.account} could not be assumed (AccessDenied: "
         in (reason)
     )
     assert "not authorized to perform: sts:AssumeRole" in reason

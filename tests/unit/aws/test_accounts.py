@@ -44,11 +44,14 @@ STRANGER = "210987654321"
 """An account outside any organization unless a test puts it in one."""
 ABOUT = "command 0b4f2a9c-1d2e-4f30-8a1b-2c3d4e5f6071"
 ROLE_NAME = "instance-hygiene-member-read"
+"""MEMBER_ROLE_NAME: what each member stack's role is named after."""
+MEMBER_ROLE = f"{ROLE_NAME}-{MEMBER_REGION}"
+"""The role the member stack of MEMBER_REGION makes: <MemberRoleName>-<region>."""
 ACCESS_DENIED_MESSAGE = (
     # The shape of STS's answer (IAM user guide, "Troubleshoot IAM roles"; HackTricks' page on
     # unauthenticated IAM enumeration quotes it in full).
     f"User: arn:aws:sts::{OWN}:assumed-role/hygiene-CommandFailedFunctionRole/instance-hygiene-x is not "
-    "authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/" + ROLE_NAME
+    "authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/" + MEMBER_ROLE
 )
 
 
@@ -110,7 +113,7 @@ def organization(aws: None) -> Organization:
         "CreateAccountStatus"
     ]["AccountId"]
     session_in(member).client("iam").create_role(
-        RoleName=ROLE_NAME,
+        RoleName=MEMBER_ROLE,
         AssumeRolePolicyDocument=(
             '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
             f'"Principal": {{"AWS": "arn:aws:iam::{OWN}:root"}}, '
@@ -165,9 +168,9 @@ def test_the_session_name_is_the_function_name_in_stss_characters_and_length() -
 def test_the_member_role_is_named_in_the_functions_partition_and_the_events_account() -> None:
     gov = Function(partition="aws-us-gov", account=OWN, name="fn")
 
-    role = member_role(settings(), gov, "210987654321")
+    role = member_role(settings(), gov, "210987654321", "us-gov-west-1")
 
-    assert role.arn == f"arn:aws-us-gov:iam::210987654321:role/{ROLE_NAME}"
+    assert role.arn == f"arn:aws-us-gov:iam::210987654321:role/{ROLE_NAME}-us-gov-west-1"
     assert role.external_id == EXTERNAL_ID
     assert role.assume_role_params() == {
         "RoleArn": role.arn,
@@ -178,7 +181,7 @@ def test_the_member_role_is_named_in_the_functions_partition_and_the_events_acco
 
 
 def test_without_an_external_id_none_is_sent() -> None:
-    role = member_role(settings(member_external_id=None), FUNCTION, "210987654321")
+    role = member_role(settings(member_external_id=None), FUNCTION, "210987654321", MEMBER_REGION)
 
     assert "ExternalId" not in role.assume_role_params()
 
@@ -258,7 +261,7 @@ def test_given_a_member_accounts_event_in_central_role_then_the_member_role_read
     assert access.member == f"{organization.member}/{MEMBER_REGION}"
     assert calls == [
         {
-            "RoleArn": f"arn:aws:iam::{organization.member}:role/{ROLE_NAME}",
+            "RoleArn": f"arn:aws:iam::{organization.member}:role/{MEMBER_ROLE}",
             "RoleSessionName": FUNCTION.session_name(),
             "DurationSeconds": SESSION_SECONDS,
             "ExternalId": EXTERNAL_ID,
@@ -268,10 +271,10 @@ def test_given_a_member_accounts_event_in_central_role_then_the_member_role_read
     assert access.ssm.meta.region_name == MEMBER_REGION
     assert access.ssm.get_parameter(Name="/where")["Parameter"]["Value"] == "member"
     assert [b["Name"] for b in access.logs.list_buckets()["Buckets"]] == ["member-logs"]
-    role = member_role(settings(organization.id), FUNCTION, organization.member)
+    role = member_role(settings(organization.id), FUNCTION, organization.member, MEMBER_REGION)
     identity = clients.member_session(role).client("sts").get_caller_identity()
     assert identity["Arn"] == (
-        f"arn:aws:sts::{organization.member}:assumed-role/{ROLE_NAME}/{FUNCTION.session_name()}"
+        f"arn:aws:sts::{organization.member}:assumed-role/{MEMBER_ROLE}/{FUNCTION.session_name()}"
     )
     assert isinstance(clients.member_session(role).get_credentials(), RefreshableCredentials)
     # ... the writes the function's own.
@@ -281,7 +284,7 @@ def test_given_a_member_accounts_event_in_central_role_then_the_member_role_read
     assert [b["Name"] for b in access.s3.list_buckets()["Buckets"]] == []
 
 
-def test_the_member_session_is_assumed_once_per_container_for_every_region_of_the_account(
+def test_each_region_s_member_role_is_assumed_once_per_container(
     organization: Organization,
 ) -> None:
     calls = assume_role_calls()
@@ -291,7 +294,11 @@ def test_the_member_session_is_assumed_once_per_container_for_every_region_of_th
     again = event_clients(chosen, FUNCTION, account=organization.member, region=MEMBER_REGION, about=ABOUT)
     elsewhere = event_clients(chosen, FUNCTION, account=organization.member, region="us-east-1", about=ABOUT)
 
-    assert len(calls) == 1
+    # One member stack per account and Region, each with its own role (<MemberRoleName>-<region>).
+    assert [c["RoleArn"] for c in calls] == [
+        f"arn:aws:iam::{organization.member}:role/{ROLE_NAME}-{MEMBER_REGION}",
+        f"arn:aws:iam::{organization.member}:role/{ROLE_NAME}-us-east-1",
+    ]
     assert first is again
     assert isinstance(elsewhere, Clients)
     assert elsewhere.ssm.meta.region_name == "us-east-1"
@@ -367,7 +374,7 @@ def deny_assume_role(monkeypatch: pytest.MonkeyPatch, times: int = 1) -> Stubber
     """The function's own STS client answers AssumeRole with AccessDenied (stubbed: moto grants
     every AssumeRole; the code and message are STS's, see ACCESS_DENIED_MESSAGE)."""
     sts, stub = stubbed("sts")
-    role = member_role(settings(), FUNCTION, STRANGER)
+    role = member_role(settings(), FUNCTION, STRANGER, MEMBER_REGION)
     own_identity(stub)
     for _ in range(times):
         stub.add_client_error(
@@ -393,7 +400,7 @@ def test_given_the_member_role_cannot_be_assumed_then_the_notification_path_is_c
     assert access == RoleNotAssumed(
         account=STRANGER,
         region=MEMBER_REGION,
-        role_name=ROLE_NAME,
+        role_name=MEMBER_ROLE,
         organization_id="o-a1b2c3d4e5",
         code="AccessDenied",
         message=ACCESS_DENIED_MESSAGE,
@@ -432,7 +439,7 @@ def test_what_the_notification_says_when_the_role_cannot_be_assumed() -> None:
     denied = RoleNotAssumed(
         account=STRANGER,
         region=MEMBER_REGION,
-        role_name=ROLE_NAME,
+        role_name=MEMBER_ROLE,
         organization_id="o-a1b2c3d4e5",
         code="AccessDenied",
         message=ACCESS_DENIED_MESSAGE + " (aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY)",
@@ -441,13 +448,14 @@ def test_what_the_notification_says_when_the_role_cannot_be_assumed() -> None:
     unread = denied.unread()
 
     assert unread.reason.startswith(
-        f"The member role {ROLE_NAME} in account 210987654321 could not be assumed (AccessDenied: User: "
+        f"The member role {MEMBER_ROLE} in account 210987654321 could not be assumed (AccessDenied: User: "
     )
     assert "not authorized to perform: sts:AssumeRole" in unread.reason
     assert "wJalrXUtnFEMI" not in unread.reason, "redacted like every text"
     assert unread.next_step == (
         f"Deploy the member stack in account 210987654321, region {MEMBER_REGION}, with OrganizationId "
-        f"o-a1b2c3d4e5 and this stack's ExternalId; check that its MemberRoleName is {ROLE_NAME}."
+        "o-a1b2c3d4e5 and this stack's ExternalId and MemberRoleName "
+        f"(the role it makes there is {MEMBER_ROLE})."
     )
 
 

@@ -114,7 +114,9 @@ def test_the_organization_parameters_are_one_group_left_as_is_for_one_account() 
 def test_a_name_the_parameter_accepts_is_one_the_api_accepts(name: str, shape: str, service: str) -> None:
     metadata = SESSION.get_service_model(service).shape_for(shape).metadata
     parameter = RAW["Parameters"][name]
-    longest = {"OrganizationId": "o-" + "a" * 32, "MemberRoleName": "r" * 64, "ExternalId": "e" * 1224}[name]
+    # MemberRoleName: the role is <MemberRoleName>-<region>, so the longest name leaves room for
+    # "-" and the longest Region code (test_the_longest_member_role_name_fits_iams_limit_in_every_region).
+    longest = {"OrganizationId": "o-" + "a" * 32, "MemberRoleName": "r" * 48, "ExternalId": "e" * 1224}[name]
 
     for value in [longest, parameter["Default"], *["o-a1b2c3d4e5", "hygiene-7f3a9c21", "a.b@c=d,e+f-g"]]:
         if value and re.fullmatch(parameter["AllowedPattern"], value):
@@ -122,6 +124,17 @@ def test_a_name_the_parameter_accepts_is_one_the_api_accepts(name: str, shape: s
             assert metadata.get("min", 0) <= len(value) <= metadata.get("max", len(value)), (name, value)
     assert re.fullmatch(parameter["AllowedPattern"], longest)
     assert not re.fullmatch(parameter["AllowedPattern"], longest + "a"), f"{name}: no longer than the API's"
+
+
+def test_the_longest_member_role_name_fits_iams_limit_in_every_region() -> None:
+    # Every Region code botocore knows, in every partition (its endpoints data).
+    partitions = SESSION.get_data("endpoints")["partitions"]
+    longest_region = max(len(region) for p in partitions for region in p["regions"])
+    role_name = SESSION.get_service_model("iam").shape_for("roleNameType").metadata
+    longest_base = "r" * 48
+
+    assert re.fullmatch(RAW["Parameters"]["MemberRoleName"]["AllowedPattern"], longest_base)
+    assert len(f"{longest_base}-") + longest_region <= role_name["max"]
 
 
 def test_the_bus_and_stack_names_follow_eventbridge_and_cloudformation() -> None:
@@ -299,7 +312,8 @@ def test_the_member_role_trusts_only_the_central_stacks_roles_inside_the_organiz
     role = resource("member", "MemberReadRole")["Properties"]
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
 
-    assert role["RoleName"] == {"Ref": "MemberRoleName"}
+    # One role per account and Region (IAM role names are per account; a member stack per Region).
+    assert role["RoleName"] == {"Fn::Sub": "${MemberRoleName}-${AWS::Region}"}
     assert statement["Effect"] == "Allow"
     assert statement["Action"] == "sts:AssumeRole"
     # The account as principal, narrowed by the conditions: aws:PrincipalArn is the role's ARN for
@@ -522,7 +536,7 @@ def test_only_the_central_functions_assume_a_role_and_only_the_member_role_in_th
     for statement in statements:
         assert statement["Effect"] == "Allow"
         assert as_list(statement["Action"]) == ["sts:AssumeRole"]
-        assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+        assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}-*"}
         assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}}
     assert assume_role_statements("single") == []
     assert assume_role_statements("member") == []

@@ -199,7 +199,7 @@ def test_given_the_translated_template_then_no_rule_or_function_name_is_built_fr
                 if key in resource["Properties"]:
                     named[logical_id, key] = resource["Properties"][key]
 
-    assert named == {("MemberReadRole", "RoleName"): {"Ref": "MemberRoleName"}}
+    assert named == {("MemberReadRole", "RoleName"): {"Fn::Sub": "${MemberRoleName}-${AWS::Region}"}}
 
 
 # ------------------------------------------------------------------ what SSM alone can validate

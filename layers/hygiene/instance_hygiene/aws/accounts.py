@@ -94,15 +94,21 @@ class RoleNotAssumed:
             ),
             next_step=(
                 f"Deploy the member stack in account {self.account}, region {self.region}, with "
-                f"OrganizationId {self.organization_id} and this stack's ExternalId; check that its "
-                f"MemberRoleName is {self.role_name}."
+                f"OrganizationId {self.organization_id} and this stack's ExternalId and MemberRoleName "
+                f"(the role it makes there is {self.role_name})."
             ),
         )
 
 
-def member_role(settings: NotifierSettings, function: Function, account: str) -> MemberRole:
+def member_role_name(settings: NotifierSettings, region: str) -> str:
+    """The member stack of each account and Region makes its own role (IAM role names are per
+    account): `<MEMBER_ROLE_NAME>-<region>`."""
+    return f"{settings.member_role_name}-{region}"
+
+
+def member_role(settings: NotifierSettings, function: Function, account: str, region: str) -> MemberRole:
     return MemberRole(
-        arn=f"arn:{function.partition}:iam::{account}:role/{settings.member_role_name}",
+        arn=f"arn:{function.partition}:iam::{account}:role/{member_role_name(settings, region)}",
         session_name=function.session_name(),
         external_id=settings.member_external_id,
     )
@@ -137,7 +143,7 @@ def event_clients(
             f"another account than this function's ({function.account}), and DEPLOYMENT_ROLE is "
             f"{settings.deployment_role}, not central",
         )
-    role = member_role(settings, function, account)
+    role = member_role(settings, function, account, region)
     organization = settings.organization_id or ""
     try:
         organizations = clients.member_organizations(role)  # assumes the role (once per container)
@@ -150,7 +156,7 @@ def event_clients(
         return RoleNotAssumed(
             account=account,
             region=region,
-            role_name=settings.member_role_name,
+            role_name=member_role_name(settings, region),
             organization_id=organization,
             code=error_code(error),
             message=error_message(error),
