@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from instance_hygiene.aws import clients
-from instance_hygiene.aws.accounts import Function, RoleNotAssumed, event_clients, scoped_key
+from instance_hygiene.aws.accounts import RoleNotAssumed, event_access
 from instance_hygiene.aws.idempotency import NOT_RECORDED, once
 from instance_hygiene.events import CommandStatusEvent, parse_command_event
 from instance_hygiene.notify.command import (
@@ -52,24 +52,19 @@ def _extra_rules(settings: NotifierSettings) -> ExtraRules | None:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_command_event(event)
-    function = Function.of_arn(context.invoked_function_arn)
     # The function's own clients for its own account; in central role, a member role's for another
-    # account of the organization; any other account's event is raised (AccountRejected).
-    access = event_clients(
+    # account of the organization; any other account's event is raised (AccountRejected). One
+    # message per (command, status), and account and region for another account's: a redelivered
+    # event returns the first outcome.
+    read = event_access(
         settings,
-        function,
+        context.invoked_function_arn,
         account=parsed.account,
         region=parsed.region,
         about=f"command {parsed.detail.command_id}",
+        key={"command_id": parsed.detail.command_id, "status": parsed.detail.status},
     )
-    # One message per (command, status), and account and region for another account's: a
-    # redelivered event returns the first outcome.
-    key = scoped_key(
-        {"command_id": parsed.detail.command_id, "status": parsed.detail.status},
-        function=function,
-        account=parsed.account,
-        region=parsed.region,
-    )
+    key, access = read.key, read.clients
     if isinstance(access, RoleNotAssumed):
         return _tell_not_assumed(parsed, access, settings, context, key)
     # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.

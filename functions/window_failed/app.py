@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from instance_hygiene.aws import clients
-from instance_hygiene.aws.accounts import Function, RoleNotAssumed, event_clients, scoped_key
+from instance_hygiene.aws.accounts import RoleNotAssumed, event_access
 from instance_hygiene.aws.idempotency import NOT_RECORDED, once
 from instance_hygiene.events import WindowExecutionEvent, parse_window_event
 from instance_hygiene.notify.window import decide_window, notify_unread_window, notify_window
@@ -28,22 +28,17 @@ metrics = Metrics()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = NotifierSettings.from_env()
     parsed = parse_window_event(event)
-    function = Function.of_arn(context.invoked_function_arn)
     # The function's own clients for its own account; in central role, a member role's for another
     # account of the organization; any other account's event is raised (AccountRejected).
-    access = event_clients(
+    read = event_access(
         settings,
-        function,
+        context.invoked_function_arn,
         account=parsed.account,
         region=parsed.region,
         about=f"window execution {parsed.detail.window_execution_id}",
+        key={"window_execution_id": parsed.detail.window_execution_id, "status": parsed.detail.status},
     )
-    key = scoped_key(
-        {"window_execution_id": parsed.detail.window_execution_id, "status": parsed.detail.status},
-        function=function,
-        account=parsed.account,
-        region=parsed.region,
-    )
+    key, access = read.key, read.clients
     if isinstance(access, RoleNotAssumed):
         return _tell_not_assumed(parsed, access, settings, context, key)
     # FAILED, TIMED_OUT, CANCELLED, SKIPPED_OVERLAPPING are told; a SUCCESS is checked for tasks

@@ -184,3 +184,29 @@ def scoped_key(key: dict[str, str], *, function: Function, account: str, region:
     if is_own(function, account):
         return key
     return {**key, "account": account, "region": region}
+
+
+@dataclass(frozen=True)
+class EventAccess:
+    """How a handler reads one event: the clients (or why the member role could not be assumed)
+    and the idempotency key of the event's subject."""
+
+    clients: Clients | RoleNotAssumed
+    key: dict[str, str]
+
+
+def event_access(
+    settings: NotifierSettings,
+    invoked_function_arn: str,
+    *,
+    account: str,
+    region: str,
+    about: str,
+    key: dict[str, str],
+) -> EventAccess:
+    """`event_clients` and `scoped_key` for the function `invoked_function_arn` names (its context's)."""
+    function = Function.of_arn(invoked_function_arn)
+    return EventAccess(
+        clients=event_clients(settings, function, account=account, region=region, about=about),
+        key=scoped_key(key, function=function, account=account, region=region),
+    )
