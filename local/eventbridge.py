@@ -1,9 +1,13 @@
 """EventBridge off AWS: the stack's rules read from template.yaml, content filtering, routing.
 
-`template_rules(deployment)` is every EventBridgeRule / CloudWatchEvent event of every function in
-the template, its Pattern resolved for one deploy (the healthcheck document's name, the window's
-id, WatchAllCommands...). `matches` is EventBridge's content filtering for the operators listed in
-OPERATORS and fails loudly on any other; `route` names the function the first matching rule invokes.
+`template_rules(deployment)` is every EventBridgeRule / CloudWatchEvent event of every function the
+deploy creates (the function's Condition holds), its Pattern resolved for that deploy (the
+healthcheck document's name, the window's id, WatchAllCommands...) and the bus it listens on
+(EventBusName; the account's default bus without one). `bus_forwards(deployment)` is every
+AWS::Events::Rule the deploy creates whose target is an event bus (a member stack's
+ForwardToCentralRule). `matches` is EventBridge's content filtering for the operators listed in
+OPERATORS and for "$or", and fails loudly on any other; `route` names the function the first
+matching rule on a bus invokes, `forwarded` the buses the matching forward rules send an event to.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ OPERATORS = frozenset(
 )
 """Content-filter operators modelled (EventBridge user guide, "Content filtering")."""
 _MISSING = object()
+DEFAULT_BUS = "default"
+"""The bus a rule without EventBusName is on, the one AWS services put their events on."""
+OR = "$or"
+"""Either of several patterns (EventBridge user guide, "Content filtering in Amazon EventBridge
+event patterns", "$or matching"): a list of two or more patterns, one of which must match too."""
 
 
 class PatternError(ValueError):
@@ -33,28 +42,86 @@ class Rule:
     pattern: Mapping[str, Any]
     name: str = ""
     """The event's name in the function's Events."""
+    bus: str = DEFAULT_BUS
+    """The name of the event bus the rule is on, in the deploy's account and region."""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A rule that sends the events it matches on `bus` to another event bus (`target`, its ARN)."""
+
+    name: str
+    """The rule's logical id."""
+    pattern: Mapping[str, Any]
+    target: str
+    bus: str = DEFAULT_BUS
+
+
+def _created(deployment: Deployment, resource: Mapping[str, Any]) -> bool:
+    """Whether the deploy creates the resource: it has no Condition, or its Condition holds."""
+    return "Condition" not in resource or deployment.condition(resource["Condition"])
+
+
+def _bus(deployment: Deployment, properties: Mapping[str, Any]) -> str:
+    """The EventBusName a rule's properties resolve to (AWS::NoValue or none: the default bus)."""
+    resolved = deployment.resolve([properties["EventBusName"]]) if "EventBusName" in properties else []
+    return str(resolved[0]) if resolved else DEFAULT_BUS
 
 
 def template_rules(deployment: Deployment) -> tuple[Rule, ...]:
-    """Every rule the template's functions subscribe with, patterns resolved (in template order)."""
+    """Every rule the deploy's functions subscribe with, patterns and buses resolved (in template
+    order); a function whose Condition does not hold is not created, nor are its rules."""
     rules = []
     for logical_id, resource in deployment.source()["Resources"].items():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        if resource.get("Type") != "AWS::Serverless::Function" or not _created(deployment, resource):
             continue
         for name, event in resource.get("Properties", {}).get("Events", {}).items():
             if event.get("Type") not in RULE_EVENT_TYPES:
                 continue
             pattern = deployment.resolve(event["Properties"]["Pattern"])
             check_pattern(pattern)
-            rules.append(Rule(logical_id, pattern, name))
+            rules.append(Rule(logical_id, pattern, name, _bus(deployment, event["Properties"])))
     return tuple(rules)
+
+
+def bus_forwards(deployment: Deployment) -> tuple[Forward, ...]:
+    """Every AWS::Events::Rule the deploy creates with an event bus among its targets (one Forward
+    per such target), its EventPattern resolved."""
+    forwards: list[Forward] = []
+    for logical_id, resource in deployment.source()["Resources"].items():
+        if resource.get("Type") != "AWS::Events::Rule" or not _created(deployment, resource):
+            continue
+        properties = resource.get("Properties", {})
+        if "EventPattern" not in properties:
+            continue
+        targets = [deployment.resolve(target["Arn"]) for target in properties.get("Targets", [])]
+        buses = [arn for arn in targets if isinstance(arn, str) and ":event-bus/" in arn]
+        if not buses:
+            continue
+        pattern = deployment.resolve(properties["EventPattern"])
+        check_pattern(pattern)
+        bus = _bus(deployment, properties)
+        forwards.extend(Forward(logical_id, pattern, arn, bus) for arn in buses)
+    return tuple(forwards)
+
+
+def event_bus_arn(name: str, *, region: str, account: str, partition: str = "aws") -> str:
+    """The ARN of the bus `name` in an account and region (what a rule's target names it by)."""
+    return f"arn:{partition}:events:{region}:{account}:event-bus/{name}"
 
 
 def check_pattern(pattern: Mapping[str, Any], where: str = "") -> None:
     """Raise PatternError on anything `matches` would not evaluate as EventBridge does."""
     for key, expected in pattern.items():
         path = f"{where}.{key}" if where else key
-        if isinstance(expected, Mapping):
+        if key == OR:
+            if not isinstance(expected, list) or len(expected) < 2:
+                raise PatternError(f"{path}: a list of two or more patterns, got {expected!r}")
+            for number, alternative in enumerate(expected):
+                if not isinstance(alternative, Mapping) or not alternative:
+                    raise PatternError(f"{path}[{number}]: a pattern (an object), got {alternative!r}")
+                check_pattern(alternative, f"{path}[{number}]")
+        elif isinstance(expected, Mapping):
             check_pattern(expected, path)
         elif not isinstance(expected, list):
             raise PatternError(f"{path}: a pattern's leaf is a list of matchers, got {expected!r}")
@@ -76,8 +143,13 @@ def _check_operator(path: str, matcher: Mapping[str, Any]) -> None:
 
 def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     """EventBridge content filtering: every key of the pattern matches the event's value (a nested
-    object, or one matcher of the list matching the value or, for an array, one of its items)."""
+    object, or one matcher of the list matching the value or, for an array, one of its items); a
+    "$or" key matches when one of its patterns matches the same object."""
     for key, expected in pattern.items():
+        if key == OR:
+            if not any(matches(alternative, event) for alternative in expected):
+                return False
+            continue
         value = event.get(key, _MISSING) if isinstance(event, Mapping) else _MISSING
         if isinstance(expected, Mapping):
             if not isinstance(value, Mapping) or not matches(expected, value):
@@ -155,6 +227,12 @@ def _numeric(operand: Sequence[Any], value: Any) -> bool:
     return True
 
 
-def route(rules: Sequence[Rule], event: Mapping[str, Any]) -> str | None:
-    """The function the first rule matching `event` invokes (None: no rule matches it)."""
-    return next((rule.function for rule in rules if matches(rule.pattern, event)), None)
+def route(rules: Sequence[Rule], event: Mapping[str, Any], bus: str = DEFAULT_BUS) -> str | None:
+    """The function the first rule on `bus` matching `event` invokes (None: no rule matches it)."""
+    return next((rule.function for rule in rules if rule.bus == bus and matches(rule.pattern, event)), None)
+
+
+def forwarded(forwards: Sequence[Forward], event: Mapping[str, Any], bus: str = DEFAULT_BUS) -> list[str]:
+    """The ARNs of the buses the rules on `bus` matching `event` send it to (every matching rule
+    acts, in template order)."""
+    return [f.target for f in forwards if f.bus == bus and matches(f.pattern, event)]
