@@ -528,6 +528,7 @@ def window_task_event(
     region: str,
     start: datetime,
     end: datetime | None = None,
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when a task of a window execution changes state
     (IN_PROGRESS, SUCCESS, FAILED, TIMED_OUT)."""
@@ -536,7 +537,8 @@ def window_task_event(
         key=f"{task_execution_id}/{status}",
         moment=end or start,
         region=region,
-        resources=[f"arn:aws:ssm:{region}:{ACCOUNT}:maintenancewindow/{window_id}"],
+        account=account,
+        resources=[f"arn:aws:ssm:{region}:{account}:maintenancewindow/{window_id}"],
         detail={
             "start-time": _iso(start),
             "end-time": _iso(end) if end else "",
@@ -557,6 +559,7 @@ def invocation_event(
     region: str,
     requested: datetime,
     time: datetime | None = None,
+    account: str = ACCOUNT,
 ) -> dict[str, Any]:
     """The EventBridge event AWS emits when one instance's invocation of a command changes state."""
     return _envelope(
@@ -564,7 +567,8 @@ def invocation_event(
         key=f"{command_id}/{instance_id}/{status}",
         moment=time or datetime.now(UTC),
         region=region,
-        resources=[instance_arn(instance_id, region=region)],
+        account=account,
+        resources=[instance_arn(instance_id, region=region, account=account)],
         detail={
             "command-id": command_id,
             "document-name": document_name,

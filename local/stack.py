@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from local.lambda_env import function_environment
-from local.template import ROOT, STACK_NAME, Deployment
+from local.template import ACCOUNT, ROOT, STACK_NAME, Deployment
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,10 +46,13 @@ class Clients:
     iam: IAMClient
 
     @classmethod
-    def create(cls, region: str, **options: Any) -> Clients:
-        """Clients from the environment (AWS_ENDPOINT_URL, credentials), or from `options`."""
-        session = boto3.session.Session(region_name=region)
-        return cls(**{service: session.client(service, **options) for service in SERVICES})  # type: ignore[call-overload]
+    def create(cls, region: str, *, session: boto3.session.Session | None = None, **options: Any) -> Clients:
+        """Clients from the environment (AWS_ENDPOINT_URL, credentials), or from `options`. One
+        `session` for several accounts' clients parses each service's model once."""
+        session = session or boto3.session.Session(region_name=region)
+        return cls(
+            **{service: session.client(service, region_name=region, **options) for service in SERVICES}  # type: ignore[call-overload]
+        )
 
     def __call__(self, service: str) -> Any:
         return getattr(self, service)
@@ -69,6 +72,11 @@ class Stack:
     history_table: str | None = None
     script_sha256: Mapping[str, str] = field(default_factory=dict)
     """The publisher's effective hashes (LinuxSha256, WindowsSha256): the task's hash parameters."""
+    account: str = ACCOUNT
+    """The account the stack is deployed in (moto's default unless another is given)."""
+    stack_name: str = STACK_NAME
+    log_key_arn: str | None = None
+    """The bucket's default encryption key (None: no KMS here)."""
 
     def deployment(self, *, window_id: str | None = None, **parameters: str) -> Deployment:
         """template.yaml deployed with these resources (and the window, when it exists)."""
@@ -84,7 +92,13 @@ class Stack:
         # No window yet (a test that sends commands by hand): its id resolves to nothing, as an
         # environment variable "" (WINDOW_ID: the command function then names no window).
         refs["MaintenanceWindow"] = window_id
-        return Deployment(refs=refs, parameters=parameters, region=self.region)
+        return Deployment(
+            refs=refs,
+            parameters=parameters,
+            region=self.region,
+            account=self.account,
+            stack_name=self.stack_name,
+        )
 
     def function_environment(self, logical_id: str, **options: Any) -> dict[str, str]:
         """The environment template.yaml gives the function in this stack (lambda_env)."""
@@ -170,42 +184,103 @@ def provision(clients: Clients, *, region: str, seed: int) -> Stack:
     """The stack's runtime resources, named as CloudFormation names them: log bucket (no KMS
     here) with the healthcheck scripts, topic with an SQS subscriber (not raw), idempotency table,
     healthcheck document."""
-    from instance_hygiene.deploy.scripts_publisher import effective_hashes, publish_scripts  # noqa: PLC0415
+    stack = _notifier_resources(clients, region=region, seed=seed, stack_name=STACK_NAME)
+    return _window_resources(clients, stack, alias=DEMO_ACCOUNT_ALIAS)
 
-    deployment = Deployment(region=region)
+
+def provision_central(clients: Clients, *, region: str, seed: int, stack_name: str, alias: str) -> Stack:
+    """A central stack's (DeploymentRole central) runtime resources, named as CloudFormation names
+    them: the log bucket (no KMS here) for the full reports, topic with an SQS subscriber (not raw),
+    idempotency and history tables; no window, no document, no scripts."""
+    stack = _notifier_resources(clients, region=region, seed=seed, stack_name=stack_name)
+    _name_account(clients, alias)
+    return stack
+
+
+def provision_member(clients: Clients, kms: Any, deployment: Deployment, *, seed: int, alias: str) -> Stack:
+    """A member stack's (DeploymentRole member) runtime resources in `deployment`'s account and
+    region, which `clients` and the KMS client `kms` act in: the log key and the bucket it encrypts
+    by default (the template's LogKey and LogBucket BucketEncryption, resolved), the healthcheck
+    scripts and document. A member stack runs no notifier: no table, no topic (both empty here)."""
+    region = deployment.region
+    template = deployment.source()["Resources"]
+    key = kms.create_key(Description=deployment.resolve(template["LogKey"]["Properties"]["Description"]))
+    key_arn = key["KeyMetadata"]["Arn"]
+    kms.create_alias(
+        AliasName=deployment.resolve(template["LogKeyAlias"]["Properties"]["AliasName"]),
+        TargetKeyId=key["KeyMetadata"]["KeyId"],
+    )
+    bucket = f"{deployment.stack_name}-logbucket-{physical_id(seed, 'LogBucket', 12).lower()}"
+    # us-east-1 takes no LocationConstraint (S3 API reference, CreateBucket).
+    where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    clients.s3.create_bucket(Bucket=bucket, **where)  # type: ignore[arg-type]
+    with_key = Deployment(
+        refs=deployment.refs,
+        attributes={**deployment.attributes, "LogKey.Arn": key_arn},
+        parameters=deployment.parameters,
+        region=region,
+        account=deployment.account,
+        stack_name=deployment.stack_name,
+        template=deployment.template,
+    )
+    encryption = with_key.resolve(template["LogBucket"]["Properties"]["BucketEncryption"])
+    # CloudFormation's rule (ServerSideEncryptionByDefault) as the S3 API names it.
+    rules: list[Any] = [
+        {
+            "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+            "BucketKeyEnabled": rule.get("BucketKeyEnabled", False),
+        }
+        for rule in encryption["ServerSideEncryptionConfiguration"]
+    ]
+    clients.s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": rules})
+    stack = Stack(
+        region=region,
+        bucket=bucket,
+        table="",
+        topic_arn="",
+        account=deployment.account,
+        stack_name=deployment.stack_name,
+        log_key_arn=key_arn,
+    )
+    return _window_resources(clients, stack, alias=alias)
+
+
+def _notifier_resources(clients: Clients, *, region: str, seed: int, stack_name: str) -> Stack:
     stack = create_stack(
         clients,
         region=region,
-        bucket=f"{STACK_NAME}-logbucket-{physical_id(seed, 'LogBucket', 12).lower()}",
-        table=f"{STACK_NAME}-IdempotencyTable-{physical_id(seed, 'IdempotencyTable')}",
-        topic=f"{STACK_NAME}-NotificationTopic-{physical_id(seed, 'NotificationTopic')}",
+        bucket=f"{stack_name}-logbucket-{physical_id(seed, 'LogBucket', 12).lower()}",
+        table=f"{stack_name}-IdempotencyTable-{physical_id(seed, 'IdempotencyTable')}",
+        topic=f"{stack_name}-NotificationTopic-{physical_id(seed, 'NotificationTopic')}",
         queue="digest-subscriber",
-        history_table=f"{STACK_NAME}-HistoryTable-{physical_id(seed, 'HistoryTable')}",
+        history_table=f"{stack_name}-HistoryTable-{physical_id(seed, 'HistoryTable')}",
     )
-    # What the HealthcheckScripts custom resource does on deploy; its hashes go to the task.
+    return replace(stack, stack_name=stack_name)
+
+
+def _name_account(clients: Clients, alias: str) -> None:
+    """The account's alias (account-wide, not the stack's): the messages name the account by it."""
+    if not clients.iam.list_account_aliases()["AccountAliases"]:
+        clients.iam.create_account_alias(AccountAlias=alias)
+
+
+def _window_resources(clients: Clients, stack: Stack, *, alias: str) -> Stack:
+    """What a stack that runs the window adds: the healthcheck scripts (what the HealthcheckScripts
+    custom resource does on deploy; its hashes go to the task), the account's alias, the document."""
+    from instance_hygiene.deploy.scripts_publisher import effective_hashes, publish_scripts  # noqa: PLC0415
+
     published = publish_scripts(
         clients.s3,
         bucket=stack.bucket,
-        prefix=deployment.parameter("ScriptsPrefix"),
+        prefix=Deployment(region=stack.region).parameter("ScriptsPrefix"),
         folder=ROOT / "documents" / "scripts",
     )
-    # The account's alias (account-wide, not the stack's): the messages name the account by it.
-    if not clients.iam.list_account_aliases()["AccountAliases"]:
-        clients.iam.create_account_alias(AccountAlias=DEMO_ACCOUNT_ALIAS)
-    document = f"{STACK_NAME}-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
+    _name_account(clients, alias)
+    document = f"{stack.stack_name}-Healthcheck"  # the template names it ${AWS::StackName}-Healthcheck
     clients.ssm.create_document(
         Name=document,
         Content=(ROOT / "documents" / "healthcheck.yaml").read_text(),
         DocumentType="Command",
         DocumentFormat="YAML",
     )
-    return Stack(
-        region=region,
-        bucket=stack.bucket,
-        table=stack.table,
-        topic_arn=stack.topic_arn,
-        queue_url=stack.queue_url,
-        healthcheck_document=document,
-        history_table=stack.history_table,
-        script_sha256=effective_hashes(published),
-    )
+    return replace(stack, healthcheck_document=document, script_sha256=effective_hashes(published))

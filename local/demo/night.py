@@ -127,17 +127,25 @@ def _night_uuid(scenario: Scenario, nights_before: int, *parts: object) -> str:
     return _uuid(scenario, *parts, *(("nights-before", nights_before) if nights_before else ()))
 
 
-def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
-    """EC2 instances (Name and Patch Group tags) and hybrid nodes, in the scenario's order. A macOS
-    group is EC2 Mac instances (mac1.metal on moto's image; moto keeps no dedicated hosts): the
-    stand-in reports them as PlatformType MacOS, as SSM does from the agent (sw_vers)."""
+def create_fleet(scenario: Scenario, clients: Clients, account: str = ACCOUNT) -> list[Host]:
+    """EC2 instances (Name and Patch Group tags) and hybrid nodes, in the scenario's order, in
+    `account` (the one `clients` act in). A macOS group is EC2 Mac instances (mac1.metal on moto's
+    image; moto keeps no dedicated hosts): the stand-in reports them as PlatformType MacOS, as SSM
+    does from the agent (sw_vers)."""
     hosts: list[Host] = []
     for group in scenario.fleet:
         width = max(2, len(str(group.count)))
         names = [f"{group.name_prefix}-{n:0{width}d}" for n in range(1, group.count + 1)]
         if group.managed:
             ids = [
-                _register_node(scenario, name, group.platform, len(hosts) + n, patch_group=group.patch_group)
+                _register_node(
+                    scenario,
+                    name,
+                    group.platform,
+                    len(hosts) + n,
+                    patch_group=group.patch_group,
+                    account=account,
+                )
                 for n, name in enumerate(names)
             ]
         else:
@@ -155,7 +163,7 @@ def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
                 clients.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "Name", "Value": name}])
                 if group.platform == MACOS:
                     standin.set_instance_information(
-                        ACCOUNT,
+                        account,
                         scenario.region,
                         instance_id,
                         platform_type="MacOS",
@@ -172,12 +180,19 @@ def create_fleet(scenario: Scenario, clients: Clients) -> list[Host]:
 
 
 def _register_node(
-    scenario: Scenario, name: str, platform: str, index: int, *, patch_group: str, online: bool = True
+    scenario: Scenario,
+    name: str,
+    platform: str,
+    index: int,
+    *,
+    patch_group: str,
+    online: bool = True,
+    account: str = ACCOUNT,
 ) -> str:
     node_id = "mi-" + f"{agent_logs.seeded(scenario.seed, 'node', index).getrandbits(68):017x}"[:17]
     windows = platform == WINDOWS
     return standin.register_managed_instance(
-        ACCOUNT,
+        account,
         scenario.region,
         node_id,
         name=name,
@@ -298,6 +313,8 @@ def plan_tasks(
             outcome = agent_logs.outcome(kinds[host.instance_id], host, context, size_mb=size_mb)
             if entry is not None and entry.logs_reach_s3 is not None:
                 outcome = replace(outcome, logs_reach_s3=entry.logs_reach_s3)
+            if not scenario.logs_reach_s3:
+                outcome = replace(outcome, logs_reach_s3=False)
             played_outcomes[host.instance_id] = outcome
         tasks[task] = PlayedTask(
             task=task,
@@ -344,6 +361,7 @@ def run_tasks(
             max_concurrency=scenario.window.max_concurrency,
             max_errors=scenario.window.max_errors,
             timeout_seconds=DELIVERY_TIMEOUT_SECONDS[task],
+            account=stack.account,
         )
         # The command ends as the stand-in reports it (ListCommands), and its final event says so.
         status, details = fleet_sim.reported_status(clients.ssm, played.command.command_id)
@@ -365,10 +383,10 @@ def run_tasks(
 
 def set_up(scenario: Scenario, clients: Clients, stack: Stack) -> Fleet:
     """The fleet and the window every night of the scenario plays on, and the stand-in's rules."""
-    hosts = create_fleet(scenario, clients)
+    hosts = create_fleet(scenario, clients, stack.account)
     plan = scenario.standin
     standin.set_command_status_rules(
-        ACCOUNT,
+        stack.account,
         scenario.region,
         incomplete_status=plan.incomplete_status,
         delivery_timeouts_count=plan.delivery_timeouts_count,
@@ -407,7 +425,7 @@ def play_night(
     tasks = plan_tasks(
         scenario, stack, targets, start=start, end=end, execution_id=execution_id, nights_before=nights_before
     )
-    offline = _take_offline(scenario, clients, fleet, tasks)
+    offline = _take_offline(scenario, clients, fleet, tasks, stack.account)
     stopped_by = run_tasks(scenario, clients, stack, tasks)
     ran = [t for t in tasks.values() if t.task_status != "NOT_RUN"]
     if stopped_by == "cutoff":
@@ -435,6 +453,7 @@ def play_night(
         window_execution_id=execution_id,
         start=start,
         end=end,
+        account=stack.account,
     )
     recorded = clients.ssm.describe_maintenance_window_execution_tasks(WindowExecutionId=execution_id)
     by_arn = {t["TaskArn"]: t["TaskExecutionId"] for t in recorded["WindowExecutionTaskIdentities"]}
@@ -459,7 +478,7 @@ def play_night(
 
 
 def _take_offline(
-    scenario: Scenario, clients: Clients, fleet: Fleet, tasks: Mapping[str, PlayedTask]
+    scenario: Scenario, clients: Clients, fleet: Fleet, tasks: Mapping[str, PlayedTask], account: str
 ) -> list[str]:
     """Instances that never pick a command up tonight are stopped (EC2) or lost their connection
     (mi-); those an earlier night took offline and tonight reaches are back."""
@@ -487,6 +506,7 @@ def _take_offline(
                 host.index,
                 patch_group=PATCH_GROUP,
                 online=host.instance_id not in back,
+                account=account,
             )
     fleet.offline = tonight
     return offline
@@ -495,7 +515,7 @@ def _take_offline(
 def night_events(night: Night) -> list[dict[str, Any]]:
     """Every aws.ssm event of the night, in time order: the window and its tasks, each command
     and each of its invocations (most of them match no rule of the stack)."""
-    region = night.scenario.region
+    region, account = night.scenario.region, night.stack.account
     window_id = night.window.window_id
     execution = night.window_execution_id
     timed: list[tuple[datetime, dict[str, Any]]] = [
@@ -506,6 +526,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                 window_execution_id=execution,
                 status="IN_PROGRESS",
                 region=region,
+                account=account,
                 start=night.start,
                 end=night.start,
             ),
@@ -523,6 +544,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                             task_execution_id=played.task_execution_id,
                             status=status,
                             region=region,
+                            account=account,
                             start=played.start,
                             end=None if status == "IN_PROGRESS" else played.end,
                         ),
@@ -538,6 +560,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                 fleet_sim.command_event(
                     command,
                     region=region,
+                    account=account,
                     status="InProgress",
                     requested=requested,
                     time=requested,
@@ -558,6 +581,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                         instance_id=instance_id,
                         status=outcome.status,
                         region=region,
+                        account=account,
                         requested=requested,
                         time=moment,
                     ),
@@ -569,6 +593,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                 fleet_sim.command_event(
                     command,
                     region=region,
+                    account=account,
                     status=played.command_status,
                     requested=requested,
                     time=played.end,
@@ -584,6 +609,7 @@ def night_events(night: Night) -> list[dict[str, Any]]:
                 window_execution_id=execution,
                 status=night.window_status,
                 region=region,
+                account=account,
                 start=night.start,
                 end=night.end,
             ),

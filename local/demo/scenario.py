@@ -140,6 +140,9 @@ class Scenario:
     standin: StandinPlan = field(default_factory=StandinPlan)
     earlier_nights: tuple[EarlierNight, ...] = ()
     """Nights played before tonight's, oldest first, one a day (what history remembers)."""
+    logs_reach_s3: bool = True
+    """False: the instances' role may not write to the log bucket (an Organization member's, see
+    local.demo.organization), so no instance's output reaches S3, whatever its outcome."""
 
     @property
     def size(self) -> int:
@@ -166,7 +169,11 @@ class Scenario:
 
 
 def scenario_names() -> list[str]:
-    return sorted(path.stem for path in SCENARIOS.glob("*.json"))
+    """The one-account scenarios of local/scenarios (an Organization's, with members, is read by
+    local.demo.organization)."""
+    return sorted(
+        path.stem for path in SCENARIOS.glob("*.json") if "members" not in json.loads(path.read_text())
+    )
 
 
 def scenario_path(name_or_path: str) -> Path:
@@ -177,7 +184,8 @@ def scenario_path(name_or_path: str) -> Path:
     candidate = SCENARIOS / f"{name_or_path}.json"
     if candidate.is_file():
         return candidate
-    raise ScenarioError(f"no scenario {name_or_path!r}; known: {', '.join(scenario_names())}")
+    known = sorted(path.stem for path in SCENARIOS.glob("*.json"))
+    raise ScenarioError(f"no scenario {name_or_path!r}; known: {', '.join(known)}")
 
 
 def _keys(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from moto.sns.models import sns_backends
 
-from local.fleet_sim import ACCOUNT
 from local.stack import Clients, Stack
 from local.stack import received as received_envelopes
 
@@ -52,7 +51,7 @@ def received(clients: Clients, stack: Stack) -> list[Notification]:
     taken from the stand-in's record of the published message (moto, in this process)."""
     published = {
         message_id: message
-        for message_id, message, *_ in sns_backends[ACCOUNT][stack.region]
+        for message_id, message, *_ in sns_backends[stack.account][stack.region]
         .topics[stack.topic_arn]
         .sent_notifications
     }
