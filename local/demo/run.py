@@ -25,7 +25,7 @@ from local import agent_logs
 from local.demo.night import Night, play_night, set_up
 from local.demo.scenario import Scenario
 from local.demo.subscribers import Notification, received
-from local.eventbridge import Rule, route, template_rules
+from local.eventbridge import DEFAULT_BUS, Rule, route, template_rules
 from local.lambda_env import (
     COMMAND_FUNCTION,
     OFF_AWS,
@@ -77,15 +77,22 @@ class Delivery:
 
 
 def delivery_order(night: Night, rules: Sequence[Rule]) -> tuple[list[dict[str, Any]], int | None]:
-    """The night's events in the order EventBridge hands them over (not guaranteed: shuffled),
-    with one event delivered a second time (at least once: same id), a command failure when the
-    rules match one. Returns the stream and the position of the repeat."""
-    rng = agent_logs.seeded(night.scenario.seed, "eventbridge")
-    stream = list(night.events)
+    """The night's events in the order EventBridge hands them over (`shuffled`)."""
+    return shuffled(night.events, rules, seed=night.scenario.seed)
+
+
+def shuffled(
+    events: Sequence[dict[str, Any]], rules: Sequence[Rule], *, seed: int, bus: str = DEFAULT_BUS
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Events on `bus` in the order EventBridge hands them over (not guaranteed: shuffled), with
+    one event delivered a second time (at least once: same id), a command failure when the rules
+    match one. Returns the stream and the position of the repeat."""
+    rng = agent_logs.seeded(seed, "eventbridge")
+    stream = list(events)
     rng.shuffle(stream)
     if not stream:
         return stream, None
-    matched = [i for i, event in enumerate(stream) if route(rules, event)]
+    matched = [i for i, event in enumerate(stream) if route(rules, event, bus)]
     commands = [i for i in matched if stream[i]["detail-type"].startswith("EC2 Command")]
     first = rng.choice(commands or matched or range(len(stream)))
     again = rng.randint(first + 1, len(stream))
@@ -100,11 +107,14 @@ def deliver(
     *,
     deployment: Deployment,
     redelivered_at: int | None,
+    bus: str = DEFAULT_BUS,
+    before: Callable[[str], object] | None = None,
 ) -> list[Delivery]:
-    """Hand each event its rule matches to that function's handler, one at a time."""
+    """Hand each event on `bus` its rule matches to that function's handler, one at a time;
+    `before(function)` is called first (e.g. to give it its own credentials)."""
     deliveries = []
     for position, event in enumerate(stream):
-        function = route(rules, event)
+        function = route(rules, event, bus)
         if function is None:
             deliveries.append(Delivery(position, event, None, redelivery=position == redelivered_at))
             continue
@@ -114,6 +124,8 @@ def deliver(
             aws_request_id=str(uuid.uuid4()),
             log_stream_name=f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}",
         )
+        if before is not None:
+            before(function)
         started = time.perf_counter()
         result: Mapping[str, Any] | None = None
         error: str | None = None
