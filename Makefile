@@ -104,8 +104,8 @@ build: venv
 	$(BIN)/sam build
 
 ## demo: a maintenance-window night on the offline stand-in, notifications as subscribers get them
-## (SCENARIO=showcase|clean|large|partial|unreachable|incomplete-event|no-targets|macos|task-not-run,
-## default showcase; docs/demo.md says what each plays)
+## (SCENARIO=showcase|clean|large|partial|unreachable|incomplete-event|no-targets|macos|task-not-run|
+## recurring|org, default showcase; docs/demo.md says what each plays)
 demo: demo-venv
 	$(BIN)/python -m local.demo --scenario $(or $(SCENARIO),showcase)
 

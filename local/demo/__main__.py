@@ -9,8 +9,9 @@ the scenario (local/scenarios/<name>.json, checked by local.demo.scenario) with 
 local.agent_logs (night.py), emits the night's EventBridge events in a shuffled order with one of
 them twice, hands those the template's rules match (local.eventbridge) to the real handlers of
 functions/*/app.py (local.lambda_env), and prints each notification as the e-mail subscriber reads
-it (printing.py). Every rendering is saved under --out (default out/demo/<scenario>/). Nothing here
-calls AWS. The scenario format is in docs/demo.md.
+it (printing.py). An Organization's file (members, e.g. `org`) plays each member account's night
+and has the central stack tell them (organization.py). Every rendering is saved under --out
+(default out/demo/<scenario>/). Nothing here calls AWS. The scenario format is in docs/demo.md.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local.demo.printing import report, save
-from local.demo.run import DemoError, check, run
-from local.demo.scenario import ScenarioError, load_scenario, scenario_names
+from local.demo.organization import organization_names
+from local.demo.plays import load, play, report, save, verify
+from local.demo.run import DemoError
+from local.demo.scenario import ScenarioError, scenario_names
 from local.template import ROOT
 
 
@@ -50,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scenario",
         default="showcase",
-        help=f"a name in local/scenarios ({', '.join(scenario_names())}) or a .json file (default showcase)",
+        help=f"a name in local/scenarios ({', '.join(sorted(scenario_names() + organization_names()))}) "
+        "or a .json file (default showcase)",
     )
     parser.add_argument("--out", type=Path, help="where to save the renderings (default out/demo/<scenario>)")
     parser.add_argument(
@@ -68,11 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        scenario = load_scenario(args.scenario)
-        result = run(scenario, tonight=args.night_end)
+        scenario = load(args.scenario)
+        result = play(scenario, tonight=args.night_end)
         result.seconds = time.perf_counter() - started
         save(result, args.out or ROOT / "out" / "demo" / scenario.name)
-        check(result)
+        verify(result)
     except (ScenarioError, DemoError) as error:
         print(f"demo failed: {error}", file=sys.stderr)
         return 1

@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from local.agent_logs import LINUX, MACOS, WINDOWS
 from local.demo.night import Night, PlayedTask
+from local.demo.organization import MemberNight, OrganizationResult
 from local.demo.run import Delivery, Result
 from local.demo.scenario import PATCH_GROUP, StandinPlan
 from local.demo.subscribers import Notification
@@ -25,13 +26,15 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:80]
 
 
-def _folder_name(number: int, notification: Notification) -> str:
+def _folder_name(number: int, notification: Notification, owner: str = "") -> str:
+    """`NN-[<owner>-]<command-document | window-name>-<status>` (owner: a member account's name)."""
     digest = json.loads(notification.digest)
     if notification.kind == "window":
         what = f"window-{digest.get('window_name') or digest.get('window_id', '')}"
     else:
         what = f"command-{digest.get('document_name', '')}"
-    return f"{number:02d}-{_slug(what)}-{_slug(notification.status.lower())}"
+    owned = f"{_slug(owner)}-" if owner else ""
+    return f"{number:02d}-{owned}{_slug(what)}-{_slug(notification.status.lower())}"
 
 
 def _clear(out: Path) -> None:
@@ -163,16 +166,29 @@ def save(result: Result, out: Path) -> None:
 def _save_night(result: Result, out: Path) -> None:
     """One night's notification folders and its events.json, in `out`."""
     result.out = out
-    result.folders = []
-    for number, notification in enumerate(result.notifications, start=1):
-        folder = out / _folder_name(number, notification)
+    result.folders = _save_notifications(result.notifications, out)
+    _save_events(result.deliveries, out)
+
+
+def _save_notifications(
+    notifications: Sequence[Notification], out: Path, owners: Sequence[str] = ()
+) -> list[Path]:
+    """A folder per notification, numbered in the order received, in `out`."""
+    folders = []
+    for number, notification in enumerate(notifications, start=1):
+        folder = out / _folder_name(number, notification, owners[number - 1] if owners else "")
         folder.mkdir()
         (folder / "subject.txt").write_text(notification.subject + "\n")
         (folder / "email.txt").write_text(notification.email)
         (folder / "chat.json").write_text(_pretty(notification.chat))
         (folder / "digest.json").write_text(_pretty(notification.digest))
         (folder / "sns-message.json").write_text(notification.published)
-        result.folders.append(folder)
+        folders.append(folder)
+    return folders
+
+
+def _save_events(deliveries: Sequence[Delivery], out: Path) -> None:
+    """events.json: every delivered event in delivery order, the function it reached, its result."""
     events = [
         {
             "position": d.position,
@@ -183,7 +199,7 @@ def _save_night(result: Result, out: Path) -> None:
             "error": d.error,
             "event": d.event,
         }
-        for d in result.deliveries
+        for d in deliveries
     ]
     (out / "events.json").write_text(json.dumps(events, indent=1, default=str) + "\n")
 
@@ -283,7 +299,6 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
     """The console story: what was played, what EventBridge delivered, each notification."""
     night = result.night
     scenario = night.scenario
-    bar = "=" * 100
     write(f'Instance hygiene demo: scenario "{scenario.name}" on the offline stand-in (nothing reaches AWS)')
     if scenario.description:
         write(f"  {scenario.description}")
@@ -318,12 +333,23 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
             f"  {len(result.notifications)} notification(s) on the topic; each as the e-mail "
             "subscriber reads it:"
         )
-    for number, (notification, folder) in enumerate(
-        zip(result.notifications, result.folders, strict=True), start=1
-    ):
+    _write_messages(result.notifications, result.folders, detail=detail, write=write)
+    _write_end(result.out, result.folders, result.seconds, write=write)
+
+
+def _write_messages(
+    notifications: Sequence[Notification],
+    folders: Sequence[Path],
+    *,
+    detail: str,
+    write: Callable[[str], object],
+) -> None:
+    """Each notification as the e-mail subscriber reads it, then where its other renderings are."""
+    bar = "=" * 100
+    for number, (notification, folder) in enumerate(zip(notifications, folders, strict=True), start=1):
         write("")
         write(bar)
-        write(f"[{number}/{len(result.notifications)}] Subject: {notification.subject}")
+        write(f"[{number}/{len(notifications)}] Subject: {notification.subject}")
         write(bar)
         write(notification.email.rstrip("\n"))
         write("")
@@ -337,8 +363,188 @@ def report(result: Result, *, detail: str = "text", write: Callable[[str], objec
             write(_pretty(notification.chat).rstrip("\n"))
             write("  digest (sqs / default):")
             write(_pretty(notification.digest).rstrip("\n"))
+
+
+def _write_end(
+    out: Path | None, folders: Sequence[Path], seconds: float, *, write: Callable[[str], object]
+) -> None:
     write("")
-    if result.out is not None:
-        saved = "summary.json, events.json" + (", one folder per notification" if result.folders else "")
-        write(f"Saved to {_shown(result.out)}/ ({saved})")
-    write(f"Done in {result.seconds:.1f} s.")
+    if out is not None:
+        saved = "summary.json, events.json" + (", one folder per notification" if folders else "")
+        write(f"Saved to {_shown(out)}/ ({saved})")
+    write(f"Done in {seconds:.1f} s.")
+
+
+# ---------------------------------------------------------------- an Organization's night
+
+
+def _member_names(result: OrganizationResult) -> dict[str, str]:
+    return {m.account: m.member.name for m in result.members}
+
+
+def _owner(result: OrganizationResult, notification: Notification) -> str:
+    """The member account a notification is about, by its name ("" if none: not expected)."""
+    return _member_names(result).get(str(json.loads(notification.digest).get("account", "")), "")
+
+
+def organization_summary(result: OrganizationResult) -> dict[str, Any]:
+    scenario = result.scenario
+    redelivered = [d for d in result.deliveries if d.redelivery]
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seconds": round(result.seconds, 2),
+        "organization": {"id": result.organization.id, "management_account": result.central.account},
+        "central": {
+            "account": result.central.account,
+            "alias": scenario.central_alias,
+            "region": result.central.region,
+            "stack": result.central.stack_name,
+            "bus": result.bus_arn,
+            "bucket": result.central.bucket,
+            "topic": result.central.topic_arn,
+        },
+        "members": [
+            {
+                "name": m.member.name,
+                "account": m.account,
+                "alias": m.member.alias,
+                "region": m.region,
+                "member_role": m.member_role_arn,
+                "instance_role_writes_logs": m.member.instance_role_writes_logs,
+                "bucket": m.stack.bucket,
+                "window": {
+                    "id": m.night.window.window_id,
+                    "execution_id": m.night.window_execution_id,
+                    "status": m.night.window_status,
+                },
+                "instances": len(m.night.hosts),
+                "commands": [
+                    {
+                        "task": t.task,
+                        "command_id": t.command.command_id,
+                        "status": t.command_status,
+                        "invocations": dict(t.statuses()),
+                        "kinds": dict(Counter(t.kinds.values())),
+                    }
+                    for t in m.night.commands()
+                    if t.command is not None
+                ],
+                "events": {"emitted": len(m.night.events), "forwarded": len(m.forwarded)},
+            }
+            for m in result.members
+        ],
+        "events": {
+            "on_central_bus": sum(len(m.forwarded) for m in result.members),
+            "delivered": len(result.deliveries),
+            "matched": len(result.invoked),
+            "redelivered": [d.event["id"] for d in redelivered],
+            "errors": [d.error for d in result.errors],
+        },
+        "assume_role": [
+            {"caller": d.caller, "role": d.role, "allowed": d.allowed, "reason": d.reason}
+            for d in result.trust
+        ],
+        "notifications": [
+            {
+                "folder": folder.name,
+                "subject": n.subject,
+                "kind": n.kind,
+                "status": n.status,
+                "account": json.loads(n.digest).get("account"),
+                "region": json.loads(n.digest).get("region"),
+            }
+            for n, folder in zip(result.notifications, result.folders, strict=True)
+        ],
+    }
+
+
+def save_organization(result: OrganizationResult, out: Path) -> None:
+    """The central topic's notifications (a folder each, named after the member account), the
+    central bus's events.json and summary.json, in `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    _clear(out)
+    result.out = out
+    owners = [_owner(result, n) for n in result.notifications]
+    result.folders = _save_notifications(result.notifications, out, owners)
+    _save_events(result.deliveries, out)
+    (out / "summary.json").write_text(json.dumps(organization_summary(result), indent=2) + "\n")
+
+
+def _member_lines(played: MemberNight) -> list[str]:
+    member, night = played.member, played.night
+    head = f"{member.name}: account {played.account} ({member.alias}), {played.region}"
+    if not member.member_role:
+        head += "; its member stack was deployed without MemberReadRole"
+    if not member.instance_role_writes_logs:
+        head += (
+            "; its instances' role may not write to the log bucket (s3:PutObject, kms:GenerateDataKey), "
+            "so no output reached S3"
+        )
+    tasks = ", ".join(f"{t.task} {t.task_status}" for t in night.tasks.values())
+    return [
+        head,
+        *(f"  {line}" for line in _stage_lines(night)),
+        f"  window execution {night.window_status} ({tasks}); ForwardToCentralRule sent "
+        f"{len(played.forwarded)} of its {len(night.events)} aws.ssm events to the central bus",
+    ]
+
+
+def _assume_role_lines(result: OrganizationResult) -> list[str]:
+    """What STS decided on the functions' AssumeRole calls, per member account."""
+    names = _member_names(result)
+    assumed = {names[d.role.split(":")[4]] for d in result.trust if d.allowed}
+    allowed = [name for name in dict.fromkeys(m.member.name for m in result.members) if name in assumed]
+    refused = Counter((names[d.role.split(":")[4]], d.reason) for d in result.trust if not d.allowed)
+    line = "STS, role trust enforced: the functions assumed MemberReadRole in " + (
+        ", ".join(allowed) or "no account"
+    )
+    line += "".join(f"; refused {n} time(s) in {name} ({why})" for (name, why), n in sorted(refused.items()))
+    return [line]
+
+
+def report_organization(
+    result: OrganizationResult, *, detail: str = "text", write: Callable[[str], object] = print
+) -> None:
+    """The console story of an Organization's night: the central stack, each member's night, what
+    the central bus delivered and what STS allowed, then each notification."""
+    scenario, central = result.scenario, result.central
+    write(f'Instance hygiene demo: scenario "{scenario.name}" on the offline stand-in (nothing reaches AWS)')
+    if scenario.description:
+        write(f"  {scenario.description}")
+    write(
+        f"  Organization {result.organization.id}: its management account {central.account} "
+        f"({scenario.central_alias}) runs the central stack {central.stack_name} (DeploymentRole central) "
+        f"in {central.region}, its functions on the event bus {result.bus}"
+    )
+    write(
+        f"  {len(result.members)} member accounts, each with a member stack (DeploymentRole member: the "
+        "window, its logs, MemberReadRole, ForwardToCentralRule to that bus):"
+    )
+    for played in result.members:
+        for line in _member_lines(played):
+            write(f"  {line}")
+    invoked = Counter(d.function for d in result.invoked)
+    twice = ", one of them delivered twice" if any(d.redelivery for d in result.deliveries) else ""
+    write(
+        f"  EventBridge: {sum(len(m.forwarded) for m in result.members)} events on the central bus in "
+        f"shuffled order{twice}; "
+        f"the central stack's rules matched {len(result.invoked)}: "
+        + (", ".join(f"{name} x{n}" for name, n in sorted(invoked.items())) or "no function ran")
+    )
+    for line in _assume_role_lines(result):
+        write(f"  {line}")
+    names = _member_names(result)
+    for delivery in result.deliveries:
+        if delivery.redelivery:
+            what = f"{delivery.event['detail-type']} {delivery.event['detail']['status']}"
+            write(
+                f"  redelivered {what} of {names[delivery.event['account']]} (same id "
+                f"{delivery.event['id'][:8]}...): {_redelivery_outcome(delivery)}"
+            )
+    write(
+        f"  {len(result.notifications)} notification(s) on the central topic; each as the e-mail "
+        "subscriber reads it:"
+    )
+    _write_messages(result.notifications, result.folders, detail=detail, write=write)
+    _write_end(result.out, result.folders, result.seconds, write=write)

@@ -194,7 +194,7 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def _reset(url: str) -> None:
+def reset_standin(url: str) -> None:
     """Empty every moto backend of this process (moto's own reset endpoint)."""
     request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")  # noqa: S310 - our 127.0.0.1
     direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
@@ -202,7 +202,7 @@ def _reset(url: str) -> None:
         pass
 
 
-def _seed(url: str, seed: int) -> None:
+def seed_standin(url: str, seed: int) -> None:
     """Seed moto's ids (instances, commands, executions) so one scenario plays the same night
     byte for byte on every run (moto's own seed endpoint)."""
     request = urllib.request.Request(f"{url}/moto-api/seed?a={seed}", method="POST")  # noqa: S310 - our 127.0.0.1
@@ -217,8 +217,8 @@ def run(scenario: Scenario, *, tonight: datetime | None = None) -> Result:
     `tonight` (default: now; a fixed moment plays the same renderings byte for byte)."""
     tonight = tonight or datetime.now(UTC)
     with environment({"AWS_DEFAULT_REGION": scenario.region}), running() as endpoint:
-        _reset(endpoint.url)
-        _seed(endpoint.url, scenario.seed)
+        reset_standin(endpoint.url)
+        seed_standin(endpoint.url, scenario.seed)
         try:
             clients = Clients.create(scenario.region)
             stack = provision(clients, region=scenario.region, seed=scenario.seed)
@@ -247,7 +247,7 @@ def run(scenario: Scenario, *, tonight: datetime | None = None) -> Result:
                 ]
                 result = one_night(scenario, 0)
         finally:
-            _reset(endpoint.url)
+            reset_standin(endpoint.url)
     result.earlier = earlier
     return result
 
