@@ -22,6 +22,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from moto.core.responses import BaseResponse
+from moto.sts.models import sts_backends
 
 from local.demo import excerpts
 from local.demo import run as demo_run
@@ -645,3 +647,165 @@ def test_an_excerpt_keeps_each_causes_headline_and_its_links_past_the_cut() -> N
         "",
         "Saved to out/demo/x/ (summary.json)",
     ]
+
+
+# --------------------------------------------------------------------------- across an Organization
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request moto served while the demo ran: the account it acted in, its operation, and the
+    role whose session signed it ("" for a key of no role session)."""
+
+    account: str
+    operation: str
+    role: str
+
+
+@dataclass
+class OrganizationRun:
+    run: Run
+    calls: list[Call]
+
+    def members(self) -> dict[str, dict[str, Any]]:
+        return {m["name"]: m for m in self.run.summary()["members"]}
+
+    def messages(self, member: str) -> list[dict[str, Any]]:
+        account = self.members()[member]["account"]
+        digests = [self.run.digest(folder) for folder in self.run.folders()]
+        return [d for d in digests if d["account"] == account]
+
+
+@pytest.fixture(scope="module")
+def organization(tmp_path_factory: pytest.TempPathFactory) -> OrganizationRun:
+    """`org` played once, with every request moto serves recorded (moto dispatches each one to
+    its response class's call_action; S3's own dispatch is not among them)."""
+    calls: list[Call] = []
+    original = BaseResponse.call_action
+
+    def recording(self: BaseResponse) -> Any:
+        key = self.get_access_key()
+        sessions = sts_backends[self.current_account]["aws"].assumed_roles
+        role = next((s.role_arn for s in sessions if s.access_key_id == key), "")
+        calls.append(Call(self.current_account, self._get_action(), role))
+        return original(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BaseResponse, "call_action", recording)
+        run = play(tmp_path_factory.mktemp("demo") / "org", "--scenario", "org")
+    return OrganizationRun(run, calls)
+
+
+def test_an_organizations_night_is_told_by_the_central_stack_and_leaves_nothing_behind(
+    organization: OrganizationRun,
+) -> None:
+    run = organization.run
+    summary = run.summary()
+
+    assert run.code == 0, run.stderr
+    assert run.seconds < 40
+    assert run.threads_after == run.threads_before, "server and worker threads are gone"
+    assert run.environment_after == run.environment_before, "endpoint, credentials, settings put back"
+    # Two regions, every member account in the Organization, the central account managing it.
+    assert {m["region"] for m in summary["members"]} == {"eu-west-2", "us-east-1"}
+    assert summary["central"]["account"] == summary["organization"]["management_account"]
+    assert len({m["account"] for m in summary["members"]}) == len(summary["members"]) >= 4
+    # Only the command and window-execution events the members' forward rule matched reached the
+    # central bus, and from there the central functions.
+    stream = json.loads((run.out / "events.json").read_text())
+    forwarded = sum(m["events"]["forwarded"] for m in summary["members"])
+    assert (
+        summary["events"]["on_central_bus"]
+        == forwarded
+        < sum(m["events"]["emitted"] for m in summary["members"])
+    )
+    assert len(stream) == forwarded + 1, "one of them delivered twice"
+    assert {d["event"]["detail-type"] for d in stream} == {
+        "EC2 Command Status-change Notification",
+        "Maintenance Window Execution State-change Notification",
+    }
+    assert all(d["function"] for d in stream), "the central rules take every forwarded event"
+    assert summary["events"]["errors"] == []
+    # The functions assumed roles only as themselves: sessions of the central stack's roles.
+    central = summary["central"]["account"]
+    assert summary["assume_role"], "the member roles were assumed"
+    for decision in summary["assume_role"]:
+        assert decision["caller"].startswith(f"arn:aws:sts::{central}:assumed-role/instance-hygiene-central-")
+
+
+def test_each_member_with_its_role_gets_one_message_per_failed_command_and_window_naming_it(
+    organization: OrganizationRun,
+) -> None:
+    members = organization.members()
+    readable = [name for name, m in members.items() if m["member_role"]]
+
+    assert len(readable) >= 3
+    for name in readable:
+        member = members[name]
+        failed = {c["command_id"] for c in member["commands"] if set(c["invocations"]) != {"Success"}}
+        windows = {member["window"]["execution_id"]} if member["window"]["status"] != "SUCCESS" else set()
+        messages = organization.messages(name)
+        for digest in messages:
+            if "command_id" in digest:
+                jsonschema.validate(digest, SCHEMA)
+            assert (digest["account"], digest["region"], digest["account_alias"]) == (
+                member["account"],
+                member["region"],
+                member["alias"],
+            ), f"{name}: named by its account, alias and region"
+            assert digest["unread"] is None, f"{name}: read through its member role"
+        assert sorted(d["command_id"] for d in messages if "command_id" in d) == sorted(failed), name
+        assert {d["window_execution_id"] for d in messages if "tasks" in d} == windows, name
+    assert organization.messages("ledger") == [], "a clean night is checked and told nothing"
+    emails = [(folder / "email.txt").read_text() for folder in organization.run.folders()]
+    for name in readable:
+        member = members[name]
+        head = f"account {member['account']} ({member['alias']}), {member['region']}: "
+        assert sum(e.startswith(head) for e in emails) == len(organization.messages(name))
+
+
+def test_the_member_without_its_role_is_told_unread_for_each_and_nothing_is_read_there(
+    organization: OrganizationRun,
+) -> None:
+    payments = organization.members()["payments"]
+    account, region = payments["account"], payments["region"]
+
+    messages = organization.messages("payments")
+
+    assert payments["member_role"] is None
+    # Each command and the window execution, whatever its status: none could be checked.
+    assert len(messages) == payments["events"]["forwarded"] == 3
+    for digest in messages:
+        assert "could not be assumed (AccessDenied" in digest["unread"]["reason"]
+        assert digest["unread"]["next_step"].startswith(
+            f"Deploy the member stack in account {account}, region {region}"
+        )
+        assert digest["account_alias"] is None, "not even the alias was read"
+    subjects = [(f / "subject.txt").read_text().strip() for f in organization.run.folders()]
+    assert sum(s.endswith(f": not read in account {account}, {region}") for s in subjects) == 3
+    # STS refused the member role (there is none), and no session of it ever read the account.
+    refused = [d for d in organization.run.summary()["assume_role"] if f"::{account}:" in d["role"]]
+    assert refused
+    assert all((d["allowed"], d["reason"]) == (False, "no such role") for d in refused)
+    setup = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    assert {c.role for c in organization.calls if c.account == account} == {setup}, "only the demo's setup"
+    # The other members were read through their role: ListCommands in their account, signed by it.
+    retail = organization.members()["retail"]
+    assert any(
+        (c.account, c.operation, c.role) == (retail["account"], "ListCommands", retail["member_role"])
+        for c in organization.calls
+    )
+
+
+def test_the_member_whose_instances_write_no_logs_is_told_so(organization: OrganizationRun) -> None:
+    analytics = organization.members()["analytics"]
+
+    commands = [d for d in organization.messages("analytics") if "command_id" in d]
+
+    assert analytics["instance_role_writes_logs"] is False
+    assert len(commands) == 2
+    for digest in commands:
+        (note,) = [n for n in digest["notes"] if "wrote no log to s3://" in n]
+        assert f"s3://{analytics['bucket']}/ssm_output/" in note
+        assert "the instance role likely lacks s3:PutObject" in note
+        assert {f["log"]["source"] for g in digest["groups"] for f in g["failures"]} == {"api"}
