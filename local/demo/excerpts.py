@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local.demo.printing import report, save
-from local.demo.run import check, run
-from local.demo.scenario import load_scenario
+from local.demo.plays import load, play, report, save, verify
 from local.template import ROOT
 
 NIGHT_END = datetime(2026, 12, 3, 10, 15, tzinfo=UTC)
@@ -64,6 +62,27 @@ EXCERPTS = (
         story_lines=("  2 earlier night", "    20", "      told:"),
         messages=(("FAILED PatchWithHealthcheck patch", 6), ("FAILED PatchWithHealthcheck healthcheck", 5)),
         also="last patch state",
+    ),
+    Excerpt(
+        "readme-org",
+        "org",
+        "README.md",
+        story=True,
+        story_lines=(
+            "  Organization ",
+            "  retail:",
+            "  storefront:",
+            "  payments:",
+            "  analytics:",
+            "  ledger:",
+            "  EventBridge:",
+            "  STS,",
+        ),
+        messages=(
+            ("FAILED AWS-RunPatchBaseline 2026-12-03: 3/16", 6),
+            ("FAILED AWS-RunPatchBaseline 2026-12-03: not read", 3),
+            ("FAILED AWS-RunPatchBaseline 2026-12-03: 2/12 - yum lock", 2),
+        ),
     ),
     Excerpt(
         "demo-showcase",
@@ -144,9 +163,9 @@ def _past_the_cut(rest: Sequence[str], also: str) -> list[str]:
 def story(scenario: str, out: Path) -> list[str]:
     """The console story of the scenario's pinned night, its renderings saved in `out`, as it
     reads when they are saved where `make demo` saves them (out/demo/<scenario>/)."""
-    result = run(load_scenario(scenario), tonight=NIGHT_END)
+    result = play(load(scenario), tonight=NIGHT_END)
     save(result, out)
-    check(result)
+    verify(result)
     lines: list[str] = []
     report(result, write=lines.append)
     shown = f"out/demo/{scenario}"
