@@ -449,7 +449,6 @@ def _play(scenario: OrganizationScenario, tonight: datetime, endpoint_url: str) 
     region = scenario.central_region
     organization = create_organization(ACCOUNT, [m.name for m in scenario.members], region=region)
     clients = Clients.create(region)
-    base = Deployment(parameters=central_parameters(scenario, organization), region=region)
     central = provision_central(
         clients,
         region=region,
@@ -457,10 +456,9 @@ def _play(scenario: OrganizationScenario, tonight: datetime, endpoint_url: str) 
         stack_name=Deployment().parameter("CentralStackName"),  # what the members' role trusts
         alias=scenario.central_alias,
     )
-    bus = base.parameter("CentralEventBusName")
-    deployment = _with_refs(
-        central.deployment(**central_parameters(scenario, organization)), CentralEventBus=bus
-    )
+    deployment = central.deployment(**central_parameters(scenario, organization))
+    bus = deployment.parameter("CentralEventBusName")  # the central bus's name is its Ref
+    deployment = replace(deployment, refs={**deployment.refs, "CentralEventBus": bus})
     bus_arn = event_bus_arn(bus, region=region, account=central.account)
     rules = template_rules(deployment)
     session = boto3.session.Session(region_name=region)  # one loader for every member's clients
@@ -513,10 +511,6 @@ def _play(scenario: OrganizationScenario, tonight: datetime, endpoint_url: str) 
         trust=list(trust.decisions),
         switches=containers.switches,
     )
-
-
-def _with_refs(deployment: Deployment, **refs: str) -> Deployment:
-    return replace(deployment, refs={**deployment.refs, **refs})
 
 
 def _play_member(
