@@ -11,9 +11,8 @@ one-account format of scenario.py). `run_organization`:
   with a subscribed queue, tables; the functions' environment and rules resolved from
   template.yaml for that role), and in each member account and region the member stack
   (DeploymentRole member: log key and bucket, scripts, document, window, and MemberReadRole as the
-  template defines it, resolved, unless the member's `member_role` is false). A second region of
-  one account is refused while the template gives MemberReadRole the same name in every region
-  (IAM role names are per account: docs/deploy.md);
+  template defines it, resolved: `<MemberRoleName>-<region>`, one per account and region, unless
+  the member's `member_role` is false);
 - plays each member's nights (night.py), its instances' output in its own bucket (none at all when
   `instance_role_writes_logs` is false: the instances' role may not write there);
 - sends each member's aws.ssm events through its ForwardToCentralRule (resolved for the member) to
@@ -34,7 +33,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -187,7 +186,6 @@ def parse_organization(name: str, raw: Any) -> OrganizationScenario:
             except ScenarioError as error:
                 raise ScenarioError(f"{at}.{error}") from None
             played.append(replace(parsed, logs_reach_s3=writes))
-        _one_role_per_region(where, [n.region for n in played])
         members.append(
             Member(
                 name=member_name,
@@ -212,32 +210,6 @@ def parse_organization(name: str, raw: Any) -> OrganizationScenario:
         external_id=_text("central.external_id", central["external_id"], _EXTERNAL_ID, "hygiene-7f3a9c21"),
         members=tuple(members),
     )
-
-
-_PLACEHOLDER_MEMBER = {
-    "DeploymentRole": "member",
-    "OrganizationId": "o-aaaaaaaaaa",
-    "CentralAccountId": ACCOUNT,
-    "CentralRegion": "eu-west-2",
-    "ExternalId": "placeholder",
-}
-"""What a member deploy's parameters are while the scenario is checked (the names do not vary)."""
-
-
-def _one_role_per_region(where: str, regions: Sequence[str]) -> None:
-    """A member stack per region of one account: refused when the template names their
-    MemberReadRole alike (IAM role names are per account, so the second stack would fail)."""
-    names = [
-        Deployment(parameters=_PLACEHOLDER_MEMBER, region=region).resolve(
-            Deployment().source()["Resources"]["MemberReadRole"]["Properties"]["RoleName"]
-        )
-        for region in regions
-    ]
-    if len(set(names)) != len(names):
-        raise ScenarioError(
-            f"{where}.regions: template.yaml names the member role {names[0]} in every region, so one "
-            "account has one member stack (docs/deploy.md): give this account one region"
-        )
 
 
 def load_organization(path: Path) -> OrganizationScenario:

@@ -4,6 +4,7 @@ or an Organization's (organization.py), loaded, played, checked, saved and repor
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +37,12 @@ def load(name_or_path: str) -> AnyScenario:
 
 
 def play(scenario: AnyScenario, *, tonight: datetime | None = None) -> AnyResult:
+    # The layer logs through the standard library, which Lambda's runtime sends to CloudWatch; on
+    # the console the demo shows what the subscribers receive, so its warnings (a member role not
+    # assumed, ...) go to no handler rather than to Python's last-resort stderr one.
+    quiet = logging.getLogger("instance_hygiene")
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     if isinstance(scenario, OrganizationScenario):
         return run_organization(scenario, tonight=tonight)
     return run(scenario, tonight=tonight)

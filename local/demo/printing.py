@@ -518,8 +518,9 @@ def report_organization(
         f"in {central.region}, its functions on the event bus {result.bus}"
     )
     write(
-        f"  {len(result.members)} member accounts, each with a member stack (DeploymentRole member: the "
-        "window, its logs, MemberReadRole, ForwardToCentralRule to that bus):"
+        f"  {len({m.account for m in result.members})} member accounts, {len(result.members)} member stacks, "
+        "one per account and region (DeploymentRole member: the window, its logs, MemberReadRole, "
+        "ForwardToCentralRule to that bus):"
     )
     for played in result.members:
         for line in _member_lines(played):

@@ -34,14 +34,6 @@ def test_the_shipped_organization_has_members_in_two_regions_one_without_its_rol
     assert seeds == [ORG["seed"] + i for i in range(1, len(seeds) + 1)]
 
 
-def test_a_second_region_of_one_account_is_refused_while_the_member_role_has_one_name() -> None:
-    raw = org()
-    raw["members"][0]["regions"]["us-east-1"] = raw["members"][0]["regions"]["eu-west-2"]
-
-    with pytest.raises(ScenarioError, match=r"members\[0\]\.regions: .* one member stack"):
-        parse_organization("org", raw)
-
-
 @pytest.mark.parametrize(
     ("change", "where"),
     [
