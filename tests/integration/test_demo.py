@@ -667,13 +667,17 @@ class OrganizationRun:
     run: Run
     calls: list[Call]
 
-    def members(self) -> dict[str, dict[str, Any]]:
-        return {m["name"]: m for m in self.run.summary()["members"]}
+    def stacks(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """Each member stack as played: one per member account and region."""
+        return {(m["name"], m["region"]): m for m in self.run.summary()["members"]}
 
-    def messages(self, member: str) -> list[dict[str, Any]]:
-        account = self.members()[member]["account"]
+    def stacks_of(self, member: str) -> list[dict[str, Any]]:
+        return [m for (name, _), m in self.stacks().items() if name == member]
+
+    def messages(self, member: str, region: str | None = None) -> list[dict[str, Any]]:
+        (account,) = {m["account"] for m in self.stacks_of(member)}
         digests = [self.run.digest(folder) for folder in self.run.folders()]
-        return [d for d in digests if d["account"] == account]
+        return [d for d in digests if d["account"] == account and region in (None, d["region"])]
 
 
 @pytest.fixture(scope="module")
@@ -709,7 +713,12 @@ def test_an_organizations_night_is_told_by_the_central_stack_and_leaves_nothing_
     # Two regions, every member account in the Organization, the central account managing it.
     assert {m["region"] for m in summary["members"]} == {"eu-west-2", "us-east-1"}
     assert summary["central"]["account"] == summary["organization"]["management_account"]
-    assert len({m["account"] for m in summary["members"]}) == len(summary["members"]) >= 4
+    # One member stack per account and region; at least 3 accounts in both regions.
+    stacks = [(m["account"], m["region"]) for m in summary["members"]]
+    assert len(set(stacks)) == len(stacks)
+    accounts = {account for account, _ in stacks}
+    assert len(accounts) >= 4
+    assert sum(1 for a in accounts if {r for b, r in stacks if b == a} == {"eu-west-2", "us-east-1"}) >= 3
     # Only the command and window-execution events the members' forward rule matched reached the
     # central bus, and from there the central functions.
     stream = json.loads((run.out / "events.json").read_text())
@@ -736,15 +745,15 @@ def test_an_organizations_night_is_told_by_the_central_stack_and_leaves_nothing_
 def test_each_member_with_its_role_gets_one_message_per_failed_command_and_window_naming_it(
     organization: OrganizationRun,
 ) -> None:
-    members = organization.members()
-    readable = [name for name, m in members.items() if m["member_role"]]
+    stacks = organization.stacks()
+    readable = [key for key, m in stacks.items() if m["member_role"]]
 
-    assert len(readable) >= 3
-    for name in readable:
-        member = members[name]
+    assert len({name for name, _ in readable}) >= 3
+    for name, region in readable:
+        member = stacks[name, region]
         failed = {c["command_id"] for c in member["commands"] if set(c["invocations"]) != {"Success"}}
         windows = {member["window"]["execution_id"]} if member["window"]["status"] != "SUCCESS" else set()
-        messages = organization.messages(name)
+        messages = organization.messages(name, region)
         for digest in messages:
             if "command_id" in digest:
                 jsonschema.validate(digest, SCHEMA)
@@ -752,37 +761,42 @@ def test_each_member_with_its_role_gets_one_message_per_failed_command_and_windo
                 member["account"],
                 member["region"],
                 member["alias"],
-            ), f"{name}: named by its account, alias and region"
+            ), f"{name} {region}: named by its account, alias and region"
             assert digest["unread"] is None, f"{name}: read through its member role"
         assert sorted(d["command_id"] for d in messages if "command_id" in d) == sorted(failed), name
         assert {d["window_execution_id"] for d in messages if "tasks" in d} == windows, name
     assert organization.messages("ledger") == [], "a clean night is checked and told nothing"
     emails = [(folder / "email.txt").read_text() for folder in organization.run.folders()]
-    for name in readable:
-        member = members[name]
+    for name, region in readable:
+        member = stacks[name, region]
         head = f"account {member['account']} ({member['alias']}), {member['region']}: "
-        assert sum(e.startswith(head) for e in emails) == len(organization.messages(name))
+        assert sum(e.startswith(head) for e in emails) == len(organization.messages(name, region))
 
 
 def test_the_member_without_its_role_is_told_unread_for_each_and_nothing_is_read_there(
     organization: OrganizationRun,
 ) -> None:
-    payments = organization.members()["payments"]
-    account, region = payments["account"], payments["region"]
+    stacks = organization.stacks_of("payments")
+    (account,) = {m["account"] for m in stacks}
 
-    messages = organization.messages("payments")
-
-    assert payments["member_role"] is None
-    # Each command and the window execution, whatever its status: none could be checked.
-    assert len(messages) == payments["events"]["forwarded"] == 3
-    for digest in messages:
-        assert "could not be assumed (AccessDenied" in digest["unread"]["reason"]
-        assert digest["unread"]["next_step"].startswith(
-            f"Deploy the member stack in account {account}, region {region}"
+    assert len(stacks) == 2, "payments runs in both regions"
+    for payments in stacks:
+        region = payments["region"]
+        messages = organization.messages("payments", region)
+        assert payments["member_role"] is None
+        # Each command and the window execution, whatever its status: none could be checked.
+        assert len(messages) == payments["events"]["forwarded"] >= 2
+        for digest in messages:
+            assert "could not be assumed (AccessDenied" in digest["unread"]["reason"]
+            assert f"instance-hygiene-member-read-{region} in account {account}" in digest["unread"]["reason"]
+            assert digest["unread"]["next_step"].startswith(
+                f"Deploy the member stack in account {account}, region {region}"
+            )
+            assert digest["account_alias"] is None, "not even the alias was read"
+        subjects = [(f / "subject.txt").read_text().strip() for f in organization.run.folders()]
+        assert sum(s.endswith(f": not read in account {account}, {region}") for s in subjects) == len(
+            messages
         )
-        assert digest["account_alias"] is None, "not even the alias was read"
-    subjects = [(f / "subject.txt").read_text().strip() for f in organization.run.folders()]
-    assert sum(s.endswith(f": not read in account {account}, {region}") for s in subjects) == 3
     # STS refused the member role (there is none), and no session of it ever read the account.
     refused = [d for d in organization.run.summary()["assume_role"] if f"::{account}:" in d["role"]]
     assert refused
@@ -790,15 +804,15 @@ def test_the_member_without_its_role_is_told_unread_for_each_and_nothing_is_read
     setup = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
     assert {c.role for c in organization.calls if c.account == account} == {setup}, "only the demo's setup"
     # The other members were read through their role: ListCommands in their account, signed by it.
-    retail = organization.members()["retail"]
-    assert any(
-        (c.account, c.operation, c.role) == (retail["account"], "ListCommands", retail["member_role"])
-        for c in organization.calls
-    )
+    for retail in organization.stacks_of("retail"):
+        assert any(
+            (c.account, c.operation, c.role) == (retail["account"], "ListCommands", retail["member_role"])
+            for c in organization.calls
+        ), retail["region"]
 
 
 def test_the_member_whose_instances_write_no_logs_is_told_so(organization: OrganizationRun) -> None:
-    analytics = organization.members()["analytics"]
+    (analytics,) = organization.stacks_of("analytics")
 
     commands = [d for d in organization.messages("analytics") if "command_id" in d]
 
