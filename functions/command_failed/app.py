@@ -11,14 +11,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from instance_hygiene.aws import clients
 from instance_hygiene.aws.accounts import RoleNotAssumed, event_access
-from instance_hygiene.aws.idempotency import NOT_RECORDED, once
-from instance_hygiene.events import CommandStatusEvent, parse_command_event
+from instance_hygiene.aws.idempotency import once
+from instance_hygiene.digest.summary import NightEntry
+from instance_hygiene.events import parse_command_event
 from instance_hygiene.notify.command import (
     decide_command,
     notify_command,
     notify_unread_command,
     remember_success,
 )
+from instance_hygiene.notify.handling import sent, tell_not_read
 from instance_hygiene.secrets.log_redaction import redact_log_records
 from instance_hygiene.settings import NotifierSettings
 
@@ -66,7 +68,30 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     )
     key, access = read.key, read.clients
     if isinstance(access, RoleNotAssumed):
-        return _tell_not_assumed(parsed, access, settings, context, key)
+        # One message per account, Region and night; every event still reaches the ledger.
+        unread = access
+        return sent(
+            tell_not_read(
+                unread,
+                entry=NightEntry(
+                    at=parsed.time,
+                    account=parsed.account,
+                    region=parsed.region,
+                    kind="unread",
+                    ident=parsed.detail.command_id,
+                    status=parsed.detail.status,
+                    name=parsed.detail.document_name,
+                ),
+                notify=lambda: notify_unread_command(
+                    parsed, unread=unread.unread(), sns=clients.sns(), settings=settings
+                ).as_dict(),
+                settings=settings,
+                context=context,
+                metrics=metrics,
+            ),
+            metrics=metrics,
+            logger=logger,
+        )
     # Failed, TimedOut and Cancelled are told; a Success or a status not known is checked first.
     decision = decide_command(parsed, ssm=access.ssm)
     if not decision.verdict.notify:
@@ -93,30 +118,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
         return outcome.as_dict()
 
-    return _sent(notify_once(key=key))
-
-
-def _tell_not_assumed(
-    parsed: CommandStatusEvent,
-    access: RoleNotAssumed,
-    settings: NotifierSettings,
-    context: LambdaContext,
-    key: dict[str, str],
-) -> dict[str, Any]:
-    """The member role could not be assumed: one message that says so, whatever the status."""
-
-    @once(settings, context, dynamodb=clients.dynamodb())
-    def notify_once(key: dict[str, str]) -> dict[str, Any]:
-        outcome = notify_unread_command(parsed, unread=access.unread(), sns=clients.sns(), settings=settings)
-        metrics.add_metric(name="MemberRoleNotAssumed", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
-        return outcome.as_dict()
-
-    return _sent(notify_once(key=key))
-
-
-def _sent(result: dict[str, Any]) -> dict[str, Any]:
-    if result.get(NOT_RECORDED) is False:
-        metrics.add_metric(name="IdempotencyRecordsNotSaved", unit=MetricUnit.Count, value=1)
-    logger.info("notified", extra=result)
-    return result
+    return sent(notify_once(key=key), metrics=metrics, logger=logger)

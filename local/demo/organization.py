@@ -35,7 +35,7 @@ import os
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ import botocore.session
 from local.demo.night import Night, play_night, set_up
 from local.demo.run import (
     FUNCTIONS,
+    OFF_AWS,
+    QUIET,
     Delivery,
     DemoError,
     deliver,
@@ -57,7 +59,7 @@ from local.demo.run import (
 from local.demo.scenario import SCENARIOS, Scenario, ScenarioError, parse_scenario
 from local.demo.subscribers import Notification, received
 from local.eventbridge import Forward, Rule, bus_forwards, event_bus_arn, forwarded, template_rules
-from local.lambda_env import function_name, load_function
+from local.lambda_env import LambdaContext, function_environment, function_name, load_function
 from local.stack import Clients, Stack, physical_id, provision_central, provision_member
 from local.standin import sts as standin_sts
 from local.standin.organizations import Organization, create_organization
@@ -230,12 +232,22 @@ def member_parameters(scenario: OrganizationScenario, organization: Organization
     }
 
 
+SUMMARY_SCHEDULE = "cron(0 7 * * ? *)"
+SUMMARY_TIME_ZONE = "Europe/London"
+SUMMARY_AFTER = timedelta(hours=4)
+"""When the morning summary runs after the night's end (the schedule's 07:00 after a night ending
+around 03:00)."""
+
+
 def central_parameters(scenario: OrganizationScenario, organization: Organization) -> dict[str, str]:
-    """The central stack's parameter overrides (the template's Rules require each of them)."""
+    """The central stack's parameter overrides (the template's Rules require each of them), with
+    the morning summary on."""
     return {
         "DeploymentRole": "central",
         "OrganizationId": organization.id,
         "ExternalId": scenario.external_id,
+        "SummarySchedule": SUMMARY_SCHEDULE,
+        "SummaryTimezone": SUMMARY_TIME_ZONE,
     }
 
 
@@ -371,6 +383,8 @@ class OrganizationResult:
     rules: tuple[Rule, ...]
     trust: list[standin_sts.TrustDecision]
     """Every AssumeRole while the functions ran, as STS decided it."""
+    summary: Mapping[str, Any] | None = None
+    """What the morning summary function returned."""
     switches: int = 0
     seconds: float = 0.0
     out: Path | None = None
@@ -389,14 +403,17 @@ class OrganizationResult:
 
     def expected_notifications(self) -> set[tuple[str, str, str]]:
         """(account, command or window execution, status): one per such pair the central rules
-        matched whose truth, as the night played it, is worth telling; every one of an account
-        whose member role is missing (nothing can be read there, so each is told as unread)."""
+        matched whose truth, as the night played it, is worth telling; and one per Region of an
+        account whose member role is missing (nothing can be read there: its first event of the
+        night is told as unread, the rest only reach the ledger)."""
         keys = set()
         for delivery in self.invoked:
             detail = delivery.event["detail"]
             identity = str(detail.get("command-id") or detail.get("window-execution-id"))
             member = self.member_of(delivery.event)
-            if not member.member.member_role or member.night.worth_telling(delivery.event):
+            if not member.member.member_role:
+                keys.add((member.account, member.region, "not read"))
+            elif member.night.worth_telling(delivery.event):
                 keys.add((member.account, identity, str(detail["status"])))
         return keys
 
@@ -470,6 +487,7 @@ def _play(scenario: OrganizationScenario, tonight: datetime, endpoint_url: str) 
                 )
         finally:
             containers.restore()
+    summary = morning_summary(deployment, endpoint_url, at=tonight + SUMMARY_AFTER)
     return OrganizationResult(
         scenario=scenario,
         organization=organization,
@@ -479,10 +497,27 @@ def _play(scenario: OrganizationScenario, tonight: datetime, endpoint_url: str) 
         members=members,
         deliveries=deliveries,
         notifications=received(clients, central),
+        summary=summary,
         rules=rules,
         trust=list(trust.decisions),
         switches=containers.switches,
     )
+
+
+SUMMARY_FUNCTION = "NightSummaryFunction"
+
+
+def morning_summary(deployment: Deployment, endpoint_url: str, *, at: datetime) -> Mapping[str, Any]:
+    """The central stack's summary function, as its schedule invokes it at `at`, with the central
+    account's credentials (its role's rights are the template's, walked by the template tests)."""
+    environment_of = function_environment(
+        SUMMARY_FUNCTION, deployment, endpoint_url=endpoint_url, extra=OFF_AWS | QUIET
+    )
+    with environment(environment_of):
+        handler = load_function(SUMMARY_FUNCTION).handler
+        context = LambdaContext.of(SUMMARY_FUNCTION, deployment)
+        scheduled = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return handler({"scheduled_time": scheduled}, context)  # type: ignore[no-any-return]
 
 
 def _play_member(
@@ -550,6 +585,9 @@ def check_organization(result: OrganizationResult) -> None:
             f"{detail.get('status')}, account {first.event['account']}): {first.error}"
         )
     expected = result.expected_notifications()
+    if result.summary is None or "message_id" not in result.summary:
+        raise DemoError(f"the morning summary was not sent: {result.summary}")
+    expected.add(("summary", "", ""))
     if len(result.notifications) != len(expected):
         raise DemoError(
             f"expected {len(expected)} notification(s), one per failed command and window execution "

@@ -76,6 +76,11 @@ class NotifierSettings:
     """MEMBER_ROLE_NAME: the role assumed in a member account (central only)."""
     member_external_id: str | None = None
     """MEMBER_EXTERNAL_ID: the ExternalId the member role's trust policy requires (None: none sent)."""
+    night_ledger: bool = False
+    """NIGHT_LEDGER=true: each event handled is written to the night's ledger (aws/ledger.py) in
+    the history table, for the morning summary."""
+    summary_time_zone: str = "UTC"
+    """SUMMARY_TIME_ZONE: the IANA zone the morning summary's schedule and night date follow."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NotifierSettings:
@@ -106,4 +111,6 @@ class NotifierSettings:
             member_external_id=_matching(
                 _optional(env, "MEMBER_EXTERNAL_ID"), EXTERNAL_ID_PATTERN, "MEMBER_EXTERNAL_ID"
             ),
+            night_ledger=env.get("NIGHT_LEDGER", "false").strip().lower() == "true",
+            summary_time_zone=_optional(env, "SUMMARY_TIME_ZONE") or "UTC",
         )

@@ -138,6 +138,7 @@ def test_every_function_gets_the_variables_the_template_declares_resolved_for_th
         "EXTRA_RULES_PARAMETER": "/instance-hygiene/rules",
         "WINDOW_ID": physical["MaintenanceWindow"],
         "HISTORY_TABLE": physical["HistoryTable"],
+        "NIGHT_LEDGER": "",
         "DEPLOYMENT_ROLE": "single",
         "ORGANIZATION_ID": "",
         "MEMBER_ROLE_NAME": "",

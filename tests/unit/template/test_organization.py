@@ -75,7 +75,13 @@ NOTIFIER = {
     "AlarmKey",
     "AlarmTopic",
     "AlarmTopicPolicy",
-} | {name for name, r in RAW["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+} | {
+    name
+    for name, r in RAW["Resources"].items()
+    if r["Type"] == "AWS::CloudWatch::Alarm" and r.get("Condition") != "SendsSummary"
+}
+SUMMARY = {name for name, r in RAW["Resources"].items() if r.get("Condition") == "SendsSummary"}
+"""The morning summary's function, log group and alarms: only with a SummarySchedule."""
 MEMBER_ONLY = {
     "ForwardToCentralRule",
     "ForwardToCentralRole",
@@ -203,6 +209,24 @@ def test_each_role_creates_what_it_runs_and_nothing_of_the_others(role: str, cre
     # The instance role and profile come with CreateInstanceRole=true (not in these sets), and the
     # e-mail subscriptions with an address; both only where their part runs.
     assert set(RAW_IN[role]["Resources"]) == created
+
+
+@pytest.mark.parametrize(("role", "sends"), [("single", True), ("member", False), ("central", True)])
+def test_the_morning_summary_is_made_where_the_notifier_runs_when_scheduled(role: str, sends: bool) -> None:
+    scheduled = {**DEPLOYMENT_ROLES[role], "SummarySchedule": "cron(0 7 * * ? *)"}
+    resources = set(as_deployed(RAW, scheduled)["Resources"])
+
+    assert {
+        "NightSummaryFunction",
+        "NightSummaryLogGroup",
+        "NightSummaryErrorsAlarm",
+        "NightSummaryThrottlesAlarm",
+        "NightSummaryDroppedEventsAlarm",
+        "NightSummaryDeadLetterErrorsAlarm",
+        "NightSummaryMissedAlarm",
+    } == SUMMARY
+    assert (resources >= SUMMARY) is sends
+    assert not (SUMMARY & resources) or sends
 
 
 def test_a_member_runs_no_notifier_and_a_central_stack_no_window_even_when_asked() -> None:

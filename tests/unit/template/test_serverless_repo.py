@@ -310,6 +310,7 @@ SAR_UNSUPPORTED_TYPES_IN_USE = {
         "Custom::<name> type in aws/aws-sam-cli#955"
     ),
     "AWS::Events::EventBus": "the list names AWS::Events::EventBusPolicy and AWS::Events::Rule, not the bus",
+    "AWS::Scheduler::Schedule": "the list (2021) predates EventBridge Scheduler (2022)",
 }
 
 

@@ -9,8 +9,10 @@ resource's Type, Properties, DeletionPolicy and UpdateReplacePolicy (what decide
 CloudFormation updates or replaces it) and each output's Description and Value, after the SAM
 transform and with the conditions applied (tests.cfn.as_deployed).
 
-One change is intended: the notifier functions' four new environment variables of the
-Organization roles (CONTRACT_VARIABLES), a property update of the function, not a replacement.
+Two changes are intended, both property updates of the functions, not replacements: the notifier
+functions' four new environment variables of the Organization roles (CONTRACT_VARIABLES), and the
+morning summary's (SUMMARY_VARIABLES: the ledger is off without a SummarySchedule, and the window
+function is told the history table the ledger lives in).
 
 A fixture, not a translation of today's template with the Organization additions stripped: such a
 stripping would carry along any change made to a single-account resource by mistake, and the test
@@ -56,6 +58,10 @@ CONTRACT_VARIABLES = {
     "MEMBER_EXTERNAL_ID": "",
 }
 NOTIFIER_FUNCTIONS = ("CommandFailedFunction", "WindowFailedFunction")
+SUMMARY_VARIABLES: dict[str, dict[str, Any]] = {
+    "CommandFailedFunction": {"NIGHT_LEDGER": ""},
+    "WindowFailedFunction": {"NIGHT_LEDGER": "", "HISTORY_TABLE": {"Ref": "HistoryTable"}},
+}
 OUTPUT_KEYS = ("Description", "Value")
 
 
@@ -82,7 +88,9 @@ def expected(parameter_set: str) -> dict[str, Any]:
     """What was recorded, with the contract's variables added to the notifier functions."""
     view = recorded(parameter_set)
     for name in NOTIFIER_FUNCTIONS:
-        view["Resources"][name]["Properties"]["Environment"]["Variables"].update(CONTRACT_VARIABLES)
+        view["Resources"][name]["Properties"]["Environment"]["Variables"].update(
+            CONTRACT_VARIABLES | SUMMARY_VARIABLES[name]
+        )
     return view
 
 
@@ -106,7 +114,7 @@ def test_a_single_account_deploy_creates_the_same_resources_with_the_same_proper
 def test_the_contract_variables_are_new_so_the_addition_overwrites_nothing_recorded() -> None:
     for name in NOTIFIER_FUNCTIONS:
         variables = recorded("defaults")["Resources"][name]["Properties"]["Environment"]["Variables"]
-        assert not set(CONTRACT_VARIABLES) & set(variables), name
+        assert not (set(CONTRACT_VARIABLES) | set(SUMMARY_VARIABLES[name])) & set(variables), name
 
 
 @pytest.mark.parametrize("parameter_set", sorted(PARAMETER_SETS))

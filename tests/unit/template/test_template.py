@@ -47,6 +47,7 @@ WILDCARD_RESOURCE_ALLOWED = {
     ),
     ("CommandFailedFunctionRole", "ReadTheAccountAlias"): "ListAccountAliases supports no resource ARNs",
     ("WindowFailedFunctionRole", "ReadTheAccountAlias"): "ListAccountAliases supports no resource ARNs",
+    ("NightSummaryFunctionRole", "ListTheOrganizationsAccounts"): "ListAccounts supports no resource ARNs",
     (
         "CommandFailedFunctionRole",
         "ReadPatchStates",
@@ -682,7 +683,11 @@ def _alarms_on(namespace: str, metric: str) -> dict[str, Any]:
 def test_every_notifier_function_is_alarmed_on_its_own_failures(metric: str) -> None:
     alarmed = _alarms_on("AWS/Lambda", metric)
 
-    assert set(alarmed) == {str({"Ref": "CommandFailedFunction"}), str({"Ref": "WindowFailedFunction"})}
+    assert set(alarmed) == {
+        str({"Ref": "CommandFailedFunction"}),
+        str({"Ref": "WindowFailedFunction"}),
+        str({"Ref": "NightSummaryFunction"}),
+    }
 
 
 @pytest.mark.parametrize("role", ["single", "central"])
@@ -700,10 +705,12 @@ def test_alarms_reach_a_person_without_the_notification_topic_or_its_key() -> No
     alarms = {n: r["Properties"] for n, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     subscription = props("AlarmEmailSubscription")
 
-    assert len(alarms) == 14
+    assert len(alarms) == 19
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
-        assert alarm["TreatMissingData"] == "notBreaching", name
+        # Only the alarm on a summary that never ran treats no data (no invocation) as breaching.
+        missing = "breaching" if name == "NightSummaryMissedAlarm" else "notBreaching"
+        assert alarm["TreatMissingData"] == missing, name
     assert props("AlarmTopic")["KmsMasterKeyId"] == {"Ref": "AlarmKey"}
     assert props("AlarmKey")["EnableKeyRotation"] is True
     assert "LogKey" not in str(props("AlarmKey")) + str(props("AlarmTopic"))
@@ -1037,6 +1044,16 @@ def test_given_the_alarm_topic_then_only_this_stacks_alarms_may_publish() -> Non
     alarms = sorted(name for name, r in RESOURCES.items() if r["Type"] == "AWS::CloudWatch::Alarm")
 
     assert condition["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
-    assert sorted(a["Fn::GetAtt"][0] for a in condition["ArnEquals"]["aws:SourceArn"]) == alarms
+    # A conditional alarm is listed where it exists: !If [its condition, its ARN, AWS::NoValue].
+    listed = [a["Fn::If"][1] if "Fn::If" in a else a for a in condition["ArnEquals"]["aws:SourceArn"]]
+    assert sorted(a["Fn::GetAtt"][0] for a in listed) == alarms
+    for entry in condition["ArnEquals"]["aws:SourceArn"]:
+        if "Fn::If" in entry:
+            name = entry["Fn::If"][1]["Fn::GetAtt"][0]
+            assert entry["Fn::If"] == [
+                RESOURCES[name]["Condition"],
+                entry["Fn::If"][1],
+                {"Ref": "AWS::NoValue"},
+            ]
     for name in alarms:
         assert props(name)["AlarmActions"] == [{"Ref": "AlarmTopic"}], name

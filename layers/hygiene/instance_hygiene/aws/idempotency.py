@@ -160,7 +160,11 @@ class Heartbeat:
 
 
 def once(
-    settings: NotifierSettings, context: LambdaContext, *, dynamodb: DynamoDBClient | None = None
+    settings: NotifierSettings,
+    context: LambdaContext,
+    *,
+    dynamodb: DynamoDBClient | None = None,
+    key_prefix: str | None = None,
 ) -> Callable[[Notify], Notify]:
     """Decorate a `notify(key=...)` so that a key already handled returns its first outcome.
 
@@ -178,7 +182,10 @@ def once(
     """
     config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds, lambda_context=context)
     store = LeasedStore(table_name=settings.idempotency_table, boto3_client=dynamodb)
-    guard = idempotent_function(data_keyword_argument="key", config=config, persistence_store=store)
+    # Keys are the function's own unless `key_prefix` names a set of keys several functions share.
+    guard = idempotent_function(
+        data_keyword_argument="key", config=config, persistence_store=store, key_prefix=key_prefix
+    )
 
     def decorate(notify: Notify) -> Notify:
         sent: list[dict[str, Any]] = []

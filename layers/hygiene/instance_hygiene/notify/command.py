@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from instance_hygiene.aws.compliance import read_failed_patch_states
 from instance_hygiene.aws.fleet import describe_instances, read_command, read_invocations
 from instance_hygiene.aws.history import HistoryStore, history_notes
+from instance_hygiene.aws.ledger import record_night
 from instance_hygiene.aws.night import read_account_alias, read_night
 from instance_hygiene.aws.publish import full_report_key, publish, store_full_report
 from instance_hygiene.aws.s3_logs import S3Logs
@@ -22,6 +23,7 @@ from instance_hygiene.digest.history import HistoryView, digest_lines, group_lin
 from instance_hygiene.digest.history import to_dict as history_dict
 from instance_hygiene.digest.invocations import Command, Invocation
 from instance_hygiene.digest.model import (
+    SEVERITY_ORDER,
     SUCCESS_STATUSES,
     CommandDigest,
     Counts,
@@ -30,6 +32,7 @@ from instance_hygiene.digest.model import (
     to_dict,
     with_patch_states,
 )
+from instance_hygiene.digest.summary import CauseCount, NightEntry
 from instance_hygiene.errors import error_code
 from instance_hygiene.events import CommandStatusEvent
 from instance_hygiene.notify.statuses import (
@@ -40,6 +43,7 @@ from instance_hygiene.notify.statuses import (
     needs_api,
 )
 from instance_hygiene.render.command import email_text, fit
+from instance_hygiene.secrets.redact import clean_field
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
@@ -62,6 +66,8 @@ class CommandOutcome:
     report_uri: str | None
     bytes_read: int
     log_fetch_failures: int
+    night_recorded: bool | None = None
+    """Whether the night's ledger took it (None: the stack keeps no ledger)."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -216,11 +222,45 @@ def notify_command(
         report_uri=report_uri,
         bytes_read=stats.bytes_read,
         log_fetch_failures=stats.fetch_failures,
+        night_recorded=record_night(settings, clients.dynamodb, night_entry(event, digest, told=True)),
+    )
+
+
+def night_entry(event: CommandStatusEvent, digest: CommandDigest, *, told: bool) -> NightEntry:
+    """The command as the night's ledger keeps it: its targets, the instances it failed on, and its
+    causes (redacted again, as any text read back later is), worst first."""
+    failures = [f for group in digest.groups for f in group.failures]
+    return NightEntry(
+        at=event.time,
+        account=event.account,
+        region=event.region,
+        kind="unread" if digest.unread else "command",
+        ident=digest.command_id,
+        status=digest.status,
+        name=digest.document_name,
+        told=told,
+        instances=None if digest.unread else digest.counts.targets,
+        failed=digest.failure_count,
+        failed_ids=tuple(dict.fromkeys(f.instance_id for f in failures)),
+        causes=tuple(
+            CauseCount(
+                reason=clean_field(group.reason, 500),
+                outcome=SEVERITY_ORDER[group.severity_rank],
+                count=group.count,
+                next_step=clean_field(group.failures[0].next_step, 500) or None if group.failures else None,
+            )
+            for group in digest.groups
+        ),
+        alias=digest.account_alias,
     )
 
 
 def notify_unread_command(
-    event: CommandStatusEvent, *, unread: Unread, sns: SNSClient, settings: NotifierSettings
+    event: CommandStatusEvent,
+    *,
+    unread: Unread,
+    sns: SNSClient,
+    settings: NotifierSettings,
 ) -> CommandOutcome:
     """One notification about a command that could not be read at all (`unread` says why and what
     to do): the event's command id, document, status, account and region, nothing else. Nothing
@@ -308,6 +348,7 @@ def remember_success(event: CommandStatusEvent, *, clients: Clients, settings: N
         groups=(),
         window_id=night.window_id,
     )
+    record_night(settings, clients.dynamodb, night_entry(event, digest, told=False))
     history_notes(
         HistoryStore(clients.dynamodb, settings.history_table),
         digest,

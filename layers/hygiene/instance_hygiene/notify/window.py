@@ -7,10 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+from instance_hygiene.aws.ledger import record_night
 from instance_hygiene.aws.night import read_account_alias
 from instance_hygiene.aws.publish import publish
 from instance_hygiene.aws.windows import Reports, read_details, read_window_report
 from instance_hygiene.digest.model import Unread
+from instance_hygiene.digest.summary import NightEntry
 from instance_hygiene.digest.window import WindowDigest, shortfalls
 from instance_hygiene.events import WindowExecutionEvent
 from instance_hygiene.notify.statuses import WINDOW_FAILED, WINDOW_RUNNING, Verdict, judge_window, needs_api
@@ -18,6 +20,7 @@ from instance_hygiene.render.window import render as render_window
 from instance_hygiene.settings import NotifierSettings
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
@@ -29,6 +32,8 @@ class WindowOutcome:
     message_id: str
     subject: str
     tasks: int
+    night_recorded: bool | None = None
+    """Whether the night's ledger took it (None: the stack keeps no ledger)."""
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -72,8 +77,44 @@ def decide_window(
     return WindowDecision(verdict, report)
 
 
+def night_entry(
+    event: WindowExecutionEvent, *, status: str, told: bool, report: WindowDigest | None = None
+) -> NightEntry:
+    """The execution as the night's ledger keeps it: its window's name when it was read, and whether
+    it could be read at all."""
+    detail = event.detail
+    unread = report is not None and report.unread is not None
+    return NightEntry(
+        at=event.time,
+        account=event.account,
+        region=event.region,
+        kind="unread" if unread else "window",
+        ident=detail.window_execution_id,
+        status=status,
+        name=(report.window_name if report else "") or detail.window_id,
+        told=told,
+        alias=report.account_alias if report else None,
+    )
+
+
+def remember_window(
+    event: WindowExecutionEvent,
+    *,
+    decision: WindowDecision,
+    settings: NotifierSettings,
+    dynamodb: DynamoDBClient | None,
+) -> bool | None:
+    """Write an execution not told (it went as planned) to the night's ledger."""
+    entry = night_entry(event, status=decision.verdict.status, told=False, report=decision.report)
+    return record_night(settings, dynamodb, entry)
+
+
 def notify_unread_window(
-    event: WindowExecutionEvent, *, unread: Unread, sns: SNSClient, settings: NotifierSettings
+    event: WindowExecutionEvent,
+    *,
+    unread: Unread,
+    sns: SNSClient,
+    settings: NotifierSettings,
 ) -> WindowOutcome:
     """One window notification about an execution that could not be read at all (`unread` says
     why and what to do): the event's window, execution, status, account and region, nothing else."""
@@ -111,6 +152,7 @@ def notify_window(
     settings: NotifierSettings,
     s3: S3Client | None = None,
     iam: IAMClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
 ) -> WindowOutcome:
     """One window digest, about the status `decision` tells: with each task's counts, the night's
     top causes from the commands' full reports (read with `s3` from the settings' report bucket and
@@ -129,4 +171,10 @@ def notify_window(
         rendered=rendered,
         attributes={"kind": "window", "status": status, "window_id": detail.window_id},
     )
-    return WindowOutcome(message_id=message_id, subject=rendered.subject, tasks=len(report.tasks))
+    entry = night_entry(event, status=status, told=True, report=report)
+    return WindowOutcome(
+        message_id=message_id,
+        subject=rendered.subject,
+        tasks=len(report.tasks),
+        night_recorded=record_night(settings, dynamodb, entry),
+    )

@@ -38,8 +38,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from instance_hygiene.digest.compliance import describe as describe_compliance
 from instance_hygiene.digest.model import CommandDigest, Unread
+from instance_hygiene.digest.summary import NightSummary
 from instance_hygiene.digest.window import WindowDigest, top_causes
 from instance_hygiene.render import command as command_render
+from instance_hygiene.render import summary as summary_render
 from instance_hygiene.render import window as window_render
 from instance_hygiene.secrets.redact import sanitize
 
@@ -507,3 +509,52 @@ def window_payload(report: WindowDigest) -> CustomNotification:
 def window_chat(report: WindowDigest) -> str:
     """`window_payload` as the JSON body of the HTTPS (chat) protocol."""
     return window_payload(report).dumps()
+
+
+# --------------------------------------------------------------------------- the morning summary
+
+
+def summary_payload(summary: NightSummary) -> CustomNotification:
+    """The custom notification of a night across the accounts: a line per account needing
+    attention, the top causes, who reported nothing. Its own thread per night."""
+    lines = [f"• {chat_text(summary_render.account_line(a), REASON_MAX)}" for a in summary.attention]
+    for cause in summary.causes:
+        lines.append(
+            f"• *{cause.count}×* {chat_text(cause.reason, REASON_MAX)} ({cause.outcome}, "
+            f"{len(cause.accounts)} accounts)"
+        )
+        if cause.next_step and _flat(cause.next_step):
+            lines.append(f"    next step: {next_step_text(cause.next_step, NEXT_STEP_LINE_MAX)}")
+    for silent in (*summary.silent, *summary.never_reported):
+        where = summary_render.account_label(silent.account, silent.alias)
+        where += f" in {silent.region}" if silent.region else ""
+        lines.append(f"• reported nothing: {chat_text(where, NAME_MAX)}")
+    if not lines:
+        lines = [f"All {len(summary.accounts)} accounts reported; every instance patched and healthy."]
+    title = summary_render.subject(summary)
+    return CustomNotification.model_validate(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "id": _metadata_text(f"summary:{summary.night}"),
+            "content": {
+                "textType": "client-markdown",
+                "title": chat_text(title, TITLE_MAX),
+                "description": _description(lines, "… more in the summary's digest JSON"),
+                "keywords": [chat_text(summary.night, KEYWORD_MAX)],
+            },
+            "metadata": {
+                "threadId": _metadata_text(f"summary-{summary.night}"),
+                "summary": chat_text(title),
+                "eventType": "NightSummary",
+                "relatedResources": [_metadata_text(summary.organization_id)]
+                if summary.organization_id
+                else None,
+            },
+        }
+    )
+
+
+def summary_chat(summary: NightSummary) -> str:
+    """`summary_payload` as the JSON body of the HTTPS (chat) protocol."""
+    return summary_payload(summary).dumps()

@@ -1,0 +1,75 @@
+"""What both event handlers do around a notification: tell a member account that could not be read,
+once per night, and log and count what was sent.
+
+A member role that cannot be assumed stays so all night: every command and window execution of
+that account and Region would say the same. So the first event of the night is told and the rest
+are only written to the night's ledger (the morning summary counts them). The night is the UTC
+date of the event; both functions share the key (NOT_READ_KEY_PREFIX), so the command function's
+message and the window function's are one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from instance_hygiene.aws import clients
+from instance_hygiene.aws.idempotency import NOT_RECORDED, once
+from instance_hygiene.aws.ledger import record_night
+from instance_hygiene.digest.summary import NightEntry
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from instance_hygiene.aws.accounts import RoleNotAssumed
+    from instance_hygiene.settings import NotifierSettings
+
+NOT_READ_KEY_PREFIX = "instance-hygiene.member-not-read"
+
+
+def not_read_key(access: RoleNotAssumed, at: datetime) -> dict[str, str]:
+    """One key per account, Region and UTC night."""
+    night = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
+    return {"not_read": f"{access.account}/{access.region}", "night": night}
+
+
+def tell_not_read(
+    access: RoleNotAssumed,
+    *,
+    entry: NightEntry,
+    notify: Callable[[], dict[str, Any]],
+    settings: NotifierSettings,
+    context: LambdaContext,
+    metrics: Metrics,
+) -> dict[str, Any]:
+    """`notify()` (the "not read" message) unless tonight's was sent for this account and Region:
+    then the first one's outcome, marked `repeat`. Either way the event goes to the ledger."""
+    told_now: list[bool] = []
+
+    @once(settings, context, dynamodb=clients.dynamodb(), key_prefix=NOT_READ_KEY_PREFIX)
+    def notify_once(key: dict[str, str]) -> dict[str, Any]:
+        outcome = notify()
+        told_now.append(True)
+        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+        return outcome
+
+    metrics.add_metric(name="MemberRoleNotAssumed", unit=MetricUnit.Count, value=1)
+    result = notify_once(key=not_read_key(access, entry.at))
+    record_night(settings, clients.dynamodb(), replace(entry, told=bool(told_now)))
+    return result if told_now else {**result, "repeat": "already told tonight"}
+
+
+def sent(result: dict[str, Any], *, metrics: Metrics, logger: Logger) -> dict[str, Any]:
+    """Log what was sent; count an idempotency record that could not be completed, and a ledger
+    entry that could not be written."""
+    if result.get(NOT_RECORDED) is False:
+        metrics.add_metric(name="IdempotencyRecordsNotSaved", unit=MetricUnit.Count, value=1)
+    if result.get("night_recorded") is False:
+        metrics.add_metric(name="LedgerEntriesNotWritten", unit=MetricUnit.Count, value=1)
+    logger.info("notified", extra=result)
+    return result
