@@ -332,6 +332,35 @@ def test_a_member_window_whose_role_cannot_be_assumed_is_told_with_the_next_step
     assert report["unread"]["next_step"].startswith(f"Deploy the member stack in account {member.account}")
 
 
+def test_a_member_that_cannot_be_read_is_told_once_a_night_by_both_functions(
+    stack: Stack,
+    command_function: ModuleType,
+    window_function: ModuleType,
+    member: Member,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its role is missing all night: the window's execution says the same as its command did.
+    played = member.night()
+    deny_assume_role(monkeypatch, member.account, times=2)
+    command = command_event(played, region=MEMBER_REGION, account=member.account)
+    window = window_event(
+        window_id="mw-0c50858d01ab23cd4",
+        window_execution_id="5a6b7c8d-1d2e-4f30-8a1b-2c3d4e5f6071",
+        status="FAILED",
+        region=MEMBER_REGION,
+        account=member.account,
+    )
+
+    first = command_function.handler(command, lambda_context())
+    second = window_function.handler(window, lambda_context())
+
+    (envelope,) = stack.received()
+    assert envelope["Subject"].endswith(f": not read in account {member.account}, {MEMBER_REGION}")
+    assert "repeat" not in first
+    assert second["repeat"] == "already told tonight"
+    assert second["message_id"] == first["message_id"]
+
+
 @pytest.mark.parametrize(
     "setting",
     [

@@ -677,7 +677,12 @@ class OrganizationRun:
     def messages(self, member: str, region: str | None = None) -> list[dict[str, Any]]:
         (account,) = {m["account"] for m in self.stacks_of(member)}
         digests = [self.run.digest(folder) for folder in self.run.folders()]
-        return [d for d in digests if d["account"] == account and region in (None, d["region"])]
+        # The morning summary is about every account: it is tested on its own.
+        return [
+            d
+            for d in digests
+            if d.get("kind") != "summary" and d["account"] == account and region in (None, d["region"])
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -811,6 +816,33 @@ def test_the_member_without_its_role_is_told_unread_once_a_night_and_nothing_is_
             (c.account, c.operation, c.role) == (retail["account"], "ListCommands", retail["member_role"])
             for c in organization.calls
         ), retail["region"]
+
+
+def test_the_morning_summary_adds_up_the_night_across_every_account(organization: OrganizationRun) -> None:
+    digests = [organization.run.digest(folder) for folder in organization.run.folders()]
+    (summary,) = [d for d in digests if d.get("kind") == "summary"]
+    members = organization.run.summary()["members"]
+    accounts = {m["account"] for m in members}
+    payments = {m["account"] for m in organization.stacks_of("payments")}
+    by_account = {a["account"]: a for a in summary["accounts"]}
+
+    # Every member account reported, each in the regions of its member stacks.
+    assert set(by_account) == accounts
+    for account in accounts:
+        assert by_account[account]["regions"] == sorted(
+            {m["region"] for m in members if m["account"] == account}
+        )
+    # Payments could not be read in either region, and says so; it is listed first.
+    (unread,) = payments
+    assert summary["accounts"][0]["account"] == unread
+    assert by_account[unread]["not_read_in"] == ["eu-west-2", "us-east-1"]
+    # Instances and failures add up to what the read messages told.
+    told = [d for d in digests if d.get("kind") != "summary" and not d.get("unread") and "counts" in d]
+    assert summary["totals"]["failed"] <= sum(d["counts"]["targets"] for d in told)
+    assert summary["totals"]["failed"] > 0
+    # The management account runs no member stack: the Organization lists it, nothing came from it.
+    management = organization.run.summary()["organization"]["management_account"]
+    assert [a["account"] for a in summary["never_reported"]] == [management]
 
 
 def test_the_member_whose_instances_write_no_logs_is_told_so(organization: OrganizationRun) -> None:

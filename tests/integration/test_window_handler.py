@@ -30,6 +30,12 @@ from tests.support.stack import BUCKET, REGION, Stack, lambda_context
 
 
 def failed_patch_night(stack: Stack) -> tuple[str, str, str]:
+    """`played_patch_night`'s window, execution and command ids."""
+    window_id, execution, patch = played_patch_night(stack)
+    return window_id, execution, patch.command_id
+
+
+def played_patch_night(stack: Stack) -> tuple[str, str, PlayedCommand]:
     """The patch task failed: one instance on yum's lock (no patch summary, so no patch state), one
     patched cleanly, one with two failed packages and three installed pending a reboot (exit 195);
     the logs are tests/fixtures/logs'. The healthcheck never ran."""
@@ -59,7 +65,7 @@ def failed_patch_night(stack: Stack) -> tuple[str, str, str]:
         status_details="One or more tasks in the orchestration failed.",
         tasks=[TaskRun(window.patch_task_id, "FAILED", "The maximum number of errors was exceeded.", patch)],
     )
-    return window.window_id, execution, patch.command_id
+    return window.window_id, execution, patch
 
 
 def test_window_report_lists_tasks_and_explains_the_one_that_never_ran(
