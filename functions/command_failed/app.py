@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from instance_hygiene.aws import clients
 from instance_hygiene.aws.accounts import RoleNotAssumed, event_access
 from instance_hygiene.aws.idempotency import once
-from instance_hygiene.digest.summary import NightEntry
 from instance_hygiene.events import parse_command_event
 from instance_hygiene.notify.command import (
     decide_command,
@@ -70,25 +69,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if isinstance(access, RoleNotAssumed):
         # One message per account, Region and night; every event still reaches the ledger.
         unread = access
-        return sent(
-            tell_not_read(
-                unread,
-                entry=NightEntry(
-                    at=parsed.time,
-                    account=parsed.account,
-                    region=parsed.region,
-                    kind="unread",
-                    ident=parsed.detail.command_id,
-                    status=parsed.detail.status,
-                    name=parsed.detail.document_name,
-                ),
-                notify=lambda: notify_unread_command(
-                    parsed, unread=unread.unread(), sns=clients.sns(), settings=settings
-                ).as_dict(),
-                settings=settings,
-                context=context,
-                metrics=metrics,
-            ),
+        return tell_not_read(
+            unread,
+            event=parsed,
+            notify=lambda: notify_unread_command(
+                parsed, unread=unread.unread(), sns=clients.sns(), settings=settings
+            ).as_dict(),
+            settings=settings,
+            context=context,
             metrics=metrics,
             logger=logger,
         )

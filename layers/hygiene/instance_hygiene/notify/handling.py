@@ -21,6 +21,7 @@ from instance_hygiene.aws import clients
 from instance_hygiene.aws.idempotency import NOT_RECORDED, once
 from instance_hygiene.aws.ledger import record_night
 from instance_hygiene.digest.summary import NightEntry
+from instance_hygiene.events import CommandDetail, CommandStatusEvent, WindowExecutionEvent
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
@@ -38,17 +39,37 @@ def not_read_key(access: RoleNotAssumed, at: datetime) -> dict[str, str]:
     return {"not_read": f"{access.account}/{access.region}", "night": night}
 
 
+def not_read_entry(event: CommandStatusEvent | WindowExecutionEvent) -> NightEntry:
+    """An event that could not be read, as the night's ledger keeps it: only what the event says."""
+    detail = event.detail
+    if isinstance(detail, CommandDetail):
+        ident, name = detail.command_id, detail.document_name
+    else:
+        ident, name = detail.window_execution_id, detail.window_id
+    return NightEntry(
+        at=event.time,
+        account=event.account,
+        region=event.region,
+        kind="unread",
+        ident=ident,
+        status=detail.status,
+        name=name,
+    )
+
+
 def tell_not_read(
     access: RoleNotAssumed,
     *,
-    entry: NightEntry,
+    event: CommandStatusEvent | WindowExecutionEvent,
     notify: Callable[[], dict[str, Any]],
     settings: NotifierSettings,
     context: LambdaContext,
     metrics: Metrics,
+    logger: Logger,
 ) -> dict[str, Any]:
     """`notify()` (the "not read" message) unless tonight's was sent for this account and Region:
     then the first one's outcome, marked `repeat`. Either way the event goes to the ledger."""
+    entry = not_read_entry(event)
     told_now: list[bool] = []
 
     @once(settings, context, dynamodb=clients.dynamodb(), key_prefix=NOT_READ_KEY_PREFIX)
@@ -61,7 +82,9 @@ def tell_not_read(
     metrics.add_metric(name="MemberRoleNotAssumed", unit=MetricUnit.Count, value=1)
     result = notify_once(key=not_read_key(access, entry.at))
     record_night(settings, clients.dynamodb(), replace(entry, told=bool(told_now)))
-    return result if told_now else {**result, "repeat": "already told tonight"}
+    return sent(
+        result if told_now else {**result, "repeat": "already told tonight"}, metrics=metrics, logger=logger
+    )
 
 
 def sent(result: dict[str, Any], *, metrics: Metrics, logger: Logger) -> dict[str, Any]:
