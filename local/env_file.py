@@ -72,18 +72,8 @@ def stack_deployment(cloudformation: Any, stack_name: str, *, template: Path = T
         for summary in page["StackResourceSummaries"]:
             if summary.get("PhysicalResourceId"):
                 resources[summary["LogicalResourceId"]] = summary
-    missing = [
-        function
-        for function in function_ids(template)
-        if resources.get(function, {}).get("ResourceType") != FUNCTION_TYPE
-    ]
-    if missing:
-        raise StackError(
-            f"stack {stack_name} in {region} ({stack['StackStatus']}) is not a deploy of "
-            f"{template.name}: it has no function {', '.join(missing)}"
-        )
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    return Deployment(
+    deployment = Deployment(
         refs={logical_id: summary["PhysicalResourceId"] for logical_id, summary in resources.items()},
         attributes=_attributes_from_outputs(outputs, template),
         parameters={p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])},
@@ -92,12 +82,34 @@ def stack_deployment(cloudformation: Any, stack_name: str, *, template: Path = T
         stack_name=stack["StackName"],
         template=template,
     )
+    missing = [
+        function
+        for function in created_functions(deployment)
+        if resources.get(function, {}).get("ResourceType") != FUNCTION_TYPE
+    ]
+    if missing:
+        raise StackError(
+            f"stack {stack_name} in {region} ({stack['StackStatus']}) is not a deploy of "
+            f"{template.name}: it has no function {', '.join(missing)}"
+        )
+    return deployment
+
+
+def created_functions(deployment: Deployment) -> list[str]:
+    """The template's functions this deploy creates: a member stack has no notifier, a central one
+    no scripts publisher, and the morning summary needs a SummarySchedule (their Conditions)."""
+    resources = deployment.source()["Resources"]
+    return [
+        function
+        for function in function_ids(deployment.template)
+        if "Condition" not in resources[function] or deployment.condition(resources[function]["Condition"])
+    ]
 
 
 def env_vars(deployment: Deployment) -> dict[str, dict[str, str]]:
     """{function: the variables the template declares for it, resolved}, AWS_ENDPOINT_URL left out."""
     file = {}
-    for function in function_ids(deployment.template):
+    for function in created_functions(deployment):
         declared = set(function_spec(function, deployment.template).variables) - {ENDPOINT_VARIABLE}
         try:
             environment = function_environment(function, deployment)

@@ -20,9 +20,9 @@ import pytest
 from moto import mock_aws
 
 from local import env_file
-from local.env_file import StackError, samconfig_defaults, stack_deployment, write_env_file
+from local.env_file import StackError, created_functions, samconfig_defaults, stack_deployment, write_env_file
 from local.lambda_env import function_ids, function_spec
-from local.template import TEMPLATE, raw_template
+from local.template import TEMPLATE, Deployment, raw_template
 
 REGION = "eu-west-2"
 STACK = "instance-hygiene"
@@ -124,7 +124,8 @@ def test_every_function_gets_the_variables_the_template_declares_resolved_for_th
     out = write_env_file(cloudformation, STACK, tmp_path / "env.json")
 
     written = json.loads(out.read_text())
-    assert list(written) == function_ids()
+    # Every function the template creates with these parameters (the summary needs a schedule).
+    assert list(written) == [f for f in function_ids() if f != "NightSummaryFunction"]
     for name, variables in written.items():
         assert set(variables) == set(function_spec(name).variables) - {"AWS_ENDPOINT_URL"}
     assert written["CommandFailedFunction"] == {
@@ -206,7 +207,7 @@ def test_a_stack_of_another_template_is_refused_with_the_functions_it_lacks(clou
     with pytest.raises(StackError, match=r"not a deploy of template\.yaml: it has no function") as refused:
         stack_deployment(cloudformation, "other")
 
-    assert all(name in str(refused.value) for name in function_ids())
+    assert all(name in str(refused.value) for name in function_ids() if name != "NightSummaryFunction")
 
 
 def test_the_stack_name_and_region_default_to_samconfigs() -> None:
@@ -224,7 +225,9 @@ def test_main_writes_the_file_and_says_so(
 
     assert code == 0
     assert capsys.readouterr().out.startswith(f"wrote {tmp_path / 'env.json'} for stack {STACK} in {REGION}:")
-    assert list(json.loads((tmp_path / "env.json").read_text())) == function_ids()
+    assert list(json.loads((tmp_path / "env.json").read_text())) == [
+        f for f in function_ids() if f != "NightSummaryFunction"
+    ]
 
 
 def test_main_fails_in_one_line_on_a_missing_stack(
@@ -238,3 +241,23 @@ def test_main_fails_in_one_line_on_a_missing_stack(
     assert code == 1
     assert capsys.readouterr().err == f"env-file: no stack nowhere in {REGION}\n"
     assert not (tmp_path / "env.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("parameters", "functions"),
+    [
+        ({}, ["PublishScriptsFunction", "CommandFailedFunction", "WindowFailedFunction"]),
+        ({"DeploymentRole": "member"}, ["PublishScriptsFunction"]),
+        (
+            {"DeploymentRole": "central", "SummarySchedule": "cron(0 7 * * ? *)"},
+            ["CommandFailedFunction", "WindowFailedFunction", "NightSummaryFunction"],
+        ),
+    ],
+    ids=["single", "member", "central-with-summary"],
+)
+def test_only_the_functions_a_deploy_creates_are_expected(
+    parameters: dict[str, str], functions: list[str]
+) -> None:
+    # A member stack has no notifier and a central one no scripts publisher: their env files hold
+    # what they run, and a missing notifier in a member stack is not a reason to refuse it.
+    assert created_functions(Deployment(parameters=parameters)) == functions
