@@ -141,6 +141,8 @@ class CommandDigest:
     dropped_failures: int = 0
     """Failures of whole groups left out of this rendering to fit the message (still counted)."""
     unread: Unread | None = None
+    report_region: str | None = None
+    """The Region of the bucket that holds the full report (the function's own); None: `region`."""
     """Set when the command could not be read at all: then only the event's fields are known."""
 
     @property

@@ -201,7 +201,9 @@ def notify_command(
             f"({error_code(error)}); whatever this message leaves out is in the instances' logs."
         )
         digest = replace(digest, notes=(note, *digest.notes))
-    fitted, rendered = fit(replace(digest, report_uri=report_uri))
+    # The report is in the function's own bucket, in its own Region (a central stack's, for an
+    # event of another Region): its console link names that Region.
+    fitted, rendered = fit(replace(digest, report_uri=report_uri, report_region=clients.s3.meta.region_name))
     message_id = publish(
         clients.sns,
         topic_arn=settings.topic_arn,

@@ -338,7 +338,7 @@ def command_payload(digest: CommandDigest) -> CustomNotification:
     ]
     own = [f"Open the command: {command_render.console_link(digest)}"]
     if digest.report_uri:
-        own.append(_report_step(digest.report_uri, digest.region))
+        own.append(_report_step(digest.report_uri, digest.report_region or digest.region))
     subject = command_render.subject(digest)
     title_prefix = ":rotating_light: "
     thread = _metadata_text(digest.window_execution_id or "") or _metadata_text(digest.command_id)

@@ -380,7 +380,9 @@ def email_text(digest: CommandDigest, line_budget: int | None = EMAIL_LINE_BUDGE
         match = _S3_URI.fullmatch(digest.report_uri)
         report = (
             s3_console_object_url(
-                match.group(1), match.group(2).removesuffix(".json") + ".txt", digest.region
+                match.group(1),
+                match.group(2).removesuffix(".json") + ".txt",
+                digest.report_region or digest.region,
             )
             if match
             else as_data(digest.report_uri)
