@@ -28,6 +28,7 @@ from local.template import ACCOUNT, REGION, ROOT, TEMPLATE, Deployment, raw_temp
 
 COMMAND_FUNCTION = "CommandFailedFunction"
 WINDOW_FUNCTION = "WindowFailedFunction"
+SUMMARY_FUNCTION = "NightSummaryFunction"
 SCRIPTS_FUNCTION = "PublishScriptsFunction"
 OFF_AWS = {"POWERTOOLS_TRACE_DISABLED": "true"}
 """What every off-AWS run changes: the template turns X-Ray tracing on, and no daemon listens here."""

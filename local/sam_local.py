@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local.lambda_env import OFF_AWS
+from local.lambda_env import OFF_AWS, SUMMARY_FUNCTION
 from local.stack import Clients, create_stack, received
 from local.stack import Stack as Resources
 from local.standin.server import FAKE_CREDENTIALS, Endpoint, free_port
@@ -40,6 +40,9 @@ REGION = "eu-west-2"
 BUCKET = "instance-hygiene-logbucket-1a2b3c4d5e6f"
 TABLE = "instance-hygiene-IdempotencyTable-1A2B3C4D5E6F"
 TOPIC = "instance-hygiene-NotificationTopic-1A2B3C4D5E6F"
+HISTORY = "instance-hygiene-HistoryTable-1A2B3C4D5E6F"
+DEPLOYED_WITH: dict[str, dict[str, str]] = {SUMMARY_FUNCTION: {"SummarySchedule": "cron(0 7 * * ? *)"}}
+"""The parameters without which a deploy does not create the function (its Condition)."""
 # How a Lambda container reaches this host: the name samconfig.toml maps to the bridge gateway.
 CONTAINER_HOST = "host.docker.internal"
 ADD_HOST = f"{CONTAINER_HOST}:host-gateway"
@@ -185,7 +188,10 @@ class StandinStack:
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
-        resources = create_stack(clients, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC)
+        # A deploy that runs the notifier always makes the history table (history and the summary's ledger).
+        resources = create_stack(
+            clients, region=REGION, bucket=BUCKET, table=TABLE, topic=TOPIC, history_table=HISTORY
+        )
         return cls(endpoint=endpoint, clients=clients, resources=resources)
 
     @property
@@ -254,7 +260,9 @@ class SamLocal:
     env: dict[str, str]
 
     def command(self, function: str, event: Path) -> list[str]:
-        """`sam local invoke` of the built template, no pull, the host reachable from the container."""
+        """`sam local invoke` of the built template, no pull, the host reachable from the container;
+        with the parameters a deploy needs to create `function` (DEPLOYED_WITH)."""
+        overrides = [f'{key}="{value}"' for key, value in DEPLOYED_WITH.get(function, {}).items()]
         return [
             str(BIN / "sam"),
             "local",
@@ -271,6 +279,7 @@ class SamLocal:
             "--skip-pull-image",
             "--add-host",
             ADD_HOST,
+            *(["--parameter-overrides", " ".join(overrides)] if overrides else []),
         ]
 
     def invoke(self, function: str, event: Path) -> Invocation:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from local.lambda_env import COMMAND_FUNCTION, WINDOW_FUNCTION
+from local.lambda_env import COMMAND_FUNCTION, SUMMARY_FUNCTION, WINDOW_FUNCTION
 from local.sam_local import (
     ALL_INTERFACES,
     LAMBDA_IMAGE,
@@ -84,12 +84,15 @@ def built_template(lambda_image: str, standin: Endpoint, workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def stack(standin: Endpoint) -> StandinStack:
-    """What `sam deploy` creates that the functions call: bucket, idempotency table, topic."""
+    """What `sam deploy` creates that the functions call: bucket, idempotency and history
+    tables, topic."""
     return StandinStack.create(standin)
 
 
 @pytest.fixture(scope="module")
 def sam_local(built_template: Path, stack: StandinStack, workdir: Path) -> SamLocal:
     """`sam local invoke` on the built template, each function pointed at the stand-in."""
-    env_vars = stack.write_env_vars(workdir / "env.json", (COMMAND_FUNCTION, WINDOW_FUNCTION))
+    env_vars = stack.write_env_vars(
+        workdir / "env.json", (COMMAND_FUNCTION, WINDOW_FUNCTION, SUMMARY_FUNCTION)
+    )
     return SamLocal(template=built_template, env_vars=env_vars, env=sam_environment(stack.endpoint, workdir))

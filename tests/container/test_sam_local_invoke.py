@@ -22,7 +22,11 @@ from local.template import raw_template
 
 pytestmark = pytest.mark.container
 
-FUNCTIONS = {"command-": "CommandFailedFunction", "window-": "WindowFailedFunction"}
+FUNCTIONS = {
+    "command-": "CommandFailedFunction",
+    "night-summary": "NightSummaryFunction",
+    "window-": "WindowFailedFunction",
+}
 
 # What the topic carries for each sample event: the subject's pattern, or None for no message. The
 # commands are sent by hand here (no window execution in their parameters): the document and the
@@ -35,6 +39,9 @@ EXPECTED: dict[str, str | None] = {
     "command-cancelled.json": rf"CANCELLED {HEALTHCHECK} {DATE}: 3/3 - .+",
     "command-healthcheck-failed.json": rf"FAILED {HEALTHCHECK} {DATE}: 1/3 - .+",
     "command-success.json": None,
+    # Its ledger is empty: the command and window functions of a deploy without a SummarySchedule
+    # write none (NIGHT_LEDGER ""), and it summarises the day before its scheduled time.
+    "night-summary.json": "NOTHING REPORTED NIGHT 2026-12-02: no account reported",
     # The failed execution's patch command is listed: its instances are counted.
     "window-failed.json": (rf"FAILED {WINDOW}: 2 of 2 tasks, [0-9]+ of [0-9]+ instances did not succeed"),
     "window-timed-out.json": f"TIMED_OUT {WINDOW}: 2 of 2 tasks did not succeed",
@@ -64,7 +71,7 @@ def seeded(stack: StandinStack) -> StandinStack:
     """The commands, the window and its executions that the sample events name, as AWS would have
     them (local.event_state): a failed window's patch task ran command-failed.json's command."""
     events = [load(path) for path in sample_events()]
-    assert len({e["detail"]["window-id"] for e in events if "window-id" in e["detail"]}) == 1, (
+    assert len({e["detail"]["window-id"] for e in events if "window-id" in e.get("detail", {})}) == 1, (
         "the sample window events are executions of one window"
     )
     seed(stack, events)
@@ -109,6 +116,11 @@ def test_sample_event_in_a_lambda_container(
     assert len(received) == 1, output
     assert re.fullmatch(expected_subject, received[0]["Subject"]), f"{received[0]['Subject']}\n{output}"
     message = json.loads(received[0]["Message"])
+    if "detail" not in event:  # the morning summary: the day before its schedule's time
+        assert message["kind"] == "summary"
+        assert message["end"].startswith(event["scheduled_time"].removesuffix("Z"))
+        assert message["totals"]["accounts"] == 0
+        return
     detail = event["detail"]
     assert message["status"] == detail["status"]
     if "command-id" in detail:

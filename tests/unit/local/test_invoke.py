@@ -16,7 +16,7 @@ import pytest
 from local import invoke
 from local.invoke import InvokeError, choose_function
 from local.lambda_env import function_ids
-from local.sam_local import ROOT, sam_environment, stale_source
+from local.sam_local import ROOT, SamLocal, sam_environment, stale_source
 from local.standin.server import Endpoint
 from tests.support.events import EVENTS, load_event
 
@@ -82,7 +82,9 @@ def test_without_a_docker_engine_it_says_so_and_starts_nothing(
 
 @pytest.mark.parametrize("name", sorted(p.name for p in EVENTS.glob("*.json")))
 def test_by_default_an_event_goes_to_the_function_the_templates_rules_route_it_to(name: str) -> None:
-    expected = "CommandFailedFunction" if name.startswith("command-") else "WindowFailedFunction"
+    # The summary's sample is its schedule's Input: no rule takes it, Scheduler invokes it.
+    routes = {"command-": "CommandFailedFunction", "window-": "WindowFailedFunction"}
+    expected = next((f for prefix, f in routes.items() if name.startswith(prefix)), "NightSummaryFunction")
 
     assert choose_function(None, load_event(name), EVENTS / name) == expected
 
@@ -93,6 +95,16 @@ def test_a_named_function_is_taken_whatever_the_event() -> None:
     chosen = choose_function("CommandFailedFunction", event, EVENTS / "window-failed.json")
 
     assert chosen == "CommandFailedFunction"
+
+
+def test_the_summary_is_invoked_as_a_deploy_with_its_schedule_creates_it() -> None:
+    sam = SamLocal(template=Path("t.yaml"), env_vars=Path("env.json"), env={})
+
+    summary = sam.command("NightSummaryFunction", EVENTS / "night-summary.json")
+    command = sam.command("CommandFailedFunction", EVENTS / "command-failed.json")
+
+    assert summary[-2:] == ["--parameter-overrides", 'SummarySchedule="cron(0 7 * * ? *)"']
+    assert "--parameter-overrides" not in command
 
 
 def test_an_event_no_rule_takes_asks_for_the_function() -> None:
