@@ -6,6 +6,10 @@ call was in flight, scaled to a 512 MB function's CPU share) plus each call's as
 with S3 reads divided by the concurrency the function actually used.
 
 Prices: us-east-1 list prices as we know them (2025), not fetched; check the pricing pages.
+
+Issue 16 (bench/org_model.py) adds the prices and service quotas an Organization's night meets
+(`ORG_PRICES`, `QUOTAS`): quotas vary by region and account and cannot be checked offline, so each
+is labelled with where to check it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,12 @@ FUNCTION_MEMORY_GB = 0.5
 LAMBDA_FULL_VCPU_MB = 1769
 CPU_FACTOR = LAMBDA_FULL_VCPU_MB / 512
 """A 512 MB function gets 512/1,769 of a vCPU; we assume one core here ~ one Lambda vCPU."""
+
+
+def cpu_factor(memory_mb: int) -> float:
+    """Compute measured here x this = compute on a `memory_mb` function (CPU share ~ memory)."""
+    return LAMBDA_FULL_VCPU_MB / memory_mb
+
 
 LATENCY_SECONDS: dict[str, float] = {
     "ssm:ListCommands": 0.060,
@@ -36,6 +46,12 @@ LATENCY_SECONDS: dict[str, float] = {
     "dynamodb:DeleteItem": 0.008,
     "dynamodb:Query": 0.010,
     "dynamodb:BatchWriteItem": 0.025,
+    # Issue 16, the central role's first message of a member account (as we know them, not measured):
+    # STS's regional endpoint; Organizations has one endpoint (us-east-1), so from another region
+    # each DescribeOrganization is a cross-region round trip.
+    "sts:AssumeRole": 0.100,
+    "sts:GetCallerIdentity": 0.030,
+    "organizations:DescribeOrganization": 0.150,
 }
 DEFAULT_LATENCY_SECONDS = 0.050
 BATCH_WRITE_ITEMS = 25
@@ -86,8 +102,8 @@ class Usage:
     lambda_invocations: int = 1
 
 
-def modelled_seconds(usage: Usage) -> float:
-    """Lambda duration on AWS under the assumptions above."""
+def modelled_seconds(usage: Usage, memory_mb: int = 512) -> float:
+    """Lambda duration on AWS under the assumptions above, for a `memory_mb` function."""
     serial = 0.0
     reads = 0.0
     for operation, count in usage.operations.items():
@@ -97,16 +113,19 @@ def modelled_seconds(usage: Usage) -> float:
         else:
             serial += latency
     reads += usage.get_bytes / S3_BYTES_PER_SECOND
-    return usage.compute_seconds * CPU_FACTOR + serial + reads / max(1, usage.read_concurrency)
+    compute = usage.compute_seconds * cpu_factor(memory_mb)
+    return compute + serial + reads / max(1, usage.read_concurrency)
 
 
-def cost_lines(usage: Usage, seconds: float | None) -> dict[str, float]:
+def cost_lines(
+    usage: Usage, seconds: float | None, memory_gb: float = FUNCTION_MEMORY_GB
+) -> dict[str, float]:
     """Dollar cost by line item for one run (`seconds` None: no Lambda, e.g. SSM native)."""
     ops = Counter(usage.operations)
     lines: dict[str, float] = {}
     if seconds is not None:
         billed = math.ceil(seconds * 1000) / 1000
-        lines["Lambda duration"] = billed * FUNCTION_MEMORY_GB * PRICES["lambda_gb_second"]
+        lines["Lambda duration"] = billed * memory_gb * PRICES["lambda_gb_second"]
         lines["Lambda requests"] = usage.lambda_invocations * PRICES["lambda_request"]
     lines["S3 GET"] = ops["s3:GetObject"] * PRICES["s3_get"]
     lines["S3 LIST/PUT"] = (ops["s3:ListObjectsV2"] + ops["s3:PutObject"]) * PRICES["s3_put_list"]
@@ -121,3 +140,84 @@ def cost_lines(usage: Usage, seconds: float | None) -> dict[str, float]:
     lines["DynamoDB"] = writes * PRICES["dynamodb_wru"] + reads * PRICES["dynamodb_rru"]
     lines["CloudWatch Logs"] = usage.log_bytes / 1e9 * PRICES["logs_ingest_gb"]
     return lines
+
+
+# --- issue 16: across an AWS Organization -----------------------------------------------------------
+
+ORG_PRICES: dict[str, float] = {
+    "eventbridge_cross_account_event": 1.00 / 1e6,
+    "inter_region_gb": 0.02,
+}
+ORG_PRICE_NOTES: dict[str, str] = {
+    "eventbridge_cross_account_event": "EventBridge: an event delivered to another account's bus, per event "
+    "(the custom-event price)",
+    "inter_region_gb": "Data transfer between two regions, per GB (some region pairs differ)",
+}
+"""Assumptions, as we know them: check the EventBridge and EC2 (data transfer) pricing pages."""
+ORG_FREE = (
+    "sts:AssumeRole and sts:GetCallerIdentity, organizations:DescribeOrganization, SSM and EC2 reads, "
+    "and aws.ssm events on a member's default bus: no charge (as we know it)"
+)
+CROSS_REGION_SECONDS = 0.080
+"""Added to each call when the function and what it calls are in different regions: one round trip
+between e.g. eu-west-2 and us-east-1 (as we know it; neighbouring regions are closer)."""
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A service limit the Organization's night runs into, as we know it: not verifiable offline."""
+
+    name: str
+    value: float
+    unit: str
+    note: str
+
+
+QUOTAS: dict[str, Quota] = {
+    "lambda_concurrency": Quota(
+        "Lambda concurrent executions, per account and region",
+        1000,
+        "in flight",
+        "default quota, raisable (assumption, check Service Quotas)",
+    ),
+    "lambda_scaling": Quota(
+        "Lambda scaling, per function",
+        1000,
+        "more in flight every 10 s",
+        "as we know it since 2023 (assumption, check the Lambda developer guide)",
+    ),
+    "eventbridge_put_events_low": Quota(
+        "EventBridge PutEvents, smallest regions",
+        400,
+        "events/s",
+        "region-specific, 10,000/s in the largest (assumption, check Service Quotas)",
+    ),
+    "eventbridge_invocations_low": Quota(
+        "EventBridge invocations (rule targets), smallest regions",
+        750,
+        "invocations/s",
+        "region-specific, 18,750/s in the largest (assumption, check Service Quotas)",
+    ),
+    "sns_publish_low": Quota(
+        "SNS Publish, standard topic, smaller regions",
+        1500,
+        "messages/s",
+        "region-specific, 30,000/s in us-east-1 (assumption, check Service Quotas)",
+    ),
+    "sns_message_bytes": Quota(
+        "SNS message size", 262_144, "bytes", "256 KiB, not raisable (SNS developer guide)"
+    ),
+    "sts_requests": Quota(
+        "STS requests, per account and region",
+        600,
+        "requests/s",
+        "as we know it; every AssumeRole is the central account's (assumption, check the IAM user guide)",
+    ),
+    "kms_crypto_low": Quota(
+        "KMS cryptographic requests (Decrypt), per account and region",
+        5500,
+        "requests/s",
+        "shared by symmetric operations, 10,000-50,000/s in larger regions "
+        "(assumption, check Service Quotas)",
+    ),
+}

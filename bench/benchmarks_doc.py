@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import findings, flood, scan_speed_doc, secrets_doc
+from bench import findings, flood, org_doc, scan_speed_doc, secrets_doc
 from bench.aws_model import (
     CPU_FACTOR,
     DEFAULT_LATENCY_SECONDS,
@@ -590,6 +590,7 @@ def write(results: Results, out: Path) -> Path:
             flood.section(results.flood),
             scan_speed_doc.section(results),
             secrets_doc.section(results.secrets),
+            org_doc.section(results.org),
             profile_section(results),
         )
         if part

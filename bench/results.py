@@ -13,6 +13,7 @@ from bench import (
     delivery,
     flood,
     micro,
+    org,
     scale,
     scan_speed,
     scenarios,
@@ -237,6 +238,8 @@ class Results:
     """Issue 11: summarising against a bare scan, 10,000 failed instances, identical logs."""
     secrets: secrets.Secrets | None = None
     """Our redaction against detect-secrets (`secrets.py`); `skipped` says why when not measured."""
+    org: org.OrgBench | None = None
+    """Issue 16: a member account read through its role by the central stack (`org.py`)."""
     code: str = ""
     """The product code measured: commit, and whether product files had uncommitted changes."""
     http_fleet_point: tuple[int, float] = (0, 0.0)

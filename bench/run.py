@@ -27,6 +27,7 @@ from bench import (
     emulator,
     flood,
     micro,
+    org,
     scale,
     scan_speed,
     scenarios,
@@ -333,6 +334,7 @@ STEP_NAMES = {
     "scale": "10,000 failed instances",
     "dedupe": "identical vs different logs",
     "secrets": "redaction vs detect-secrets",
+    "org": "across an Organization",
 }
 """`--only` names: the step each runs (the report leaves out what was not measured)."""
 
@@ -365,6 +367,7 @@ def run_all(config: Config) -> Results:
             "redaction vs detect-secrets",
             lambda: setattr(results, "secrets", secrets.measure(config.quick, say)),
         ),
+        ("across an Organization", lambda: setattr(results, "org", org.measure(config.quick, say))),
     ]
     wanted = {STEP_NAMES[name] for name in config.only}
     for name, step in steps:
