@@ -191,9 +191,9 @@ def forget_history(stack: Stack) -> None:
 
 def forget_member_roles() -> None:
     """The container as it is before its first message of a member account: no role session, no
-    member clients, its own account not looked up (GetCallerIdentity, once per container)."""
-    for cached in (clients.member_session, clients.member_organizations, clients.member_clients):
-        cached.cache_clear()
+    member clients or Organization, its own account not looked up (GetCallerIdentity, once per
+    container)."""
+    clients.forget_members()
     clients.caller_account.cache_clear()
 
 

@@ -31,7 +31,7 @@ from instance_hygiene.aws.accounts import (
     member_role,
     scoped_key,
 )
-from instance_hygiene.aws.clients import SESSION_SECONDS, Clients
+from instance_hygiene.aws.clients import MEMBERSHIP_SECONDS, SESSION_SECONDS, Clients
 from instance_hygiene.settings import NotifierSettings
 
 OWN = "123456789012"
@@ -303,6 +303,31 @@ def test_each_region_s_member_role_is_assumed_once_per_container(
     assert isinstance(elsewhere, Clients)
     assert elsewhere.ssm.meta.region_name == "us-east-1"
     assert elsewhere.member == f"{organization.member}/us-east-1"
+
+
+def test_the_members_organization_is_asked_once_an_hour_per_container(
+    organization: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen = settings(organization.id)
+    role = member_role(chosen, FUNCTION, organization.member, MEMBER_REGION)
+    asked: list[str] = []
+    clients.member_organizations(role).meta.events.register(
+        "provide-client-params.organizations.DescribeOrganization", lambda **_: asked.append("asked")
+    )
+    clock = [1_000.0]
+    monkeypatch.setattr(clients, "_now", lambda: clock[0])
+
+    def read() -> Clients | RoleNotAssumed:
+        return event_clients(chosen, FUNCTION, account=organization.member, region=MEMBER_REGION, about=ABOUT)
+
+    for _ in range(3):  # a night's two commands and window execution in one warm container
+        assert isinstance(read(), Clients)
+    clock[0] += MEMBERSHIP_SECONDS - 1
+    read()
+    assert len(asked) == 1
+    clock[0] += 1
+    read()
+    assert len(asked) == 2, "asked again once the hour is up"
 
 
 def test_given_an_account_of_another_organization_then_it_is_rejected_and_nothing_else_is_read(

@@ -146,7 +146,7 @@ def event_clients(
     role = member_role(settings, function, account, region)
     organization = settings.organization_id or ""
     try:
-        organizations = clients.member_organizations(role)  # assumes the role (once per container)
+        clients.member_organizations(role)  # assumes the role (once per container)
     except ClientError as error:
         if error_code(error) != ASSUME_DENIED:
             raise
@@ -162,7 +162,7 @@ def event_clients(
             message=error_message(error),
         )
     try:
-        found = str(organizations.describe_organization()["Organization"]["Id"])
+        found = clients.member_organization_id(role)  # asked once an hour per container
     except ClientError as error:
         if error_code(error) not in {NOT_IN_ORGANIZATION, ORGANIZATION_DENIED}:
             raise

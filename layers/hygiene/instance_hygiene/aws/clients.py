@@ -8,12 +8,13 @@ time; `clear_cache()` forgets every client (tests that swap the endpoint or cred
 A member account's event (central role, aws/accounts.py) is read with the member role's
 credentials: `member_clients` assumes the role once per warm container and account (the
 session's RefreshableCredentials call AssumeRole again before they expire) and builds the
-reading clients in the event's region; what the function writes (topic, tables, reports) stays
-its own.
+reading clients in the event's region; `member_organization_id` asks the account's Organization
+once an hour. What the function writes (topic, tables, reports) stays its own.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -201,6 +202,27 @@ def member_organizations(role: MemberRole) -> Any:
     return member_session(role).client("organizations", config=RETRIES)
 
 
+MEMBERSHIP_SECONDS = SESSION_SECONDS
+"""How long a warm container trusts the Organization a member account was found in before it asks
+again: an account that leaves the Organization is refused within the hour, and a night's messages
+of one account (two commands and a window execution per Region) make one DescribeOrganization."""
+
+_memberships: dict[MemberRole, tuple[str, float]] = {}
+_now = time.monotonic
+
+
+def member_organization_id(role: MemberRole) -> str:
+    """The Organization the member account is in (DescribeOrganization with the member's
+    credentials), kept MEMBERSHIP_SECONDS; an error is not kept (the next event asks again)."""
+    now = _now()
+    known = _memberships.get(role)
+    if known is not None and now - known[1] < MEMBERSHIP_SECONDS:
+        return known[0]
+    found = str(member_organizations(role).describe_organization()["Organization"]["Id"])
+    _memberships[role] = (found, now)
+    return found
+
+
 @cache
 def member_clients(role: MemberRole, region: str) -> Clients:
     """Clients for an event of the member account in `region`: reads with the member role, writes
@@ -239,7 +261,16 @@ _CACHED = (
 """The caches themselves (a test may replace the module's factories while one is held)."""
 
 
+def forget_members() -> None:
+    """Forget the member accounts' sessions, clients and Organizations (a new container's state
+    for them), keeping the function's own clients."""
+    for factory in (member_session, member_organizations, member_clients):
+        factory.cache_clear()
+    _memberships.clear()
+
+
 def clear_cache() -> None:
     """Forget every client built so far."""
     for factory in _CACHED:
         factory.cache_clear()
+    _memberships.clear()
