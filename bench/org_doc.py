@@ -52,9 +52,10 @@ Row = tuple[object, ...]
 BASELINE = {COMMAND_COLD: COMMAND_SINGLE, COMMAND_WARM: COMMAND_SINGLE, WINDOW_CENTRAL: WINDOW_SINGLE}
 """What each central-role variant is compared with."""
 NEW_LATENCIES = ("sts:AssumeRole", "sts:GetCallerIdentity", "organizations:DescribeOrganization")
-EXPLAINED = frozenset({*NEW_LATENCIES, "ssm:DescribeMaintenanceWindowExecutions", "ssm:GetMaintenanceWindow"})
-"""The calls central role is expected to add (the role, the membership check) or to drop (a member's
-window is not the stack's own): any other difference is a finding, and the text says NO."""
+EXPLAINED = frozenset({*NEW_LATENCIES, "ssm:DescribeMaintenanceWindows", "ssm:GetMaintenanceWindow"})
+"""The calls central role is expected to add (the role, the membership check) or to trade (a member's
+window is found by its name, which gives its time zone too): any other difference is a finding, and
+the text says NO."""
 PER_MESSAGE = (
     "Message",
     "Function (MemorySize)",
@@ -134,7 +135,8 @@ def _calls_diff(bench: OrgBench, table: Table) -> str:
     )
     fewer = (
         f" In central role the command function makes {text.calls(removed)} fewer: a member's window is "
-        "not the stack's own (`notify.command.own_window`), so its name is not read and the date is UTC."
+        "not the stack's own, so it is found by the name in the command's comment "
+        "(`aws.night.commented_window`), and DescribeMaintenanceWindows gives its time zone too."
         if removed
         else ""
     )

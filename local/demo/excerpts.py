@@ -79,9 +79,9 @@ EXCERPTS = (
             "  STS,",
         ),
         messages=(
-            ("FAILED AWS-RunPatchBaseline 2026-12-03: 3/16", 6),
+            ("FAILED PatchWithHealthcheck patch 2026-12-03: 3/16", 6),
             ("FAILED window mw-7b59a164a88a1987b 2026-12-03: not read", 3),
-            ("FAILED AWS-RunPatchBaseline 2026-12-03: 2/12 - yum lock", 2),
+            ("FAILED PatchWithHealthcheck patch 2026-12-03: 2/12 - yum lock", 2),
             ("NIGHT 2026-12-02", 14),
         ),
     ),

@@ -12,8 +12,10 @@ an AccessDenied is stubbed (botocore's Stubber on the STS client the functions' 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -62,8 +64,9 @@ class Member:
             ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "Name", "Value": f"{name}-{n:02d}"}])
         return ids
 
-    def play(self, outcomes: dict[str, InstanceResult]) -> PlayedCommand:
-        """AWS-RunPatchBaseline in the member account, its output in the member's bucket."""
+    def play(self, outcomes: dict[str, InstanceResult], **sent: Any) -> PlayedCommand:
+        """AWS-RunPatchBaseline in the member account, its output in the member's bucket; `sent`
+        adds to SendCommand's request as play_command takes it (a window task's comment, ...)."""
         return play_command(
             ssm=self.client("ssm"),
             s3=self.client("s3"),
@@ -72,9 +75,10 @@ class Member:
             outcomes=outcomes,
             bucket=MEMBER_BUCKET,
             account=self.account,
+            **sent,
         )
 
-    def night(self) -> PlayedCommand:
+    def night(self, **sent: Any) -> PlayedCommand:
         """One instance on yum's lock, one patched."""
         failed, patched = self.instances(2)
         return self.play(
@@ -87,7 +91,8 @@ class Member:
                     "Success",
                     linux_patch("Success", 0, log("linux_install_success_with_summary.stdout")),
                 ),
-            }
+            },
+            **sent,
         )
 
 
@@ -183,6 +188,46 @@ def test_a_member_accounts_failed_command_is_explained_from_its_logs_on_the_cent
 
     assert stack.received() == [], "a redelivered member event sends nothing more"
     assert idempotency_records(stack) == 1
+
+
+def test_a_member_windows_command_is_named_after_the_window_and_dated_in_its_time_zone(
+    stack: Stack, command_function: ModuleType, member: Member
+) -> None:
+    # The central stack knows no member window: the member stack's patch task comments its
+    # commands "<WindowName> patch" (template.yaml), and the window of that name which ran the
+    # execution gives the name and its time zone. 23:30 UTC on 1 July is 00:30 on 2 July in London.
+    window = create_window(
+        ssm=member.client("ssm"), region=MEMBER_REGION, healthcheck_document="AWS-RunShellScript"
+    )
+    execution_id = str(uuid.uuid4())
+    start = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+    patch = member.night(
+        parameters={"Operation": ["Install"], "SnapshotId": [execution_id]},
+        comment="PatchWithHealthcheck patch",
+        requested=start + timedelta(minutes=1),
+    )
+    play_window_execution(
+        region=MEMBER_REGION,
+        window=window,
+        status="FAILED",
+        tasks=[TaskRun(window.patch_task_id, "FAILED", "The maximum number of errors was exceeded.", patch)],
+        window_execution_id=execution_id,
+        start=start,
+        end=start + timedelta(hours=1),
+        account=member.account,
+    )
+
+    command_function.handler(
+        command_event(patch, region=MEMBER_REGION, account=member.account), lambda_context()
+    )
+
+    (envelope,) = stack.received()
+    digest = json.loads(envelope["Message"])
+    assert (digest["window_id"], digest["window_name"]) == (window.window_id, "PatchWithHealthcheck")
+    assert digest["window_execution_id"] == execution_id
+    assert digest["local_date"] == "2026-07-02", "the window's Europe/London date, not UTC's 1 July"
+    assert envelope["Subject"].startswith("FAILED PatchWithHealthcheck patch 2026-07-02: ")
+    assert envelope["MessageAttributes"]["window_id"]["Value"] == window.window_id
 
 
 def test_a_member_accounts_window_execution_is_reported_on_the_central_topic(

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from instance_hygiene.aws.night import local_date, read_account_alias, read_night
+from instance_hygiene.aws.night import commented_window, local_date, read_account_alias, read_night
 from instance_hygiene.digest.invocations import parse_command, window_execution_id
 
 EXECUTION_ID = "14bea65d-5ccc-462d-a2f3-e99c80a1b2c3"
@@ -27,16 +27,16 @@ def _execution(stubber: Stubber) -> None:
     )
 
 
-def _listed(stubber: Stubber, ids: list[str]) -> None:
+def _listed(stubber: Stubber, ids: list[str], window_id: str = WINDOW_ID) -> None:
     stubber.add_response(
         "describe_maintenance_window_executions",
         {
             "WindowExecutions": [
-                {"WindowId": WINDOW_ID, "WindowExecutionId": i, "Status": "FAILED", "StartTime": STARTED}
+                {"WindowId": window_id, "WindowExecutionId": i, "Status": "FAILED", "StartTime": STARTED}
                 for i in ids
             ]
         },
-        {"WindowId": WINDOW_ID, "Filters": ANY},
+        {"WindowId": window_id, "Filters": ANY},
     )
 
 
@@ -118,6 +118,111 @@ def test_a_command_sent_by_hand_reads_nothing(ssm: Any) -> None:
 
     assert night.local_date == "2026-12-02"
     assert night.window_id is None
+
+
+# ------------------------------------------------------------ a member account's command, read centrally
+
+OTHER_WINDOW_ID = "mw-0f1e2d3c4b5a69788"
+NAMED = {"Filters": [{"Key": "Name", "Values": ["PatchWithHealthcheck"]}]}
+
+
+def _named(stubber: Stubber, windows: list[tuple[str, str]]) -> None:
+    stubber.add_response(
+        "describe_maintenance_windows",
+        {
+            "WindowIdentities": [
+                {"WindowId": ident, "Name": "PatchWithHealthcheck", "ScheduleTimezone": zone}
+                for ident, zone in windows
+            ]
+        },
+        NAMED,
+    )
+
+
+def test_a_members_window_is_the_one_of_the_commented_name_that_ran_the_execution(ssm: Any) -> None:
+    # Names need not be unique: the window whose executions include the command's is the one.
+    client, stubber = ssm
+    _execution(stubber)
+    _named(stubber, [(OTHER_WINDOW_ID, "America/New_York"), (WINDOW_ID, "Europe/Berlin")])
+    _listed(stubber, [], window_id=OTHER_WINDOW_ID)
+    _listed(stubber, [EXECUTION_ID])
+
+    night = read_night(
+        client,
+        window_execution_id=EXECUTION_ID,
+        requested_at=STARTED,
+        window_id=None,
+        window_named="PatchWithHealthcheck",
+    )
+
+    assert (night.window_id, night.window_name) == (WINDOW_ID, "PatchWithHealthcheck")
+    assert (night.local_date, night.time_zone) == ("2026-12-03", "Europe/Berlin")
+    assert night.notes == ()
+
+
+def test_a_commented_name_no_window_of_which_ran_the_execution_gives_no_name(ssm: Any) -> None:
+    client, stubber = ssm
+    _execution(stubber)
+    _named(stubber, [(WINDOW_ID, "Europe/Berlin")])
+    _listed(stubber, [])
+
+    night = read_night(
+        client, window_execution_id=EXECUTION_ID, requested_at=STARTED, window_id=None,
+        window_named="PatchWithHealthcheck",
+    )  # fmt: skip
+
+    assert (night.window_id, night.window_name, night.local_date) == (None, None, "2026-12-02")
+    assert night.window_execution_id == EXECUTION_ID
+    assert night.notes == ()
+
+
+def test_a_member_role_that_cannot_list_its_windows_leaves_a_note_and_the_utc_date(ssm: Any) -> None:
+    # A member stack deployed before its read role could list windows.
+    client, stubber = ssm
+    _execution(stubber)
+    stubber.add_client_error(
+        "describe_maintenance_windows", service_error_code="AccessDeniedException", http_status_code=400
+    )
+
+    night = read_night(
+        client, window_execution_id=EXECUTION_ID, requested_at=STARTED, window_id=None,
+        window_named="PatchWithHealthcheck",
+    )  # fmt: skip
+
+    assert (night.window_id, night.local_date) == (None, "2026-12-02")
+    (note,) = night.notes
+    assert "PatchWithHealthcheck" in note
+    assert "AccessDeniedException" in note
+
+
+def test_without_a_window_or_a_name_only_the_execution_is_read(ssm: Any) -> None:
+    client, stubber = ssm
+    _execution(stubber)
+
+    night = read_night(client, window_execution_id=EXECUTION_ID, requested_at=STARTED, window_id=None)
+
+    assert (night.window_execution_id, night.local_date) == (EXECUTION_ID, "2026-12-02")
+
+
+@pytest.mark.parametrize(
+    ("comment", "expected"),
+    [
+        # The comments template.yaml's PatchTask and HealthcheckTask give their commands.
+        ("PatchWithHealthcheck patch", "PatchWithHealthcheck"),
+        ("patch-web.prod healthcheck", "patch-web.prod"),
+        # Anything else names no window: a person's comment, an empty one, a name SSM refuses.
+        ("", None),
+        ("patch", None),
+        ("PatchWithHealthcheck reboot", None),
+        ("two words patch", None),
+        ("ab patch", None),
+        ("PatchWithHealthcheck/../x patch", None),
+    ],
+)
+def test_the_window_name_is_taken_only_from_a_comment_our_tasks_write(
+    comment: str, expected: str | None
+) -> None:
+    assert commented_window(comment) == expected
 
 
 @pytest.mark.parametrize(

@@ -433,7 +433,8 @@ def test_the_member_role_reads_only_the_log_prefix_of_its_own_bucket_and_decrypt
 def test_the_member_role_reads_what_the_notifier_functions_read_in_their_own_account() -> None:
     # The central functions read a member through this role what a single stack's functions read
     # with their own: every SSM, EC2 and IAM action of theirs but the extra-rules parameter (read
-    # in the central account). Plus DescribeOrganization, to check the member's Organization.
+    # in the central account). Plus DescribeOrganization, to check the member's Organization, and
+    # DescribeMaintenanceWindows, to find the member's window by the name a command's comment gives.
     function_roles = {f"{name}Role" for name in NOTIFIER_FUNCTIONS}
     theirs = {
         action
@@ -445,7 +446,9 @@ def test_the_member_role_reads_what_the_notifier_functions_read_in_their_own_acc
     member = {action for s in member_read_statements() for action in as_list(s["Action"])}
 
     assert theirs <= member, theirs - member
-    assert {a for a in member if a.split(":")[0] in {"ssm", "ec2", "iam"}} == theirs
+    assert {a for a in member if a.split(":")[0] in {"ssm", "ec2", "iam"}} == theirs | {
+        "ssm:DescribeMaintenanceWindows"
+    }
     assert "organizations:DescribeOrganization" in member
 
 

@@ -58,6 +58,7 @@ WILDCARD_RESOURCE_ALLOWED = {
         "DescribeInstancePatchStates: UNVERIFIED"
     ),
     ("MemberReadRole", "ReadWindowExecutions"): "window execution reads support no resource ARNs",
+    ("MemberReadRole", "FindThisWindowByName"): "DescribeMaintenanceWindows takes no resource ARN",
     ("MemberReadRole", "ReadTheAccountAliasAndOrganization"): (
         "ListAccountAliases supports no resource ARNs; DescribeOrganization has no input (botocore model)"
     ),

@@ -6,9 +6,11 @@ here raises: what cannot be read is left out (with a note when the reader should
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +21,7 @@ from instance_hygiene.secrets.redact import clean_field
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import MaintenanceWindowIdentityTypeDef
 
 LOGGER = logging.getLogger(__name__)
 
@@ -28,6 +31,12 @@ gave AWS-RunPatchBaseline by hand): the command was not sent by a window, which 
 
 MATCH_SLACK = timedelta(minutes=1)
 """How far around an execution's start its window's executions are listed to find it."""
+
+WINDOW_NAME = re.compile(r"[A-Za-z0-9_.-]{3,128}")
+"""A maintenance window's name (the SSM API's pattern for Name)."""
+
+TASK_COMMENTS = frozenset({"patch", "healthcheck"})
+"""The last word of the comment template.yaml's tasks give their commands: "<WindowName> patch"."""
 
 
 @dataclass(frozen=True)
@@ -77,16 +86,29 @@ def executed_by(ssm: SSMClient, window_id: str, window_execution_id: str, starte
     )
 
 
+def commented_window(comment: str) -> str | None:
+    """The window name in a command's comment as this product's tasks write it ("<WindowName>
+    patch", "<WindowName> healthcheck"), or None for any other comment. Only a hint: the window it
+    names is trusted once it is shown to have run the command's execution (executed_by)."""
+    name, _, task = comment.strip().rpartition(" ")
+    return name if task in TASK_COMMENTS and WINDOW_NAME.fullmatch(name) else None
+
+
 def read_night(
     ssm: SSMClient,
     *,
     window_execution_id: str | None,
     requested_at: datetime | None,
     window_id: str | None,
+    window_named: str | None = None,
 ) -> Night:
     """The night of a command its parameters tie to window execution `window_execution_id`: when
     the stack's window `window_id` ran that execution, the window's name and the date in its time
-    zone; else the execution's (or the request's) UTC date. A command sent by hand has no window."""
+    zone; else the execution's (or the request's) UTC date. A command sent by hand has no window.
+
+    Without `window_id` (a member account's command, read from the central stack, which knows none
+    of the member's windows), the windows named `window_named` (commented_window) are the
+    candidates, and the one that ran the execution gives its name and time zone."""
     fallback_date, _ = local_date(requested_at, None)
     if not window_execution_id:
         return Night(local_date=fallback_date)
@@ -111,10 +133,19 @@ def read_night(
     moment = started if isinstance(started, datetime) else requested_at
     utc_date, _ = local_date(moment, None)
     night = Night(window_execution_id=window_execution_id, local_date=utc_date)
-    if not window_id or not isinstance(started, datetime):
+    if not isinstance(started, datetime):
         return night
+    if window_id:
+        return _own_window(ssm, night, window_id, started)
+    if window_named:
+        return _named_window(ssm, night, window_named, started)
+    return night
+
+
+def _own_window(ssm: SSMClient, night: Night, window_id: str, started: datetime) -> Night:
+    execution_id = night.window_execution_id or ""
     try:
-        if not executed_by(ssm, window_id, window_execution_id, started):
+        if not executed_by(ssm, window_id, execution_id, started):
             return night  # another window's execution (WatchAllCommands): no name to give
         window = ssm.get_maintenance_window(WindowId=window_id)
     except (ClientError, BotoCoreError) as error:
@@ -124,13 +155,47 @@ def read_night(
             "left out and the date is UTC."
         )
         return replace(night, notes=(note,))
-    date, zone = local_date(started, window.get("ScheduleTimezone"))
+    return _dated(night, window_id, window, started)
+
+
+def _named_window(ssm: SSMClient, night: Night, name: str, started: datetime) -> Night:
+    execution_id = night.window_execution_id or ""
+    try:
+        for window in _windows_named(ssm, name):
+            found = window.get("WindowId")
+            if found and executed_by(ssm, found, execution_id, started):
+                return _dated(night, found, window, started)
+    except (ClientError, BotoCoreError) as error:
+        LOGGER.warning("windows unavailable: %s", error)
+        note = (
+            f"The account's maintenance windows named {name} could not be read ({error_code(error)}): "
+            "the window's name is left out and the date is UTC."
+        )
+        return replace(night, notes=(note,))
+    return night  # renamed or deleted since, or a comment written by hand: no name to give
+
+
+def _windows_named(ssm: SSMClient, name: str) -> Iterator[MaintenanceWindowIdentityTypeDef]:
+    """The account's windows called `name` (names need not be unique), as DescribeMaintenanceWindows
+    lists them: id, name and schedule time zone in one call."""
+    pages = ssm.get_paginator("describe_maintenance_windows").paginate(
+        Filters=[{"Key": "Name", "Values": [name]}]
+    )
+    for page in pages:
+        yield from page.get("WindowIdentities", [])
+
+
+def _dated(night: Night, window_id: str, window: Mapping[str, Any], started: datetime) -> Night:
+    """`night` as window `window_id` (GetMaintenanceWindow's or DescribeMaintenanceWindows' view of
+    it) ran it: its name, and the date in its schedule time zone."""
+    zone = window.get("ScheduleTimezone")
+    date, used = local_date(started, zone if isinstance(zone, str) else None)
     return replace(
         night,
         window_id=window_id,
         window_name=clean_field(window.get("Name"), 128) or None,
         local_date=date,
-        time_zone=zone,
+        time_zone=used,
     )
 
 

@@ -14,7 +14,7 @@ from instance_hygiene.aws.compliance import read_failed_patch_states
 from instance_hygiene.aws.fleet import describe_instances, read_command, read_invocations
 from instance_hygiene.aws.history import HistoryStore, history_notes
 from instance_hygiene.aws.ledger import record_night
-from instance_hygiene.aws.night import read_account_alias, read_night
+from instance_hygiene.aws.night import Night, commented_window, read_account_alias, read_night
 from instance_hygiene.aws.publish import full_report_key, publish, store_full_report
 from instance_hygiene.aws.s3_logs import S3Logs
 from instance_hygiene.digest.collect import ReadStats, build_digest
@@ -80,10 +80,18 @@ class CommandDecision:
     """ListCommands' view, when it was needed to decide."""
 
 
-def own_window(clients: Clients, settings: NotifierSettings) -> str | None:
-    """The stack's window (WINDOW_ID) names a command of the function's own account only: a member
-    account's windows are its own (their names are left out, the date is UTC)."""
-    return settings.window_id if clients.member is None else None
+def night_of(command: Command, *, clients: Clients, settings: NotifierSettings) -> Night:
+    """The command's night (aws/night.read_night): in the function's own account the stack's window
+    (WINDOW_ID) is the one to match; a member account's window is found by the name in the
+    command's comment, as the member stack's tasks write it."""
+    member = clients.member is not None
+    return read_night(
+        clients.ssm,
+        window_execution_id=command.window_execution_id,
+        requested_at=command.requested_at,
+        window_id=None if member else settings.window_id,
+        window_named=commented_window(command.comment) if member else None,
+    )
 
 
 def decide_command(event: CommandStatusEvent, *, ssm: SSMClient) -> CommandDecision:
@@ -130,12 +138,7 @@ def notify_command(
         stats=stats,
         engine=rules.engine if rules else None,
     )
-    night = read_night(
-        clients.ssm,
-        window_execution_id=command.window_execution_id,
-        requested_at=command.requested_at,
-        window_id=own_window(clients, settings),
-    )
+    night = night_of(command, clients=clients, settings=settings)
     if is_patch_document(command.document_name):
         # Each failed instance's counts as Systems Manager records them (its logs' where it has none).
         states, unread = read_failed_patch_states(
@@ -336,12 +339,7 @@ def remember_success(event: CommandStatusEvent, *, clients: Clients, settings: N
         # Nothing failed, so nothing is lost: tomorrow compares with the last run recorded.
         LOGGER.warning("history not recorded for a successful command: %s", error)
         return
-    night = read_night(
-        clients.ssm,
-        window_execution_id=command.window_execution_id,
-        requested_at=command.requested_at,
-        window_id=own_window(clients, settings),
-    )
+    night = night_of(command, clients=clients, settings=settings)
     digest = CommandDigest(
         command_id=command.command_id,
         document_name=command.document_name,
