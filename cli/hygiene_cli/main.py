@@ -222,7 +222,10 @@ def register_report(subparsers: Subparsers) -> None:
         "--window-id",
         metavar="ID",
         type=window_id,
-        help="the window that ran --window-execution-id (its execution does not say)",
+        help=(
+            "the window that ran --window-execution-id (its execution does not say; default: the"
+            " account's window whose executions include it)"
+        ),
     )
     window.add_argument(
         "--stack-name",
@@ -276,19 +279,16 @@ def _report_night(args: argparse.Namespace) -> int:
     """`--window-execution-id`: the window's report and each failed command's digest (hygiene_cli.night)."""
     import boto3  # noqa: PLC0415 - only the AWS subcommands need it
 
-    from hygiene_cli.night import WINDOW_OUTPUT, read_night_report, render_night, window_from_stack  # noqa: PLC0415
+    from hygiene_cli.night import read_night_report, render_night, window_from_stack  # noqa: PLC0415
 
     if args.logs:
         raise ReportUsageError("--logs is for --invocations; a window execution's logs are read from S3")
-    if not (args.window_id or args.stack_name):
-        raise ReportUsageError(
-            "--window-execution-id needs the window that ran it: pass --window-id mw-... or --stack-name"
-            f" NAME (the stack's {WINDOW_OUTPUT} output); GetMaintenanceWindowExecution does not say"
-        )
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
     execution = args.window_execution_id
     with _progress(f"reading window execution {execution}, its commands and their logs from AWS"):
-        window = args.window_id or window_from_stack(session.client("cloudformation"), args.stack_name)
+        window = args.window_id or (
+            window_from_stack(session.client("cloudformation"), args.stack_name) if args.stack_name else None
+        )
         night = read_night_report(session, window_id=window, window_execution_id=execution)
     sys.stdout.write(render_night(night, args.format))
     return FAILURES_FOUND if night.failed else 0

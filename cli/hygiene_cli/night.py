@@ -13,19 +13,24 @@ execution id (and a task id) only, and GetMaintenanceWindowExecution's answer na
 The window report also reads GetMaintenanceWindow (its name and time zone: the night's date),
 DescribeMaintenanceWindowTasks (the registered tasks: their names, and which never ran) and
 DescribeMaintenanceWindowExecutions (that the window did run this execution), and each of those
-requires the WindowId. So it is given (--window-id) or read from the stack's MaintenanceWindowId
-output (--stack-name).
+requires the WindowId. So it is given (--window-id), read from the stack's MaintenanceWindowId
+output (--stack-name), or else found: the account's window (DescribeMaintenanceWindows) whose
+executions around the execution's start include it (aws/night.window_that_ran).
+
+A central stack (DeploymentRole central) runs no window: a member account's night is read with
+that account's credentials, in its Region, where its member stack runs the window.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from hygiene_cli.sources import Account, command_digest
-from hygiene_cli.stack import MissingOutputError, stack_output
+from hygiene_cli.stack import MissingOutputError, output_of, stack_outputs
 from hygiene_cli.usage import WINDOW_ID, ReportUsageError
-from instance_hygiene.aws.night import executed_by
+from instance_hygiene.aws.night import executed_by, window_that_ran
 from instance_hygiene.aws.windows import read_details, read_window_report
 from instance_hygiene.digest.model import CommandDigest, to_dict
 from instance_hygiene.digest.window import (
@@ -43,11 +48,14 @@ from instance_hygiene.render.window import render as render_window
 if TYPE_CHECKING:
     import boto3
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_ssm import SSMClient
 
 __all__ = ["WINDOW_OUTPUT", "NightReport", "read_night_report", "render_night", "window_from_stack"]
 
 WINDOW_OUTPUT: Final = "MaintenanceWindowId"
 """The template's output naming its maintenance window (`!Ref MaintenanceWindow`)."""
+CENTRAL_OUTPUT: Final = "CentralEventBusArn"
+"""The output only a central stack has (Condition IsCentral): it runs no window of its own."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,16 @@ class NightReport:
 
 def window_from_stack(cloudformation: CloudFormationClient, stack_name: str) -> str:
     """The stack's `MaintenanceWindowId` output (ClientError when there is no such stack)."""
+    outputs = stack_outputs(cloudformation, stack_name)
+    if CENTRAL_OUTPUT in outputs and WINDOW_OUTPUT not in outputs:
+        raise ReportUsageError(
+            f"stack {stack_name} is a central stack (it has a {CENTRAL_OUTPUT} output): its windows run"
+            " in the member accounts; read a member's night with that account's credentials"
+            " (--profile) in its --region, with --stack-name of the member stack there or no"
+            " --stack-name at all (the window that ran the execution is then found)"
+        )
     try:
-        window_id = stack_output(cloudformation, stack_name, WINDOW_OUTPUT)
+        window_id = output_of(outputs, stack_name, WINDOW_OUTPUT)
     except MissingOutputError as error:
         raise ReportUsageError(f"{error}; pass --window-id") from None
     if WINDOW_ID.fullmatch(window_id) is None:
@@ -80,13 +96,30 @@ def window_from_stack(cloudformation: CloudFormationClient, stack_name: str) -> 
     return window_id
 
 
+def window_of_execution(ssm: SSMClient, window_execution_id: str, region: str) -> str:
+    """The id of the account's window that ran the execution (aws/night.window_that_ran). An
+    execution that does not exist is AWS's error (ClientError); one no window of the account ran
+    (its window deleted since) is a ReportUsageError."""
+    started = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id).get("StartTime")
+    window = window_that_ran(ssm, window_execution_id, started) if isinstance(started, datetime) else None
+    if window is None or not window.get("WindowId"):
+        raise ReportUsageError(
+            f"no maintenance window of this account in {region or 'this region'} ran window execution"
+            f" {window_execution_id} (deleted since, or another account's or Region's):"
+            " pass the --window-id of the window that ran it, with that account's credentials"
+        )
+    return window.get("WindowId", "")
+
+
 def read_night_report(
-    session: boto3.session.Session, *, window_id: str, window_execution_id: str
+    session: boto3.session.Session, *, window_id: str | None, window_execution_id: str
 ) -> NightReport:
-    """The execution of `window_id` as the window function reads it, and a digest of each of its
-    commands that did not succeed everywhere. An execution that does not exist is AWS's error
-    (ClientError); one that another window ran is a ReportUsageError."""
+    """The execution of `window_id` (when None, of the account's window that ran it) as the window
+    function reads it, and a digest of each of its commands that did not succeed everywhere. An
+    execution that does not exist is AWS's error (ClientError); one that another window ran is a
+    ReportUsageError."""
     account = Account.of(session)
+    window_id = window_id or window_of_execution(account.ssm, window_execution_id, account.region)
     window = read_window_report(
         account.ssm,
         window_id=window_id,

@@ -21,7 +21,7 @@ import pytest
 
 from hygiene_cli import main as cli_main
 from hygiene_cli.main import AWS_ERROR_EXIT, FAILURES_FOUND, main
-from hygiene_cli.night import WINDOW_OUTPUT
+from hygiene_cli.night import CENTRAL_OUTPUT, WINDOW_OUTPUT
 from hygiene_cli.usage import WINDOW_EXECUTION_ID, WINDOW_ID
 from instance_hygiene.render.chat import CustomNotification
 from local.agent_logs import HEALTHCHECK, PATCH
@@ -222,18 +222,55 @@ def test_the_window_is_read_from_the_stacks_output(aws: Clients, capsys: pytest.
     assert by_stack[0] == FAILURES_FOUND
 
 
-def test_without_a_window_id_or_stack_it_says_what_to_pass_before_any_call(
-    no_aws_config: Path, capsys: pytest.CaptureFixture[str]
+def test_without_a_window_id_the_accounts_window_that_ran_it_is_found(
+    aws: Clients, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # No credentials anywhere: any call would be an AWS error (exit 3)
-    code, out, err = report(capsys, "--window-execution-id", UNKNOWN_EXECUTION, "--region", REGION)
+    # Given another window in the account, listed before the night's
+    create_window(ssm=aws.ssm, region=REGION, name="Other")
+    night = night_of(aws, FAILED_NIGHT)
+
+    found = report(capsys, "--window-execution-id", night.window_execution_id)
+
+    assert found == report(capsys, *of_night(night))
+    assert found[0] == FAILURES_FOUND
+
+
+def test_an_execution_no_window_of_the_account_ran_is_a_usage_error_that_says_what_to_pass(
+    aws: Clients, capsys: pytest.CaptureFixture[str]
+) -> None:
+    night = night_of(aws, CLEAN_NIGHT)
+    aws.ssm.delete_maintenance_window(WindowId=night.window.window_id)
+
+    code, out, err = report(capsys, "--window-execution-id", night.window_execution_id)
 
     assert (code, out) == (2, "")
     assert err == (
-        "hygiene: error: --window-execution-id needs the window that ran it: pass --window-id mw-... or"
-        " --stack-name NAME (the stack's MaintenanceWindowId output); GetMaintenanceWindowExecution"
-        " does not say\n"
+        f"hygiene: error: no maintenance window of this account in {REGION} ran window execution"
+        f" {night.window_execution_id} (deleted since, or another account's or Region's): pass the"
+        " --window-id of the window that ran it, with that account's credentials\n"
     )
+
+
+def test_a_central_stack_runs_no_window_and_the_error_says_where_a_members_night_is_read(
+    aws: Clients, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The outputs a central stack has (template.yaml, Condition IsCentral): no MaintenanceWindowId.
+    template = raw_template()
+    assert template["Outputs"][CENTRAL_OUTPUT]["Condition"] == "IsCentral"
+    assert template["Outputs"][WINDOW_OUTPUT]["Condition"] == "RunsWindow"
+    stack = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {CENTRAL_OUTPUT: {"Value": "arn:aws:events:eu-west-2:123456789012:event-bus/hygiene"}},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="central", TemplateBody=json.dumps(stack)
+    )
+
+    code, out, err = report(capsys, "--window-execution-id", UNKNOWN_EXECUTION, "--stack-name", "central")
+
+    assert (code, out) == (2, "")
+    assert err.startswith("hygiene: error: stack central is a central stack (it has a CentralEventBusArn")
+    assert "with that account's credentials (--profile) in its --region" in err
 
 
 def test_a_stack_without_the_output_is_a_usage_error(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -159,12 +159,8 @@ def _own_window(ssm: SSMClient, night: Night, window_id: str, started: datetime)
 
 
 def _named_window(ssm: SSMClient, night: Night, name: str, started: datetime) -> Night:
-    execution_id = night.window_execution_id or ""
     try:
-        for window in _windows_named(ssm, name):
-            found = window.get("WindowId")
-            if found and executed_by(ssm, found, execution_id, started):
-                return _dated(night, found, window, started)
+        window = window_that_ran(ssm, night.window_execution_id or "", started, named=name)
     except (ClientError, BotoCoreError) as error:
         LOGGER.warning("windows unavailable: %s", error)
         note = (
@@ -172,17 +168,26 @@ def _named_window(ssm: SSMClient, night: Night, name: str, started: datetime) ->
             "the window's name is left out and the date is UTC."
         )
         return replace(night, notes=(note,))
-    return night  # renamed or deleted since, or a comment written by hand: no name to give
+    if window is None:
+        return night  # renamed or deleted since, or a comment written by hand: no name to give
+    return _dated(night, window.get("WindowId", ""), window, started)
 
 
-def _windows_named(ssm: SSMClient, name: str) -> Iterator[MaintenanceWindowIdentityTypeDef]:
-    """The account's windows called `name` (names need not be unique), as DescribeMaintenanceWindows
-    lists them: id, name and schedule time zone in one call."""
-    pages = ssm.get_paginator("describe_maintenance_windows").paginate(
-        Filters=[{"Key": "Name", "Values": [name]}]
-    )
+def window_that_ran(
+    ssm: SSMClient, window_execution_id: str, started: datetime, *, named: str | None = None
+) -> MaintenanceWindowIdentityTypeDef | None:
+    """The account's window that ran the execution which started at `started`, as
+    DescribeMaintenanceWindows lists it (id, name, schedule time zone), among the windows called
+    `named` (names need not be unique), or all of them; None when none did. Raises what the calls
+    raise (ClientError, BotoCoreError)."""
+    by_name: dict[str, Any] = {"Filters": [{"Key": "Name", "Values": [named]}]} if named else {}
+    pages = ssm.get_paginator("describe_maintenance_windows").paginate(**by_name)
     for page in pages:
-        yield from page.get("WindowIdentities", [])
+        for window in page.get("WindowIdentities", []):
+            found = window.get("WindowId")
+            if found and executed_by(ssm, found, window_execution_id, started):
+                return window
+    return None
 
 
 def _dated(night: Night, window_id: str, window: Mapping[str, Any], started: datetime) -> Night:
