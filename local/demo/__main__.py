@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local.demo.organization import organization_names
+from local.demo.organization_scenario import organization_names
 from local.demo.plays import load, play, report, save, verify
 from local.demo.run import DemoError
 from local.demo.scenario import ScenarioError, scenario_names

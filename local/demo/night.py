@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from local import agent_logs, fleet_sim
-from local.agent_logs import HEALTHCHECK, MACOS, PATCH, WINDOWS, Host
+from local.agent_logs import HEALTHCHECK, PATCH, Host
+from local.demo.fleet import create_fleet, register_node, window_targets
 from local.demo.scenario import PATCH_GROUP, TASKS, OutcomeCount, Scenario, ScenarioError, task_context
-from local.fleet_sim import ACCOUNT, InstanceResult, PlayedCommand, TaskRun
+from local.fleet_sim import InstanceResult, PlayedCommand, TaskRun
 from local.stack import Clients, Stack
 from local.standin import ssm as standin
 from local.template import Deployment
@@ -25,8 +26,6 @@ from local.template import Deployment
 PATCH_DOCUMENT = "AWS-RunPatchBaseline"
 LOG_PREFIX = Deployment().parameter("LogPrefix")
 SCRIPTS_PREFIX = Deployment().parameter("ScriptsPrefix")
-LINUX_AMI = "ami-760aaa0f"
-WINDOWS_AMI = "ami-12c6146b"
 # Invocations that count against MaxErrors (the stand-in's ErrorCount).
 ERROR_DETAILS = frozenset({"Failed", "Execution Timed Out"})
 # TimeoutSeconds (delivery) of each task's command in template.yaml.
@@ -35,9 +34,6 @@ REQUEST_DELAY = timedelta(seconds=1)
 """From a task's start to its command's RequestedDateTime (and first event)."""
 STICKY_KINDS = frozenset({"delivery-timed-out"})
 """Kinds that stay with an instance all night (a stopped instance misses every task)."""
-# An EC2 Mac instance as DescribeInstanceInformation shows it: the agent reads PlatformName and
-# PlatformVersion from `sw_vers -productName` / `-productVersion` (amazon-ssm-agent, platform_darwin.go).
-MACOS_PLATFORM = ("macOS", "14.6.1")
 
 
 @dataclass
@@ -125,90 +121,6 @@ def _uuid(scenario: Scenario, *parts: object) -> str:
 def _night_uuid(scenario: Scenario, nights_before: int, *parts: object) -> str:
     """Tonight's ids as they always were; an earlier night's ids its own."""
     return _uuid(scenario, *parts, *(("nights-before", nights_before) if nights_before else ()))
-
-
-def create_fleet(scenario: Scenario, clients: Clients, account: str = ACCOUNT) -> list[Host]:
-    """EC2 instances (Name and Patch Group tags) and hybrid nodes, in the scenario's order, in
-    `account` (the one `clients` act in). A macOS group is EC2 Mac instances (mac1.metal on moto's
-    image; moto keeps no dedicated hosts): the stand-in reports them as PlatformType MacOS, as SSM
-    does from the agent (sw_vers)."""
-    hosts: list[Host] = []
-    for group in scenario.fleet:
-        width = max(2, len(str(group.count)))
-        names = [f"{group.name_prefix}-{n:0{width}d}" for n in range(1, group.count + 1)]
-        if group.managed:
-            ids = [
-                _register_node(
-                    scenario,
-                    name,
-                    group.platform,
-                    len(hosts) + n,
-                    patch_group=group.patch_group,
-                    account=account,
-                )
-                for n, name in enumerate(names)
-            ]
-        else:
-            reservation = clients.ec2.run_instances(
-                ImageId=WINDOWS_AMI if group.platform == WINDOWS else LINUX_AMI,
-                MinCount=group.count,
-                MaxCount=group.count,
-                InstanceType="mac1.metal" if group.platform == MACOS else "t3.medium",
-                TagSpecifications=[
-                    {"ResourceType": "instance", "Tags": [{"Key": "Patch Group", "Value": group.patch_group}]}
-                ],
-            )
-            ids = [i["InstanceId"] for i in reservation["Instances"]]
-            for instance_id, name in zip(ids, names, strict=True):
-                clients.ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "Name", "Value": name}])
-                if group.platform == MACOS:
-                    standin.set_instance_information(
-                        account,
-                        scenario.region,
-                        instance_id,
-                        platform_type="MacOS",
-                        platform_name=MACOS_PLATFORM[0],
-                        platform_version=MACOS_PLATFORM[1],
-                    )
-        for instance_id, name in zip(ids, names, strict=True):
-            hosts.append(
-                Host.of(
-                    len(hosts), instance_id, name, group.platform, seed=scenario.seed, region=scenario.region
-                )
-            )
-    return hosts
-
-
-def _register_node(
-    scenario: Scenario,
-    name: str,
-    platform: str,
-    index: int,
-    *,
-    patch_group: str,
-    online: bool = True,
-    account: str = ACCOUNT,
-) -> str:
-    node_id = "mi-" + f"{agent_logs.seeded(scenario.seed, 'node', index).getrandbits(68):017x}"[:17]
-    windows = platform == WINDOWS
-    return standin.register_managed_instance(
-        account,
-        scenario.region,
-        node_id,
-        name=name,
-        platform_type="Windows" if windows else "Linux",
-        platform_name="Microsoft Windows Server 2022 Datacenter" if windows else "Amazon Linux",
-        platform_version="10.0.20348" if windows else "2",
-        ip_address=f"192.168.{10 + index // 250}.{10 + index % 250}",
-        ping_status="Online" if online else "ConnectionLost",
-        tags={"Name": name, "Patch Group": patch_group},
-    )
-
-
-def window_targets(scenario: Scenario, hosts: Sequence[Host]) -> list[Host]:
-    """The instances the window's target (tag Patch Group = PATCH_GROUP) resolves to."""
-    groups = [group for group in scenario.fleet for _ in range(group.count)]
-    return [host for host, group in zip(hosts, groups, strict=True) if group.patch_group == PATCH_GROUP]
 
 
 def allocate(scenario: Scenario, hosts: Sequence[Host], task: str) -> dict[str, OutcomeCount]:
@@ -499,7 +411,7 @@ def _take_offline(
     changed = tonight ^ fleet.offline
     for host in fleet.hosts:
         if host.instance_id.startswith("mi-") and host.instance_id in changed:
-            _register_node(
+            register_node(
                 scenario,
                 host.name,
                 host.platform,

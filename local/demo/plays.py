@@ -10,14 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from local.demo import printing
-from local.demo.organization import (
-    OrganizationResult,
-    OrganizationScenario,
-    check_organization,
-    is_organization,
-    parse_organization,
-    run_organization,
-)
+from local.demo.organization import OrganizationResult, check_organization, run_organization
+from local.demo.organization_scenario import OrganizationScenario, is_organization, parse_organization
 from local.demo.run import Result, check, run
 from local.demo.scenario import Scenario, ScenarioError, parse_scenario, scenario_path
 

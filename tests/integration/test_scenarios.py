@@ -25,7 +25,7 @@ from local import agent_logs
 from local.agent_logs import HEALTHCHECK, LINUX, MACOS, PATCH, WINDOWS
 from local.demo import scenario as scenarios
 from local.demo.night import Night, allocate, play_night, set_up
-from local.demo.organization import ORGANIZATION_KEYS
+from local.demo.organization_scenario import ORGANIZATION_KEYS
 from local.eventbridge import route, template_rules
 from local.stack import Clients, provision
 from tests.cfn import ROOT
@@ -863,7 +863,7 @@ def test_a_kind_on_the_wrong_platform_or_task_is_refused() -> None:
 def test_scenario_files_are_valid_json_with_the_documented_keys() -> None:
     for path in sorted(scenarios.SCENARIOS.glob("*.json")):
         raw = json.loads(path.read_text())
-        # An Organization's file (its members' nights in this format) is local.demo.organization's.
+        # An Organization's file (its members' nights in this format) is local.demo.organization_scenario's.
         assert set(raw) <= (ORGANIZATION_KEYS if "members" in raw else scenarios.SCENARIO_KEYS)
         assert raw.get("description"), f"{path.name} says what it plays"
     assert {"clean", "showcase", "large"} <= set(scenarios.scenario_names())

@@ -1,4 +1,4 @@
-"""The Organization scenario format (local.demo.organization): what org.json plays, and what the
+"""The Organization scenario format (local.demo.organization_scenario): what org.json plays, and what the
 loader refuses, saying where."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local.demo.organization import is_organization, parse_organization
+from local.demo.organization_scenario import is_organization, parse_organization
 from local.demo.scenario import SCENARIOS, ScenarioError
 
 ORG = json.loads((SCENARIOS / "org.json").read_text())
