@@ -68,13 +68,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     key, access = read.key, read.clients
     if isinstance(access, RoleNotAssumed):
         # One message per account, Region and night; every event still reaches the ledger.
-        unread = access
         return tell_not_read(
-            unread,
+            access,
             event=parsed,
-            notify=lambda: notify_unread_command(
-                parsed, unread=unread.unread(), sns=clients.sns(), settings=settings
-            ).as_dict(),
+            notify=notify_unread_command,
             settings=settings,
             context=context,
             metrics=metrics,

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from instance_hygiene.digest.model import SEVERITY_ORDER
-from instance_hygiene.explain.signature import signature
+from instance_hygiene.digest.causes import merge_causes
 
 SUMMARY_SCHEMA = "instance-hygiene/summary@1"
 TOP_CAUSES = 5
@@ -208,27 +207,15 @@ def _latest(entries: Iterable[NightEntry]) -> list[NightEntry]:
     return list(latest.values())
 
 
-def merge_causes(entries: Iterable[NightEntry], limit: int = TOP_CAUSES) -> tuple[tuple[Cause, ...], int]:
-    """The night's causes across every account, merged by outcome and signature as the window
-    report merges its commands': worst outcome first, then the largest; at most `limit`, and how
-    many were left out."""
-    merged: dict[tuple[str, str], list[tuple[str, CauseCount]]] = {}
-    for entry in entries:
-        for cause in entry.causes:
-            merged.setdefault((cause.outcome, signature(cause.reason)), []).append((entry.account, cause))
-    causes = [
-        Cause(
-            reason=members[0][1].reason,
-            outcome=outcome,
-            count=sum(c.count for _, c in members),
-            next_step=next((c.next_step for _, c in members if c.next_step), None),
-            accounts=tuple(dict.fromkeys(account for account, _ in members)),
-        )
-        for (outcome, _), members in merged.items()
-    ]
-    rank = {outcome: index for index, outcome in enumerate(SEVERITY_ORDER)}
-    causes.sort(key=lambda c: (rank.get(c.outcome, len(rank)), -c.count, c.reason))
-    return tuple(causes[:limit]), max(0, len(causes) - limit)
+def night_causes(entries: Iterable[NightEntry], limit: int = TOP_CAUSES) -> tuple[tuple[Cause, ...], int]:
+    """The night's causes across every account (digest/causes.merge_causes, as the window report
+    merges its commands'): at most `limit`, and how many were left out."""
+    causes, omitted = merge_causes(
+        ((entry.account, cause) for entry in entries for cause in entry.causes), limit
+    )
+    return tuple(
+        Cause(c.reason, c.outcome, c.count, c.next_step, accounts=c.sources) for c in causes
+    ), omitted
 
 
 def summarise(
@@ -265,7 +252,7 @@ def summarise(
         for account, name in sorted((expected.organization or {}).items())
         if account not in seen_accounts
     )
-    causes, omitted = merge_causes(kept)
+    causes, omitted = night_causes(kept)
     return NightSummary(
         start=start,
         end=end,

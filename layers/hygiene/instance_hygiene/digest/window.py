@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from instance_hygiene.digest.causes import merge_causes, outcome_rank
 from instance_hygiene.digest.compliance import FleetCompliance, compliance_dict, is_patch_document
 from instance_hygiene.digest.model import SCHEMA as DIGEST_SCHEMA
 from instance_hygiene.digest.model import SEVERITY_ORDER, Unread, count_statuses, unread_dict
-from instance_hygiene.explain.signature import signature
 from instance_hygiene.secrets.redact import clean_field
 
 SCHEMA = "instance-hygiene/window-report@1"
@@ -165,7 +165,7 @@ class Cause:
 
     @property
     def severity_rank(self) -> int:
-        return SEVERITY_ORDER.index(self.outcome)
+        return outcome_rank(self.outcome)
 
 
 @dataclass(frozen=True)
@@ -238,28 +238,20 @@ class WindowDigest:
 
 
 def top_causes(report: WindowDigest, limit: int = TOP_CAUSES) -> tuple[tuple[Cause, ...], int]:
-    """The night's causes across every command's report, merged by reason and outcome (the
-    product's one group per cause and outcome): worst outcome first, then the largest, then by
-    reason; at most `limit`, and how many were left out."""
-    merged: dict[tuple[str, str], list[tuple[str, ReportGroup]]] = {}
-    for task in report.tasks:
-        for command in task.commands:
-            for group in command.groups:
-                merged.setdefault((group.outcome, signature(group.reason)), []).append(
-                    (command.command_id, group)
-                )
-    causes = [
-        Cause(
-            reason=members[0][1].reason,
-            outcome=outcome,
-            count=sum(g.count for _, g in members),
-            next_step=next((g.next_step for _, g in members if g.next_step), None),
-            command_ids=tuple(dict.fromkeys(cid for cid, _ in members)),
-        )
-        for (outcome, _), members in merged.items()
-    ]
-    causes.sort(key=lambda c: (c.severity_rank, -c.count, c.reason))
-    return tuple(causes[:limit]), max(0, len(causes) - limit)
+    """The night's causes across every command's report (digest/causes.merge_causes): at most
+    `limit`, and how many were left out."""
+    causes, omitted = merge_causes(
+        (
+            (command.command_id, group)
+            for task in report.tasks
+            for command in task.commands
+            for group in command.groups
+        ),
+        limit,
+    )
+    return tuple(
+        Cause(c.reason, c.outcome, c.count, c.next_step, command_ids=c.sources) for c in causes
+    ), omitted
 
 
 def stamp(value: Any) -> datetime | None:

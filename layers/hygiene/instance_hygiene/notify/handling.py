@@ -10,10 +10,9 @@ message and the window function's are one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -26,8 +25,10 @@ from instance_hygiene.events import CommandDetail, CommandStatusEvent, WindowExe
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_sns import SNSClient
 
     from instance_hygiene.aws.accounts import RoleNotAssumed
+    from instance_hygiene.digest.model import Unread
     from instance_hygiene.settings import NotifierSettings
 
 NOT_READ_KEY_PREFIX = "instance-hygiene.member-not-read"
@@ -57,24 +58,37 @@ def not_read_entry(event: CommandStatusEvent | WindowExecutionEvent) -> NightEnt
     )
 
 
-def tell_not_read(
+class UnreadNotifier[E: (CommandStatusEvent, WindowExecutionEvent)](Protocol):
+    """notify.command.notify_unread_command or notify.window.notify_unread_window."""
+
+    def __call__(
+        self, event: E, /, *, unread: Unread, sns: SNSClient, settings: NotifierSettings
+    ) -> Told: ...
+
+
+class Told(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def tell_not_read[E: (CommandStatusEvent, WindowExecutionEvent)](
     access: RoleNotAssumed,
     *,
-    event: CommandStatusEvent | WindowExecutionEvent,
-    notify: Callable[[], dict[str, Any]],
+    event: E,
+    notify: UnreadNotifier[E],
     settings: NotifierSettings,
     context: LambdaContext,
     metrics: Metrics,
     logger: Logger,
 ) -> dict[str, Any]:
-    """`notify()` (the "not read" message) unless tonight's was sent for this account and Region:
-    then the first one's outcome, marked `repeat`. Either way the event goes to the ledger."""
+    """`notify` (the "not read" message, what `access` says) unless tonight's was sent for this
+    account and Region: then the first one's outcome, marked `repeat`. Either way the event goes
+    to the ledger."""
     entry = not_read_entry(event)
     told_now: list[bool] = []
 
     @once(settings, context, dynamodb=clients.dynamodb(), key_prefix=NOT_READ_KEY_PREFIX)
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
-        outcome = notify()
+        outcome = notify(event, unread=access.unread(), sns=clients.sns(), settings=settings).as_dict()
         told_now.append(True)
         metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
         return outcome
