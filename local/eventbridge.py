@@ -8,10 +8,13 @@ AWS::Events::Rule the deploy creates whose target is an event bus (a member stac
 ForwardToCentralRule). `matches` is EventBridge's content filtering for the operators listed in
 OPERATORS and for "$or", and fails loudly on any other; `route` names the function the first
 matching rule on a bus invokes, `forwarded` the buses the matching forward rules send an event to.
+`template_schedules()` is every ScheduleV2 event (EventBridge Scheduler) of the template's
+functions: the parameter its expression is, and the keys of the Input it invokes the function with.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +85,38 @@ def template_rules(deployment: Deployment) -> tuple[Rule, ...]:
             check_pattern(pattern)
             rules.append(Rule(logical_id, pattern, name, _bus(deployment, event["Properties"])))
     return tuple(rules)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A function's ScheduleV2 event: EventBridge Scheduler invokes it with `Input`, no rule."""
+
+    function: str
+    name: str
+    """The event's name in the function's Events."""
+    parameter: str | None
+    """The template parameter its ScheduleExpression is (`!Ref`), None for a literal one."""
+    input_keys: frozenset[str]
+    """The keys of its Input (a JSON object): what tells its invocation from an event's."""
+
+
+def template_schedules(deployment: Deployment | None = None) -> tuple[Schedule, ...]:
+    """Every ScheduleV2 event of the template's functions, created by the deploy or not (a
+    scheduled function is often created only when its schedule parameter is set)."""
+    schedules = []
+    for logical_id, resource in (deployment or Deployment()).source()["Resources"].items():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for name, event in resource.get("Properties", {}).get("Events", {}).items():
+            if event.get("Type") != "ScheduleV2":
+                continue
+            properties = event["Properties"]
+            expression = properties.get("ScheduleExpression")
+            parameter = expression.get("Ref") if isinstance(expression, Mapping) else None
+            document = json.loads(properties.get("Input", "{}"))
+            keys = frozenset(document) if isinstance(document, Mapping) else frozenset()
+            schedules.append(Schedule(logical_id, name, parameter, keys))
+    return tuple(schedules)
 
 
 def bus_forwards(deployment: Deployment) -> tuple[Forward, ...]:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from local.event_state import HEALTHCHECK, EventStateError, seed
-from local.eventbridge import route, template_rules
-from local.lambda_env import SUMMARY_FUNCTION, function_ids
+from local.eventbridge import route, template_rules, template_schedules
+from local.lambda_env import function_ids
 from local.sam_local import (
     ALL_INTERFACES,
     BUILD_DIR,
@@ -82,15 +82,17 @@ def load_event(path: Path) -> dict[str, Any]:
 def choose_function(function: str | None, event: Mapping[str, Any], event_path: Path) -> str:
     """`function` when it is one of the template's, else the one the template's rules route the
     event to in the stand-in's stack (its healthcheck document, the event's window), or the
-    summary for its schedule's input (`scheduled_time`)."""
+    scheduled function whose schedule's Input the event is (`scheduled_time`: the summary's)."""
     functions = function_ids()
     if function is not None:
         if function not in functions:
             raise InvokeError(f"template.yaml has no function {function}; it has {', '.join(functions)}", 2)
         return function
-    if "detail-type" not in event and "scheduled_time" in event:
-        # No rule takes it: EventBridge Scheduler invokes the function with its Input.
-        return SUMMARY_FUNCTION
+    if "detail-type" not in event:
+        # No rule takes it: EventBridge Scheduler invokes a scheduled function with its Input.
+        for schedule in template_schedules():
+            if schedule.input_keys and schedule.input_keys <= set(event):
+                return schedule.function
     detail = event.get("detail")
     if not isinstance(detail, Mapping):
         detail = {}

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local.lambda_env import OFF_AWS, SUMMARY_FUNCTION
+from local.eventbridge import template_schedules
+from local.lambda_env import OFF_AWS
 from local.stack import Clients, create_stack, received
 from local.stack import Stack as Resources
 from local.standin.server import FAKE_CREDENTIALS, Endpoint, free_port
@@ -41,8 +42,15 @@ BUCKET = "instance-hygiene-logbucket-1a2b3c4d5e6f"
 TABLE = "instance-hygiene-IdempotencyTable-1A2B3C4D5E6F"
 TOPIC = "instance-hygiene-NotificationTopic-1A2B3C4D5E6F"
 HISTORY = "instance-hygiene-HistoryTable-1A2B3C4D5E6F"
-DEPLOYED_WITH: dict[str, dict[str, str]] = {SUMMARY_FUNCTION: {"SummarySchedule": "cron(0 7 * * ? *)"}}
-"""The parameters without which a deploy does not create the function (its Condition)."""
+SAMPLE_SCHEDULE = "cron(0 7 * * ? *)"
+"""A schedule expression for a scheduled function's parameter (the README's SummarySchedule)."""
+DEPLOYED_WITH: dict[str, dict[str, str]] = {
+    schedule.function: {schedule.parameter: SAMPLE_SCHEDULE}
+    for schedule in template_schedules()
+    if schedule.parameter
+}
+"""The parameters without which a deploy does not create the function (its Condition): a
+scheduled function's schedule (tests/unit/local/test_sam_local.py checks the Condition holds)."""
 # How a Lambda container reaches this host: the name samconfig.toml maps to the bridge gateway.
 CONTAINER_HOST = "host.docker.internal"
 ADD_HOST = f"{CONTAINER_HOST}:host-gateway"

@@ -56,7 +56,14 @@ from local.demo.run import (
 )
 from local.demo.subscribers import Notification, received
 from local.eventbridge import Forward, Rule, bus_forwards, event_bus_arn, forwarded, template_rules
-from local.lambda_env import OFF_AWS, LambdaContext, function_environment, function_name, load_function
+from local.lambda_env import (
+    OFF_AWS,
+    SUMMARY_FUNCTION,
+    LambdaContext,
+    function_environment,
+    function_name,
+    load_function,
+)
 from local.stack import Clients, Stack, physical_id, provision_central, provision_member
 from local.standin import sts as standin_sts
 from local.standin.organizations import Organization, create_organization
@@ -359,9 +366,6 @@ def _play(scenario: OrganizationScenario, tonight: datetime, endpoint_url: str) 
         trust=list(trust.decisions),
         switches=containers.switches,
     )
-
-
-SUMMARY_FUNCTION = "NightSummaryFunction"
 
 
 def morning_summary(deployment: Deployment, endpoint_url: str, *, at: datetime) -> Mapping[str, Any]:

@@ -16,8 +16,9 @@ import pytest
 from local import invoke
 from local.invoke import InvokeError, choose_function
 from local.lambda_env import function_ids
-from local.sam_local import ROOT, SamLocal, sam_environment, stale_source
+from local.sam_local import DEPLOYED_WITH, ROOT, SamLocal, sam_environment, stale_source
 from local.standin.server import Endpoint
+from local.template import Deployment
 from tests.support.events import EVENTS, load_event
 
 
@@ -105,6 +106,18 @@ def test_the_summary_is_invoked_as_a_deploy_with_its_schedule_creates_it() -> No
 
     assert summary[-2:] == ["--parameter-overrides", 'SummarySchedule="cron(0 7 * * ? *)"']
     assert "--parameter-overrides" not in command
+
+
+def test_the_parameters_a_local_invoke_passes_are_the_ones_that_create_the_function() -> None:
+    # DEPLOYED_WITH is derived from the template's ScheduleV2 events: each function's Condition
+    # holds with its parameters and not with the defaults.
+    resources = Deployment().source()["Resources"]
+
+    assert set(DEPLOYED_WITH) == {"NightSummaryFunction"}
+    for function, parameters in DEPLOYED_WITH.items():
+        condition = resources[function]["Condition"]
+        assert Deployment(parameters=parameters).condition(condition), function
+        assert not Deployment().condition(condition), function
 
 
 def test_an_event_no_rule_takes_asks_for_the_function() -> None:
