@@ -27,8 +27,11 @@ def _slug(text: str) -> str:
 
 
 def _folder_name(number: int, notification: Notification, owner: str = "") -> str:
-    """`NN-[<owner>-]<command-document | window-name>-<status>` (owner: a member account's name)."""
+    """`NN-[<owner>-]<command-document | window-name>-<status>` (owner: a member account's name),
+    `NN-summary-<night>` for the morning summary."""
     digest = json.loads(notification.digest)
+    if notification.kind == "summary":
+        return f"{number:02d}-summary-{_slug(str(digest.get('night', '')))}"
     if notification.kind == "window":
         what = f"window-{digest.get('window_name') or digest.get('window_id', '')}"
     else:

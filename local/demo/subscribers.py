@@ -31,7 +31,9 @@ class Notification:
     @property
     def kind(self) -> str:
         schema = str(json.loads(self.digest).get("schema", ""))
-        return "window" if schema.startswith("instance-hygiene/window-report") else "command"
+        if schema.startswith("instance-hygiene/window-report"):
+            return "window"
+        return "summary" if schema.startswith("instance-hygiene/summary") else "command"
 
     @property
     def status(self) -> str:

@@ -69,6 +69,20 @@ def test_nothing_reported_at_all_is_not_a_clean_night() -> None:
     assert subject(summary_of()).startswith("NOTHING REPORTED NIGHT 2026-12-02")
 
 
+def test_a_cause_counts_its_accounts_in_words_in_the_text_and_the_chat() -> None:
+    summary = summary_of(
+        command("111111111111", failed=2, reason="exit status 1"),
+        command("222222222222", failed=1, reason="exit status 1"),
+        command("333333333333", failed=1, reason="exit status 2"),
+    )
+    description = json.loads(render(summary).chat)["content"]["description"]
+
+    assert "(failed, 2 accounts)" in description
+    assert "(failed, 1 account)" in description
+    assert "1 accounts" not in description
+    assert "1 accounts" not in text(summary)
+
+
 def test_untrusted_text_stays_inert_in_every_rendering() -> None:
     planted = "failed: see <!channel> @here http://evil.example/x"
     rendered = render(summary_of(command("111111111111", failed=1, reason=planted)))

@@ -521,7 +521,7 @@ def summary_payload(summary: NightSummary) -> CustomNotification:
     for cause in summary.causes:
         lines.append(
             f"• *{cause.count}×* {chat_text(cause.reason, REASON_MAX)} ({cause.outcome}, "
-            f"{len(cause.accounts)} accounts)"
+            f"{len(cause.accounts)} account{'s' if len(cause.accounts) != 1 else ''})"
         )
         if cause.next_step and _flat(cause.next_step):
             lines.append(f"    next step: {next_step_text(cause.next_step, NEXT_STEP_LINE_MAX)}")
