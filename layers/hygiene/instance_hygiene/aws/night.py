@@ -135,42 +135,40 @@ def read_night(
     night = Night(window_execution_id=window_execution_id, local_date=utc_date)
     if not isinstance(started, datetime):
         return night
-    if window_id:
-        return _own_window(ssm, night, window_id, started)
-    if window_named:
-        return _named_window(ssm, night, window_named, started)
-    return night
+    if not (window_id or window_named):
+        return night
+    return _window_night(ssm, night, started, window_id=window_id, named=window_named)
 
 
-def _own_window(ssm: SSMClient, night: Night, window_id: str, started: datetime) -> Night:
+def _window_night(
+    ssm: SSMClient, night: Night, started: datetime, *, window_id: str | None, named: str | None
+) -> Night:
+    """`night` named and dated after the window that ran it: `window_id` when it did, else the one
+    of the windows called `named` that did (window_that_ran); as it is when none did."""
     execution_id = night.window_execution_id or ""
     try:
-        if not executed_by(ssm, window_id, execution_id, started):
-            return night  # another window's execution (WatchAllCommands): no name to give
-        window = ssm.get_maintenance_window(WindowId=window_id)
+        if window_id:
+            ran = executed_by(ssm, window_id, execution_id, started)
+            window: Mapping[str, Any] | None = ssm.get_maintenance_window(WindowId=window_id) if ran else None
+        else:
+            window = window_that_ran(ssm, execution_id, started, named=named)
     except (ClientError, BotoCoreError) as error:
         LOGGER.warning("window unavailable: %s", error)
-        note = (
-            f"The maintenance window {window_id} could not be read ({error_code(error)}): its name is "
-            "left out and the date is UTC."
+        what, whose = (
+            (f"maintenance window {window_id}", "its")
+            if window_id
+            else (f"account's maintenance windows named {named}", "the window's")
         )
-        return replace(night, notes=(note,))
-    return _dated(night, window_id, window, started)
-
-
-def _named_window(ssm: SSMClient, night: Night, name: str, started: datetime) -> Night:
-    try:
-        window = window_that_ran(ssm, night.window_execution_id or "", started, named=name)
-    except (ClientError, BotoCoreError) as error:
-        LOGGER.warning("windows unavailable: %s", error)
         note = (
-            f"The account's maintenance windows named {name} could not be read ({error_code(error)}): "
-            "the window's name is left out and the date is UTC."
+            f"The {what} could not be read ({error_code(error)}): {whose} name is left out and the "
+            "date is UTC."
         )
         return replace(night, notes=(note,))
     if window is None:
-        return night  # renamed or deleted since, or a comment written by hand: no name to give
-    return _dated(night, window.get("WindowId", ""), window, started)
+        # Another window's execution (WatchAllCommands), or the named window renamed or deleted
+        # since (or a comment written by hand): no name to give.
+        return night
+    return _dated(night, window_id or str(window.get("WindowId", "")), window, started)
 
 
 def window_that_ran(
