@@ -221,7 +221,12 @@ def test_without_credentials_a_report_from_the_account_exits_3(
     assert err.startswith("hygiene: AWS error: Unable to locate credentials")
 
 
-def test_an_unreachable_account_exits_3(unreachable_aws: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unreachable_account_exits_3(
+    unreachable_aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore retries the connection with backoff: on a slow machine that passes the progress
+    # line's second, and the line would come before the error (a CI run saw 5.0 s).
+    monkeypatch.setattr(cli_main, "PROGRESS_AFTER_SECONDS", 3600.0)
     code, _, err = run(
         capsys, "--command-id", "0b4f9a2e-6c1d-4e8f-9a7b-3c2d1e0f4a5b", "--region", "eu-west-2"
     )
