@@ -12,7 +12,8 @@ import pytest
 from moto import mock_aws
 
 from instance_hygiene.aws.ledger import Ledger, parse_entry, record_night
-from instance_hygiene.digest.summary import CauseCount, NightEntry
+from instance_hygiene.digest.causes import CauseCount
+from instance_hygiene.digest.summary import NightEntry
 from instance_hygiene.settings import NotifierSettings
 from local.template import raw_template
 

@@ -3,9 +3,8 @@ morning summary (across accounts) both make."""
 
 from __future__ import annotations
 
-from instance_hygiene.digest.causes import merge_causes, outcome_rank
+from instance_hygiene.digest.causes import CauseCount, merge_causes, outcome_rank
 from instance_hygiene.digest.model import SEVERITY_ORDER
-from instance_hygiene.digest.summary import CauseCount
 from instance_hygiene.digest.window import ReportGroup
 
 LOCK = "yum lock held by another process (pid 10711)"

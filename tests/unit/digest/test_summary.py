@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from instance_hygiene.digest.causes import CauseCount
 from instance_hygiene.digest.summary import (
     SUMMARY_SCHEMA,
-    CauseCount,
     Expected,
     NightEntry,
     Seen,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from instance_hygiene.digest.summary import CauseCount, Expected, NightEntry, Seen, summarise
+from instance_hygiene.digest.causes import CauseCount
+from instance_hygiene.digest.summary import Expected, NightEntry, Seen, summarise
 from instance_hygiene.render.command import message_bytes
 from instance_hygiene.render.summary import render, subject, text
 

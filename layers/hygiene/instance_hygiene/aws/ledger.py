@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from instance_hygiene.aws.history import HISTORY_TTL_SECONDS, TTL_ATTRIBUTE
+from instance_hygiene.digest.causes import CauseCount
 from instance_hygiene.digest.summary import (
     CAUSES_PER_ENTRY,
     FAILED_IDS_KEPT,
-    CauseCount,
     EntryKind,
     NightEntry,
     Seen,

@@ -5,23 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from instance_hygiene.digest.model import SEVERITY_ORDER
 from instance_hygiene.explain.signature import signature
 
 
-class CountedCause(Protocol):
-    """A group of a command's full report, or a cause of a night as the ledger keeps it."""
+@dataclass(frozen=True)
+class CauseCount:
+    """A cause and how many instances it took: a group of a command's full report
+    (instance-hygiene/digest@1 `groups[]`, digest/window's ReportGroup), or one of a night's causes
+    as the ledger keeps it (digest/summary)."""
 
-    @property
-    def reason(self) -> str: ...
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def count(self) -> int: ...
-    @property
-    def next_step(self) -> str | None: ...
+    reason: str
+    outcome: str
+    """One of SEVERITY_ORDER."""
+    count: int
+    next_step: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,11 @@ def outcome_rank(outcome: str) -> int:
     return SEVERITY_ORDER.index(outcome) if outcome in SEVERITY_ORDER else len(SEVERITY_ORDER)
 
 
-def merge_causes(
-    found: Iterable[tuple[str, CountedCause]], limit: int
-) -> tuple[tuple[MergedCause, ...], int]:
+def merge_causes(found: Iterable[tuple[str, CauseCount]], limit: int) -> tuple[tuple[MergedCause, ...], int]:
     """The (source, cause) pairs merged by outcome and reason signature (the product's one group per
     cause and outcome): worst outcome first, then the largest, then by reason; at most `limit`, and
     how many were left out."""
-    merged: dict[tuple[str, str], list[tuple[str, CountedCause]]] = {}
+    merged: dict[tuple[str, str], list[tuple[str, CauseCount]]] = {}
     for source, cause in found:
         merged.setdefault((cause.outcome, signature(cause.reason)), []).append((source, cause))
     causes = [

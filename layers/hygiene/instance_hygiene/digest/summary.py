@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from instance_hygiene.digest.causes import merge_causes
+from instance_hygiene.digest.causes import CauseCount, merge_causes
 
 SUMMARY_SCHEMA = "instance-hygiene/summary@1"
 TOP_CAUSES = 5
@@ -31,15 +31,6 @@ GRACE = timedelta(hours=2)
 duration and a daylight-saving shift (a nightly window runs 23 or 25 hours apart then)."""
 CAUSES_PER_ENTRY = 10
 """Causes a command's entry keeps (the worst first): an entry's size must not grow with the fleet."""
-
-
-@dataclass(frozen=True)
-class CauseCount:
-    reason: str
-    outcome: str
-    """One of SEVERITY_ORDER."""
-    count: int
-    next_step: str | None = None
 
 
 @dataclass(frozen=True)

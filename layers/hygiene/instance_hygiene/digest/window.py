@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from instance_hygiene.digest.causes import merge_causes, outcome_rank
+from instance_hygiene.digest.causes import CauseCount, merge_causes, outcome_rank
 from instance_hygiene.digest.compliance import FleetCompliance, compliance_dict, is_patch_document
 from instance_hygiene.digest.model import SCHEMA as DIGEST_SCHEMA
 from instance_hygiene.digest.model import SEVERITY_ORDER, Unread, count_statuses, unread_dict
@@ -78,15 +78,8 @@ def count_invocations(invocations: Iterable[tuple[str, str]]) -> TaskCounts:
     )
 
 
-@dataclass(frozen=True)
-class ReportGroup:
-    """One group of a command's full report (instance-hygiene/digest@1 `groups[]`)."""
-
-    reason: str
-    outcome: str
-    """One of SEVERITY_ORDER."""
-    count: int
-    next_step: str | None = None
+ReportGroup = CauseCount
+"""One group of a command's full report (instance-hygiene/digest@1 `groups[]`)."""
 
 
 class ReportShapeError(ValueError):

@@ -17,6 +17,7 @@ from instance_hygiene.aws.ledger import record_night
 from instance_hygiene.aws.night import Night, commented_window, read_account_alias, read_night
 from instance_hygiene.aws.publish import full_report_key, publish, store_full_report
 from instance_hygiene.aws.s3_logs import S3Logs
+from instance_hygiene.digest.causes import CauseCount
 from instance_hygiene.digest.collect import ReadStats, build_digest
 from instance_hygiene.digest.compliance import is_patch_document
 from instance_hygiene.digest.history import HistoryView, digest_lines, group_line
@@ -32,7 +33,7 @@ from instance_hygiene.digest.model import (
     to_dict,
     with_patch_states,
 )
-from instance_hygiene.digest.summary import CauseCount, NightEntry
+from instance_hygiene.digest.summary import NightEntry
 from instance_hygiene.errors import error_code
 from instance_hygiene.events import CommandStatusEvent
 from instance_hygiene.notify.statuses import (
