@@ -406,6 +406,52 @@ def test_a_member_that_cannot_be_read_is_told_once_a_night_by_both_functions(
     assert second["message_id"] == first["message_id"]
 
 
+def test_a_night_across_midnight_is_told_once_and_the_next_night_again(
+    stack: Stack, command_function: ModuleType, member: Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A window from 23:30 to 01:30 UTC (00:30 to 02:30 in Berlin in winter): its patch command ends
+    # before UTC's midnight, its healthcheck after. One night, one message.
+    patch, healthcheck = member.night(), member.night()
+    deny_assume_role(monkeypatch, member.account, times=3)
+    before = datetime(2026, 12, 2, 23, 50, tzinfo=UTC)
+
+    first = command_function.handler(
+        command_event(patch, region=MEMBER_REGION, account=member.account, time=before), lambda_context()
+    )
+    second = command_function.handler(
+        command_event(
+            healthcheck, region=MEMBER_REGION, account=member.account, time=before + timedelta(minutes=40)
+        ),
+        lambda_context(),
+    )
+
+    assert len(stack.received()) == 1
+    assert second["repeat"] == "already told tonight"
+    assert second["message_id"] == first["message_id"]
+
+    # The next night: the quiet period (NOT_READ_QUIET_SECONDS) has passed since the message, as
+    # the record's expiry says (Powertools treats an expired record as absent).
+    (record,) = [
+        i for i in stack.dynamodb.scan(TableName=TABLE)["Items"] if "member-not-read" in i["id"]["S"]
+    ]
+    stack.dynamodb.update_item(
+        TableName=TABLE,
+        Key={"id": record["id"]},
+        UpdateExpression="SET expiration = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(datetime.now(UTC).timestamp()) - 1)}},
+    )
+    tomorrow = member.night()
+    third = command_function.handler(
+        command_event(
+            tomorrow, region=MEMBER_REGION, account=member.account, time=before + timedelta(days=1)
+        ),
+        lambda_context(),
+    )
+
+    assert len(stack.received()) == 1, "told again the next night"
+    assert "repeat" not in third
+
+
 @pytest.mark.parametrize(
     "setting",
     [

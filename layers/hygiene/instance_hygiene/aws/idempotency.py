@@ -165,6 +165,7 @@ def once(
     *,
     dynamodb: DynamoDBClient | None = None,
     key_prefix: str | None = None,
+    expires_after_seconds: int | None = None,
 ) -> Callable[[Notify], Notify]:
     """Decorate a `notify(key=...)` so that a key already handled returns its first outcome.
 
@@ -179,8 +180,14 @@ def once(
     message. The outcome is returned with `idempotency_record_saved: False` and logged as an
     error instead. The store failing before anything was sent is raised (nothing sent, the event
     is retried).
+
+    A key handled more than `expires_after_seconds` ago (default: the IdempotencyTtlSeconds
+    setting) is new again.
     """
-    config = IdempotencyConfig(expires_after_seconds=settings.idempotency_ttl_seconds, lambda_context=context)
+    config = IdempotencyConfig(
+        expires_after_seconds=expires_after_seconds or settings.idempotency_ttl_seconds,
+        lambda_context=context,
+    )
     store = LeasedStore(table_name=settings.idempotency_table, boto3_client=dynamodb)
     # Keys are the function's own unless `key_prefix` names a set of keys several functions share.
     guard = idempotent_function(

@@ -3,15 +3,15 @@ once per night, and log and count what was sent.
 
 A member role that cannot be assumed stays so all night: every command and window execution of
 that account and Region would say the same. So the first event of the night is told and the rest
-are only written to the night's ledger (the morning summary counts them). The night is the UTC
-date of the event; both functions share the key (NOT_READ_KEY_PREFIX), so the command function's
-message and the window function's are one.
+are only written to the night's ledger (the morning summary counts them). A night is the
+NOT_READ_QUIET_SECONDS after the message, not a calendar date, so a window that runs across
+midnight (UTC's or its own) is told once; both functions share the key (NOT_READ_KEY_PREFIX), so
+the command function's message and the window function's are one.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -32,12 +32,15 @@ if TYPE_CHECKING:
     from instance_hygiene.settings import NotifierSettings
 
 NOT_READ_KEY_PREFIX = "instance-hygiene.member-not-read"
+NOT_READ_QUIET_SECONDS = 20 * 3600
+"""How long after a "not read" message the account and Region's next events are not told again:
+longer than any night's events are apart (a window lasts at most 24 hours, most a few), shorter
+than the 23 hours between two nightly windows across a daylight-saving change."""
 
 
-def not_read_key(access: RoleNotAssumed, at: datetime) -> dict[str, str]:
-    """One key per account, Region and UTC night."""
-    night = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).date().isoformat()
-    return {"not_read": f"{access.account}/{access.region}", "night": night}
+def not_read_key(access: RoleNotAssumed) -> dict[str, str]:
+    """One key per account and Region; it is new again NOT_READ_QUIET_SECONDS after its message."""
+    return {"not_read": f"{access.account}/{access.region}"}
 
 
 def not_read_entry(event: CommandStatusEvent | WindowExecutionEvent) -> NightEntry:
@@ -86,7 +89,13 @@ def tell_not_read[E: (CommandStatusEvent, WindowExecutionEvent)](
     entry = not_read_entry(event)
     told_now: list[bool] = []
 
-    @once(settings, context, dynamodb=clients.dynamodb(), key_prefix=NOT_READ_KEY_PREFIX)
+    @once(
+        settings,
+        context,
+        dynamodb=clients.dynamodb(),
+        key_prefix=NOT_READ_KEY_PREFIX,
+        expires_after_seconds=NOT_READ_QUIET_SECONDS,
+    )
     def notify_once(key: dict[str, str]) -> dict[str, Any]:
         outcome = notify(event, unread=access.unread(), sns=clients.sns(), settings=settings).as_dict()
         told_now.append(True)
@@ -94,7 +103,7 @@ def tell_not_read[E: (CommandStatusEvent, WindowExecutionEvent)](
         return outcome
 
     metrics.add_metric(name="MemberRoleNotAssumed", unit=MetricUnit.Count, value=1)
-    result = notify_once(key=not_read_key(access, entry.at))
+    result = notify_once(key=not_read_key(access))
     record_night(settings, clients.dynamodb(), replace(entry, told=bool(told_now)))
     return sent(
         result if told_now else {**result, "repeat": "already told tonight"}, metrics=metrics, logger=logger
