@@ -133,9 +133,7 @@ def read_night(
     moment = started if isinstance(started, datetime) else requested_at
     utc_date, _ = local_date(moment, None)
     night = Night(window_execution_id=window_execution_id, local_date=utc_date)
-    if not isinstance(started, datetime):
-        return night
-    if not (window_id or window_named):
+    if not isinstance(started, datetime) or not (window_id or window_named):
         return night
     return _window_night(ssm, night, started, window_id=window_id, named=window_named)
 
@@ -168,7 +166,15 @@ def _window_night(
         # Another window's execution (WatchAllCommands), or the named window renamed or deleted
         # since (or a comment written by hand): no name to give.
         return night
-    return _dated(night, window_id or str(window.get("WindowId", "")), window, started)
+    zone = window.get("ScheduleTimezone")
+    date, used = local_date(started, zone if isinstance(zone, str) else None)
+    return replace(
+        night,
+        window_id=window_id or str(window.get("WindowId", "")),
+        window_name=clean_field(window.get("Name"), 128) or None,
+        local_date=date,
+        time_zone=used,
+    )
 
 
 def window_that_ran(
@@ -186,20 +192,6 @@ def window_that_ran(
             if found and executed_by(ssm, found, window_execution_id, started):
                 return window
     return None
-
-
-def _dated(night: Night, window_id: str, window: Mapping[str, Any], started: datetime) -> Night:
-    """`night` as window `window_id` (GetMaintenanceWindow's or DescribeMaintenanceWindows' view of
-    it) ran it: its name, and the date in its schedule time zone."""
-    zone = window.get("ScheduleTimezone")
-    date, used = local_date(started, zone if isinstance(zone, str) else None)
-    return replace(
-        night,
-        window_id=window_id,
-        window_name=clean_field(window.get("Name"), 128) or None,
-        local_date=date,
-        time_zone=used,
-    )
 
 
 def read_account_alias(iam: IAMClient | None) -> str | None:
