@@ -102,7 +102,7 @@ def window_of_execution(ssm: SSMClient, window_execution_id: str, region: str) -
     (its window deleted since) is a ReportUsageError."""
     started = ssm.get_maintenance_window_execution(WindowExecutionId=window_execution_id).get("StartTime")
     window = window_that_ran(ssm, window_execution_id, started) if isinstance(started, datetime) else None
-    if window is None or not window.get("WindowId"):
+    if window is None:
         raise ReportUsageError(
             f"no maintenance window of this account in {region or 'this region'} ran window execution"
             f" {window_execution_id} (deleted since, or another account's or Region's):"
@@ -119,6 +119,8 @@ def read_night_report(
     execution that does not exist is AWS's error (ClientError); one that another window ran is a
     ReportUsageError."""
     account = Account.of(session)
+    # A window found by its executions has been shown to run this one; a given one is checked below.
+    given = window_id is not None
     window_id = window_id or window_of_execution(account.ssm, window_execution_id, account.region)
     window = read_window_report(
         account.ssm,
@@ -128,7 +130,8 @@ def read_night_report(
         details=False,
     )
     started = window.start
-    if started is not None and not executed_by(account.ssm, window_id, window_execution_id, started):
+    ran = not given or started is None or executed_by(account.ssm, window_id, window_execution_id, started)
+    if not ran:
         raise ReportUsageError(
             f"window execution {window_execution_id} is not one of window {window_id}'s:"
             " pass the --window-id (or --stack-name) of the window that ran it"
